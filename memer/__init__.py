@@ -1,0 +1,30 @@
+"""memer: find a picture for a topic, caption it, and render a meme.
+
+Importing the package is cheap: torch, open_clip, transformers and openai are
+imported only inside the functions that need them.
+"""
+
+__version__ = "0.1.0"
+
+from memer.candidates import ImageCandidate  # noqa: E402
+from memer.errors import (  # noqa: E402
+    CacheError,
+    CaptionError,
+    ImageError,
+    MemerError,
+    ModelError,
+    RenderError,
+    SourceError,
+)
+
+__all__ = [
+    "__version__",
+    "ImageCandidate",
+    "MemerError",
+    "ImageError",
+    "SourceError",
+    "CaptionError",
+    "CacheError",
+    "ModelError",
+    "RenderError",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from memer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,53 @@
+"""The one record a background picture carries through the whole pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SOURCE_NAMES = {
+    "commons": "Wikimedia Commons",
+    "wikipedia": "Wikipedia",
+    "openimages": "Open Images",
+}
+
+
+@dataclass
+class ImageCandidate:
+    """A picture found for a query, with everything needed to credit it."""
+
+    source: str  # "commons", "wikipedia", "openimages", ...
+    title: str
+    image_url: str  # what we download: a thumbnail
+    description: str = ""  # plain text, English preferred, ~60 words at most
+    author: str = "unknown"  # plain text
+    license: str = ""  # short name, e.g. "CC BY-SA 4.0"
+    license_url: str = ""
+    page_url: str = ""  # the human page for the file
+    original_url: str = ""
+    width: int | None = None
+    height: int | None = None
+    path: Path | None = None  # set once downloaded
+    free: bool = True
+    attribution_required: bool = True
+    restrictions: str = ""
+    license_assumed: bool = False  # True when the licence is inferred, not read from the source
+    score: float | None = None  # CLIP similarity to the query, once ranked
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def source_name(self) -> str:
+        return SOURCE_NAMES.get(self.source, self.source)
+
+    def attribution(self) -> str:
+        """The credit line shown under a meme, e.g. "Image: Jane Doe / Wikimedia Commons, CC BY-SA 4.0"."""
+        author = self.author.strip() or "unknown"
+        credit = f"Image: {author} / {self.source_name}"
+        return f"{credit}, {self.license}" if self.license else credit
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path) if self.path else None
+        data["attribution"] = self.attribution()
+        return data

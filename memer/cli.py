@@ -1,0 +1,173 @@
+"""The ``memer`` command line: one subcommand per pipeline step, plus ``make`` for the whole pass.
+
+Each subcommand has an ``_add_<name>`` (its arguments) and a ``_run_<name>``
+(its work, returning an exit code). Expected failures raise ``MemerError``;
+``main`` turns them into a one-line message and a non-zero exit, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from memer import __version__
+from memer.errors import MemerError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+# --- memer render ---------------------------------------------------------------
+
+
+def _add_render(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("render", help="set a caption on a picture, Impact style")
+    p.add_argument("image", help="the background picture")
+    p.add_argument("text", help="the caption; for --position both, split top|bottom with '|'")
+    p.add_argument("-o", "--output", required=True, help="where to write the PNG")
+    p.add_argument("--position", choices=["top", "bottom", "both"], default="bottom")
+    p.add_argument("--font-size", default="auto", help="'auto' (fit) or a size in pixels")
+    p.add_argument("--keep-case", action="store_true", help="do not upper-case the caption")
+    p.add_argument("--attribution", default=None, help="burn this credit line into the bottom edge")
+    p.set_defaults(run=_run_render)
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+# --- memer search ---------------------------------------------------------------
+
+
+def _add_search(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="find background pictures for a topic")
+    p.add_argument("query")
+    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages")
+    p.add_argument("--limit", type=int, default=None, help="how many candidates to return")
+    p.add_argument("--json", action="store_true", help="print the candidates as JSON")
+    p.add_argument("--download", metavar="DIR", default=None, help="download the pictures into DIR")
+    p.set_defaults(run=_run_search)
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+# --- memer caption --------------------------------------------------------------
+
+
+def _add_caption(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("caption", help="suggest captions for a picture")
+    p.add_argument("image")
+    p.add_argument("--theme", required=True, help="what the meme is about")
+    p.add_argument("--description", default="", help="what the picture shows, in words")
+    p.add_argument("--engine", choices=["openai", "local"], default=None)
+    p.add_argument("--model", default=None)
+    p.add_argument("--style", default=None)
+    p.add_argument("--n", type=int, default=None, help="how many captions (default 10)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_run_caption)
+
+
+def _run_caption(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+# --- memer cache ----------------------------------------------------------------
+
+
+def _add_cache(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cache", help="build, import and inspect the Open Images embedding cache")
+    cache_sub = p.add_subparsers(dest="cache_command", metavar="{build,merge,import-legacy,info}")
+    cache_sub.required = True
+
+    b = cache_sub.add_parser("build", help="build the cache from Localized Narratives and Open Images metadata")
+    b.add_argument("--splits", default="train,validation,test")
+    b.add_argument("--model", default=None)
+    b.add_argument("--pretrained", default=None)
+    b.add_argument("--batch-size", type=int, default=None)
+    b.add_argument("--shard", default=None, metavar="I/N")
+    b.add_argument("--dir", default=None, help="cache directory (default: MEMER_CACHE_DIR)")
+    b.set_defaults(run=_run_cache_build)
+
+    m = cache_sub.add_parser("merge", help="merge shards built with --shard i/n")
+    m.add_argument("--dir", default=None)
+    m.set_defaults(run=_run_cache_merge)
+
+    i = cache_sub.add_parser("import-legacy", help="import the original AI-Memer embedding files")
+    i.add_argument("embeddings", help="the N x 512 float16 .npy file")
+    i.add_argument("annotations", help="the pickled list of (split/imageid, description, author)")
+    i.add_argument("--dir", default=None)
+    i.set_defaults(run=_run_cache_import_legacy)
+
+    n = cache_sub.add_parser("info", help="print the manifest and a health check")
+    n.add_argument("--dir", default=None)
+    n.set_defaults(run=_run_cache_info)
+
+
+def _run_cache_build(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+def _run_cache_merge(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+def _run_cache_import_legacy(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+def _run_cache_info(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+# --- memer make -----------------------------------------------------------------
+
+
+def _add_make(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("make", help="the whole pass: search, pick, caption, render")
+    p.add_argument("query")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--pick", type=int, default=1, help="use the Nth ranked picture (1 = best)")
+    p.add_argument("--caption", type=int, default=1, help="use the Nth caption that is not unsafe")
+    p.add_argument("--engine", choices=["openai", "local"], default=None)
+    p.add_argument("--style", default=None)
+    p.add_argument("--position", choices=["top", "bottom", "both"], default="bottom")
+    p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
+    p.set_defaults(run=_run_make)
+
+
+def _run_make(args: argparse.Namespace) -> int:
+    raise NotImplementedError
+
+
+# --- wiring -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="memer", description="Make memes: find a picture, caption it, render it.")
+    parser.add_argument("--version", action="version", version=f"memer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{render,search,caption,cache,make}")
+    sub.required = True
+    for add in (_add_render, _add_search, _add_caption, _add_cache, _add_make):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except MemerError as err:
+        print(f"memer: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("memer: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

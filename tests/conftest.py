@@ -1,0 +1,52 @@
+"""Shared test fixtures: the stand-in server and the per-area stand-in plugins.
+
+Each area's stand-ins (routes on the server, tiny models) live in their own
+module under tests/standins/ and are loaded here as pytest plugins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.standins.server import StandinServer
+
+# Tests never reach the outside world, and the hub must never be asked for weights.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+pytest_plugins = [
+    "tests.standins.mediawiki",  # Commons / Wikipedia API routes
+    "tests.standins.openimages",  # Open Images bucket, metadata CSVs, Localized Narratives
+    "tests.standins.openai_api",  # /v1/chat/completions, /v1/moderations
+    "tests.standins.tiny_clip",  # a tiny random open_clip model in local-dir form
+    "tests.standins.tiny_lm",  # tiny random GPT-Neo and Llama-style chat models
+]
+
+
+@pytest.fixture(scope="session")
+def standin_server() -> Iterator[StandinServer]:
+    """One stand-in server for the whole session; use ``server`` in tests."""
+    with StandinServer() as server:
+        yield server
+
+
+@pytest.fixture
+def server(standin_server: StandinServer) -> Iterator[StandinServer]:
+    """The session's stand-in server, with faults and request logs cleared for this test."""
+    standin_server.reset()
+    yield standin_server
+    standin_server.reset()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep downloads and caches of one test out of every other test and out of ~/.cache."""
+    from memer import settings
+
+    root = tmp_path_factory.mktemp("user-cache")
+    monkeypatch.setattr(settings, "USER_CACHE", root)
+    monkeypatch.setattr(settings, "DOWNLOAD_DIR", root / "images")

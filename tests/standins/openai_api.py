@@ -1,0 +1,1 @@
+"""Stand-in placeholder; filled in by its issue."""

@@ -1,0 +1,37 @@
+"""The package imports fast, and requirements.txt agrees with pyproject.toml."""
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _names(requirements: list[str]) -> dict[str, str]:
+    out = {}
+    for req in requirements:
+        match = re.match(r"\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*(.*)", req)
+        if match and not match.group(1).startswith("memer"):
+            out[match.group(1).lower().replace("_", "-")] = match.group(3).replace(" ", "")
+    return out
+
+
+def test_requirements_txt_matches_the_all_extra():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    expected = _names(project["dependencies"])
+    for extra in ("clip", "local", "openai", "notebook"):
+        expected.update(_names(project["optional-dependencies"][extra]))
+    lines = [ln for ln in (ROOT / "requirements.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert _names(lines) == expected
+
+
+def test_import_memer_pulls_in_no_heavy_library():
+    code = (
+        "import sys, memer, memer.cli, memer.pipeline, memer.settings;"
+        "heavy = {'torch', 'open_clip', 'transformers', 'openai', 'ipywidgets', 'numpy', 'PIL', 'requests'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
