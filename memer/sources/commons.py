@@ -136,12 +136,8 @@ def _query_all(api: str, params: dict[str, Any], enough: Any, *, source: str) ->
     for _ in range(max(1, settings.API_MAX_REQUESTS)):
         payload = _call(api, {**params, **continuation})
         for page in _pages(payload):
-            key = str(page.get("title") or page.get("pageid"))
-            merged = pages.setdefault(key, {})
-            imageinfo = merged.get("imageinfo")
-            merged.update(page)
-            if imageinfo and not page.get("imageinfo"):
-                merged["imageinfo"] = imageinfo
+            # A batch may come over several responses, each page with part of its data.
+            pages.setdefault(str(page.get("title") or page.get("pageid")), {}).update(page)
         more = payload.get("continue")
         if not isinstance(more, Mapping):
             break
