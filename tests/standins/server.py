@@ -210,6 +210,7 @@ def _ancestors(path: str) -> list[str]:
 class _RequestHandler(BaseHTTPRequestHandler):
     standin: StandinServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes; no 40 ms delayed-ACK stall
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
