@@ -11,6 +11,7 @@ failure is collected with a reason a person can read.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import tempfile
@@ -330,7 +331,7 @@ def download_image(url: str) -> Path:
 
                 def capped() -> Iterable[bytes]:
                     received = 0
-                    for chunk in _chain_first(head, body):
+                    for chunk in itertools.chain([head], body):
                         received += len(chunk)
                         if received > cap:
                             raise DownloadFailure(f"larger than {_human_size(cap)}")
@@ -343,11 +344,6 @@ def download_image(url: str) -> Path:
                 return target
         except requests.RequestException as err:
             raise DownloadFailure(describe_failure(err)) from err
-
-
-def _chain_first(first: bytes, rest: Iterable[bytes]) -> Iterable[bytes]:
-    yield first
-    yield from rest
 
 
 def download_images(
