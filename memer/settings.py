@@ -78,6 +78,7 @@ USER_AGENT = _str("USER_AGENT", "")  # empty: memer/<version> (<PROJECT_URL>; <C
 CONNECT_TIMEOUT = _float("CONNECT_TIMEOUT", 5.0)
 READ_TIMEOUT = _float("READ_TIMEOUT", 20.0)
 HTTP_RETRIES = _int("HTTP_RETRIES", 3)
+HTTP_BACKOFF = _float("HTTP_BACKOFF", 0.5)  # seconds; doubles on each retry without Retry-After
 RETRY_AFTER_MAX = _float("RETRY_AFTER_MAX", 30.0)  # seconds; a longer Retry-After is capped
 MAX_DOWNLOAD_BYTES = _int("MAX_DOWNLOAD_BYTES", 25 * 1024 * 1024)
 DOWNLOAD_WORKERS = _int("DOWNLOAD_WORKERS", 8)
@@ -95,6 +96,8 @@ COMMONS_LIMIT = _int("COMMONS_LIMIT", 20)
 WIKIPEDIA_ARTICLES = _int("WIKIPEDIA_ARTICLES", 3)
 WIKIPEDIA_LIMIT = _int("WIKIPEDIA_LIMIT", 20)
 MAXLAG = _int("MAXLAG", 5)
+MAXLAG_RETRIES = _int("MAXLAG_RETRIES", 3)  # how often a lagged API is asked again before giving up
+API_MAX_REQUESTS = _int("API_MAX_REQUESTS", 5)  # continuation requests per search, at most
 MIN_IMAGE_SIDE = _int("MIN_IMAGE_SIDE", 200)  # smaller files are icons, not backgrounds
 ALLOW_NONFREE = _bool("ALLOW_NONFREE", False)
 
