@@ -62,7 +62,7 @@ def _read(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, str]:
     """The file's bytes and a name for messages, refusing anything over ``max_bytes``."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        name = "the image data"
+        name = "The image data"
     else:
         path = Path(source).expanduser()
         name = str(path)
