@@ -507,7 +507,7 @@ def layout_text(
             return None
         return layout
 
-    top = max(1, int(fallback_height))
+    top = max(1, int(2 * max(fallback_height, box_width)))  # no size can fit beyond this
     if font_size is not None:
         exact = attempt(font_size, float("inf"), float("inf"), True)
         if exact is not None and exact.height <= fallback_height:
@@ -580,45 +580,68 @@ def _scaled(image: Image.Image, longest: int) -> Image.Image:
     return rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=1.5)
 
 
-def render_meme(image: Image.Image, text: str, options: RenderOptions | None = None) -> Image.Image:
-    """The picture, scaled so its longest side is the output size, with the caption drawn on it."""
-    options = options or RenderOptions()
+@dataclass(frozen=True)
+class Placement:
+    """A laid-out text block and the y of its top edge on the canvas (it is centred across)."""
+
+    layout: TextLayout
+    top: int
+
+
+def plan_meme(width: int, height: int, text: str, options: RenderOptions, fonts: FontStack | None = None) -> list[Placement]:
+    """Where each caption block goes on a ``width`` x ``height`` canvas; no drawing."""
     _check_options(options)
     if not text or not text.strip():
         raise RenderError("The caption is empty.", "Give some text to put on the picture.")
-    fonts = font_stack()
-    canvas = _scaled(image, options.output_size or settings.OUTPUT_SIZE)
-    width, height = canvas.size
+    fonts = fonts or font_stack()
     margin = max(1, round(settings.MARGIN * width))
+    edge = max(1, round(settings.MARGIN * min(width, height)))  # above and below the text
     strip = _attribution_strip_height(height) if options.attribution and options.attribution.strip() else 0
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text if options.keep_case else text.upper()
     box_width = width - 2 * margin
-    block = settings.BLOCK_HEIGHT * height
     if options.position == "both":
         top_text, bottom_text = split_both(text)
-        region = (height - strip) / 2 - margin
-        texts = [(t, where) for t, where in ((top_text, "top"), (bottom_text, "bottom")) if t.strip()]
+        region = (height - strip) / 2 - edge
+        parts = [(top_text, "top"), (bottom_text, "bottom")]
     else:
-        region = height - strip - 2 * margin
-        texts = [(text.strip(), options.position)]
-    layouts = []
-    for part, where in texts:
-        layouts.append(_checked_layout(part, fonts, box_width, min(block, region), region, options, height))
-    if options.position == "both" and len(layouts) == 2 and options.font_size is None:
+        region = height - strip - 2 * edge
+        parts = [(text.strip(), options.position)]
+    drawable = [(part, where) for part, where in parts if any(c[1] != " " for c in fonts.clusters(part))]
+    if not drawable:
+        # Let layout say precisely why (empty, or nothing drawable).
+        layout_text(parts[0][0] or text, fonts, box_width, region)
+    box_height = min(settings.BLOCK_HEIGHT * height, region)
+    layouts = [_checked_layout(part, fonts, box_width, box_height, region, options, height) for part, _ in drawable]
+    if len(layouts) == 2 and options.font_size is None:
         shared = min(layout.size for layout in layouts)  # one size for both halves looks deliberate
         layouts = [
-            layout if layout.size == shared else _checked_layout(part, fonts, box_width, min(block, region), region, options, height, shared)
-            for layout, (part, _) in zip(layouts, texts)
+            layout if layout.size == shared else _checked_layout(part, fonts, box_width, box_height, region, options, height, shared)
+            for layout, (part, _) in zip(layouts, drawable)
         ]
+    return [
+        Placement(layout, edge if where == "top" else height - strip - edge - layout.height)
+        for layout, (_, where) in zip(layouts, drawable)
+    ]
+
+
+def render_meme(image: Image.Image, text: str, options: RenderOptions | None = None) -> Image.Image:
+    """The picture, scaled so its longest side is the output size, with the caption drawn on it."""
     from PIL import ImageDraw
 
+    options = options or RenderOptions()
+    _check_options(options)
+    fonts = font_stack()
+    longest = options.output_size or settings.OUTPUT_SIZE
+    width, height = image.size
+    factor = longest / max(width, height)
+    placements = plan_meme(max(1, round(width * factor)), max(1, round(height * factor)), text, options, fonts)
+    canvas = _scaled(image, longest)
     draw = ImageDraw.Draw(canvas)
-    for layout, (_, where) in zip(layouts, texts):
-        top = margin if where == "top" else height - strip - margin - layout.height
-        _draw_block(canvas, draw, layout, fonts, top)
-    if strip:
-        _draw_attribution(canvas, options.attribution.strip(), strip)
+    for placement in placements:
+        _draw_block(canvas, draw, placement.layout, fonts, placement.top)
+    if options.attribution and options.attribution.strip():
+        _draw_attribution(canvas, options.attribution.strip(), _attribution_strip_height(canvas.size[1]))
     return canvas
 
 
