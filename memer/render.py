@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import os
 import re
 import struct
@@ -75,6 +76,17 @@ class Extent:
     width: float
     ascent: float
     descent: float
+    left: float = 0.0  # ink left of the origin (negative when a glyph overhangs)
+    right: float = 0.0  # ink right edge; may pass ``width`` (an overhanging accent)
+
+    @property
+    def span(self) -> float:
+        """Horizontal room the text needs: advance or ink, whichever reaches further."""
+        return max(self.width, self.right) - min(0.0, self.left)
+
+    @property
+    def overhang(self) -> float:
+        return -min(0.0, self.left)
 
 
 class Measurer(Protocol):
@@ -253,25 +265,25 @@ class FontStack:
         return cached
 
     def _measure(self, clusters: Sequence[Cluster], size: int) -> Extent:
-        width = ascent = descent = 0.0
+        width = ascent = descent = left = right = 0.0
         for index, text in runs(clusters):
             face = self.faces[index]
-            if face.color:
-                scale = self._emoji_scale(face, size)
-                font = _load_font(face.path, face.load_size or size)
-                _, top, _, bottom = font.getbbox(text, anchor="ls")
-                width += font.getlength(text) * scale
-                ascent, descent = max(ascent, -top * scale), max(descent, bottom * scale)
-            else:
-                font = _load_font(face.path, self.face_size(index, size))
-                _, top, _, bottom = font.getbbox(text, anchor="ls")
-                width += font.getlength(text)
-                ascent, descent = max(ascent, float(-top)), max(descent, float(bottom))
-        return Extent(width, ascent, descent)
+            scale = self._emoji_scale(face, size) if face.color else 1.0
+            font = _load_font(face.path, face.load_size or size) if face.color else _load_font(face.path, self.face_size(index, size))
+            ink_left, top, ink_right, bottom = font.getbbox(text, anchor="ls")
+            if width == 0.0:
+                left = min(left, ink_left * scale)
+            right = max(right, width + ink_right * scale)
+            width += font.getlength(text) * scale
+            ascent, descent = max(ascent, -top * scale), max(descent, bottom * scale)
+        return Extent(width, ascent, descent, left, right)
+
+    def real_extent(self, clusters: Sequence[Cluster], size: int) -> Extent:
+        """Extent at the actual size, with hinting, to check a layout before drawing it."""
+        return self._measure(clusters, size)
 
     def real_width(self, clusters: Sequence[Cluster], size: int) -> float:
-        """Width at the actual size, with hinting, to check a layout before drawing it."""
-        return self._measure(clusters, size).width
+        return self._measure(clusters, size).span
 
     def space_width(self) -> float:
         return _load_font(self.faces[0].path, _REFERENCE_SIZE).getlength(" ")
@@ -336,7 +348,8 @@ class TextLayout:
     pitch: int  # baseline to baseline
     ascent: int  # ink above the first baseline, outline included
     descent: int  # ink below the last baseline, outline included
-    widths: tuple[float, ...]  # advance width of each line at ``size``, outline not included
+    widths: tuple[float, ...]  # room each line needs at ``size`` (ink or advance), outline not included
+    offsets: tuple[float, ...] = ()  # how far each line's ink reaches left of its origin
 
     @property
     def height(self) -> int:
@@ -434,14 +447,18 @@ def _fit(
     if not lines:
         return None
     extents = [fonts.extent(line) for line in lines]
+    if any(e.span * scale > usable for e in extents):
+        return None  # an overhanging glyph would poke out of the box
     return TextLayout(
         lines=tuple(lines),
         size=size,
         stroke=stroke,
         pitch=max(1, round(size * line_spacing)),
-        ascent=int(extents[0].ascent * scale + 0.999) + stroke,
-        descent=int(extents[-1].descent * scale + 0.999) + stroke,
-        widths=tuple(e.width * scale for e in extents),
+        # +1: hinting and anti-aliasing at the real size can reach a pixel past the scaled ink
+        ascent=math.ceil(extents[0].ascent * scale) + stroke + 1,
+        descent=math.ceil(extents[-1].descent * scale) + stroke + 1,
+        widths=tuple(e.span * scale for e in extents),
+        offsets=tuple(e.overhang * scale for e in extents),
     )
 
 
@@ -677,8 +694,8 @@ def _checked_layout(
 def _draw_block(canvas: Image.Image, draw, layout: TextLayout, fonts: FontStack, top: float) -> None:
     width = canvas.size[0]
     baseline = top + layout.ascent
-    for line, line_width in zip(layout.lines, layout.widths):
-        x = (width - line_width) / 2
+    for line, line_width, offset in zip(layout.lines, layout.widths, layout.offsets or (0.0,) * len(layout.lines)):
+        x = (width - line_width) / 2 + offset
         for index, text in runs(line):
             face = fonts.faces[index]
             if face.color:

@@ -45,14 +45,14 @@ def _layout(text, width=1000, height=1000, **kw):
 
 LAYOUT_CASES = [
     # text, box (w, h), options, expected lines, expected size
-    ("HELLO", (1000, 300), {}, ["HELLO"], 375),  # height-bound: 0.8 * 375 = 300
+    ("HELLO", (1000, 300), {}, ["HELLO"], 372),  # height-bound: 0.8s + 2 px of padding <= 300
     ("HELLO", (1000, 1000), {}, ["HELLO"], 400),  # width-bound: 5 * 0.5 * 400 = 1000
-    ("AAAA BBBB CCCC", (1000, 1000), {}, ["AAAA", "BBBB", "CCCC"], 357),  # 3 lines: 0.8s + 2s <= 1000
+    ("AAAA BBBB CCCC", (1000, 1000), {}, ["AAAA", "BBBB", "CCCC"], 356),  # 3 lines: 0.8s + 2s + 2 <= 1000
     ("AAAA BBBB CCCC", (1000, 1000), {"max_lines": 1}, ["AAAA BBBB CCCC"], 142),
     ("AAAA BBBB CCCC", (1000, 1000), {"max_lines": 2}, ["AAAA BBBB", "CCCC"], 222),
-    ("A", (1000, 300), {}, ["A"], 375),
+    ("A", (1000, 300), {}, ["A"], 372),
     ("X" * 50, (1000, 300), {}, ["X" * 50], 40),  # a long word shrinks rather than breaks
-    ("AB\nCD", (1000, 1000), {}, ["AB", "CD"], 555),  # a newline forces a break: 1.8s <= 1000
+    ("AB\nCD", (1000, 1000), {}, ["AB", "CD"], 554),  # a newline forces a break: 1.8s + 2 <= 1000
     ("AAAA BBBB CCCC", (1000, 1000), {"font_size": 100}, ["AAAA BBBB CCCC"], 100),  # explicit size
     ("AAAA BBBB CCCC", (1000, 1000), {"font_size": 200}, ["AAAA BBBB", "CCCC"], 200),
     ("  spaced   out  ", (1000, 1000), {"max_lines": 1}, ["spaced out"], 200),
