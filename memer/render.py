@@ -268,7 +268,7 @@ class FontStack:
         width = ascent = descent = left = right = 0.0
         for index, text in runs(clusters):
             face = self.faces[index]
-            scale = self._emoji_scale(face, size) if face.color else 1.0
+            scale = self.emoji_scale(face, size) if face.color else 1.0
             font = _load_font(face.path, face.load_size or size) if face.color else _load_font(face.path, self.face_size(index, size))
             ink_left, top, ink_right, bottom = font.getbbox(text, anchor="ls")
             if width == 0.0:
@@ -278,17 +278,14 @@ class FontStack:
             ascent, descent = max(ascent, -top * scale), max(descent, bottom * scale)
         return Extent(width, ascent, descent, left, right)
 
-    def real_extent(self, clusters: Sequence[Cluster], size: int) -> Extent:
-        """Extent at the actual size, with hinting, to check a layout before drawing it."""
-        return self._measure(clusters, size)
-
     def real_width(self, clusters: Sequence[Cluster], size: int) -> float:
+        """Room the text needs at the actual size, with hinting, to check a layout before drawing it."""
         return self._measure(clusters, size).span
 
     def space_width(self) -> float:
         return _load_font(self.faces[0].path, _REFERENCE_SIZE).getlength(" ")
 
-    def _emoji_scale(self, face: Face, size: float) -> float:
+    def emoji_scale(self, face: Face, size: float) -> float:
         """Emoji stand a little taller than the capitals around them."""
         return 1.15 * self._cap_height * (size / _REFERENCE_SIZE) / _emoji_height(face.path, face.load_size or 109)
 
@@ -714,7 +711,7 @@ def _draw_emoji(canvas: Image.Image, fonts: FontStack, face: Face, text: str, x:
     from PIL import Image, ImageDraw
 
     font = _load_font(face.path, face.load_size or size)
-    scale = fonts._emoji_scale(face, size)
+    scale = fonts.emoji_scale(face, size)
     left, top, right, bottom = font.getbbox(text, anchor="ls")
     advance = font.getlength(text)
     tile = Image.new("RGBA", (max(1, right - min(0, left)), max(1, bottom - top)), (0, 0, 0, 0))
