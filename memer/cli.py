@@ -35,8 +35,35 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_render)
 
 
+def _parse_font_size(value: str) -> int | None:
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise MemerError(f"--font-size {value!r} is neither 'auto' nor a positive whole number.", "Use e.g. --font-size 64.")
+    return size
+
+
 def _run_render(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from memer import images, render
+
+    options = render.RenderOptions(
+        position=args.position,
+        font_size=_parse_font_size(args.font_size),
+        keep_case=args.keep_case,
+        attribution=args.attribution,
+    )
+    if not args.text.strip():
+        raise MemerError("The caption is empty.", "Give some text to put on the picture.")
+    picture = images.open_image(args.image)
+    meme = render.render_meme(picture, args.text, options)
+    png = render.png_bytes(meme, render.meme_metadata(None, args.text))
+    written = render.save_png(args.output, png)
+    print(written)
+    return 0
 
 
 # --- memer search ---------------------------------------------------------------

@@ -145,6 +145,12 @@ OUTLINE = _float("OUTLINE", 0.08)  # outline width as a fraction of the font siz
 FONT_DIR = _path("FONT_DIR", next((d for d in (PACKAGE_DIR / "fonts", PACKAGE_DIR.parent / "fonts") if d.is_dir()), PACKAGE_DIR / "fonts"))
 FONT = _path("FONT", Path(""))  # empty: FONT_DIR / "Anton-Regular.ttf"
 ATTRIBUTION_STRIP = _bool("ATTRIBUTION_STRIP", False)
+# Fonts tried, in order, for characters the main font lacks: names in FONT_DIR or absolute paths.
+FALLBACK_FONTS = _list("FALLBACK_FONTS", ["DejaVuSansCondensed-Bold.ttf", "DroidSansFallbackFull.ttf"])
+EMOJI_FONT = _path("EMOJI_FONT", Path(""))  # empty: a system colour emoji font, if one is installed
+LINE_SPACING = _float("LINE_SPACING", 1.12)  # baseline to baseline, in font sizes
+# Auto-fit below this size (fraction of the image height) may use more than MAX_LINES lines.
+READABLE_SIZE = _float("READABLE_SIZE", 0.04)
 
 # --- safe image loading (memer/images.py) -------------------------------------
 MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000)
