@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from memer import __version__, settings
 from memer.candidates import ImageCandidate
 from memer.errors import SourceError
+from memer.images import sniff_image_type
 
 if TYPE_CHECKING:
     import requests
@@ -199,24 +200,7 @@ def _human_size(n: int) -> str:
 
 # --- what a file is -----------------------------------------------------------------------
 
-# The first bytes of each raster format a meme can start from, and the extension we save it with.
-_MAGIC = (
-    (b"\xff\xd8\xff", "jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"GIF87a", "gif"),
-    (b"GIF89a", "gif"),
-    (b"BM", "bmp"),
-    (b"II*\x00", "tiff"),
-    (b"MM\x00*", "tiff"),
-)
-EXTENSIONS = {"jpeg": "jpg", "png": "png", "gif": "gif", "webp": "webp", "bmp": "bmp", "tiff": "tif"}
-
-
-def _sniff_image_type(head: bytes) -> str | None:
-    # Stand-in for images.sniff_image_type until the branches merge.
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "gif": "gif", "webp": "webp", "bmp": "bmp", "tiff": "tif", "ico": "ico"}
 
 
 # --- where files go -----------------------------------------------------------------------
@@ -321,9 +305,9 @@ def download_image(url: str) -> Path:
                 head = b""
                 for chunk in body:
                     head += chunk
-                    if len(head) >= 16:
+                    if len(head) >= 32:
                         break
-                kind = _sniff_image_type(head)
+                kind = sniff_image_type(head)
                 if kind is None:
                     content_type = response.headers.get("Content-Type", "").split(";")[0].strip() or "unknown type"
                     raise DownloadFailure(f"not an image ({content_type})" if head else "empty answer")
