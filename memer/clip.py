@@ -325,9 +325,9 @@ def file_keys(candidate: ImageCandidate) -> dict[str, str]:
 def _same_file(a: dict[str, str], b: dict[str, str]) -> str:
     """The reason two key sets name the same file, or ""."""
     for reason, key in a.items():
-        if key in b.values():
+        if b.get(reason) == key:
             return reason
-    return ""
+    return "same file" if set(a.values()) & set(b.values()) else ""
 
 
 def rank(
