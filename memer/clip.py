@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-ProgressHook = Callable[[str, "float | None"], None]
+    from memer.pipeline import ProgressHook
 
 LOCAL_DIR_PREFIX = "local-dir:"
 HF_HUB_PREFIX = "hf-hub:"

@@ -336,3 +336,18 @@ def test_embed_and_rank_with_the_tiny_clip(tmp_path: Path, images_module, tiny_c
     assert [c.score for c in candidates] == pytest.approx(expected.tolist(), abs=1e-5)
     assert titles(ranked) == [f"p{i}" for i in np.argsort(-expected, kind="stable")[:3]]
     forget_loaded_models()
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"title": "File:Apple_pie.jpg", "image_url": ""}, {"same file name": "apple pie.jpg"}),
+        ({"title": "Apple pie", "image_url": "HTTPS://Up.Example/a/Apple%20pie.jpg/"},
+         {"same image URL": "up.example/a/Apple pie.jpg"}),
+        ({"title": "x", "image_url": "", "page_url": "https://c.example/w/index.php?title=File:A.jpg"},
+         {"same file page": "c.example/w/index.php?title=File:A.jpg"}),
+        ({"title": "x", "image_url": "", "original_url": " "}, {}),
+    ],
+)
+def test_file_keys(fields: dict, expected: dict):
+    assert file_keys(ImageCandidate(source="commons", **fields)) == expected
