@@ -11,6 +11,7 @@ Ranking (:func:`rank`) is pure numpy so it can be tested with any encoder.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import threading
 import time
@@ -81,12 +82,23 @@ def load_clip(model: str | None = None, pretrained: str | None = None, device: s
         raise ModelError("No CLIP model is set.", MODEL_HINT)
     if model_name.startswith((LOCAL_DIR_PREFIX, HF_HUB_PREFIX)):
         pretrained = ""  # open_clip ignores it for these forms; don't pretend otherwise
+    _require_open_clip()
     device_name, precision = current_device(device)
     key = (_identity(model_name), pretrained, device_name)
     with _load_lock:
         if key not in _loaded:
             _loaded[key] = _load(model_name, pretrained, device_name, precision)
         return _loaded[key]
+
+
+def _require_open_clip() -> None:
+    try:
+        for name in ("torch", "open_clip"):
+            importlib.import_module(name)
+    except ImportError as exc:
+        raise ModelError(
+            f"CLIP ranking needs open_clip and torch ({exc}).", "Install them with: pip install 'memer[clip]'"
+        ) from exc
 
 
 def forget_loaded_models() -> None:

@@ -219,3 +219,11 @@ def test_missing_builtin_weights_offline_say_so(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelError, match="offline"):
         load_clip("RN50", "openai", "cpu")
+
+
+def test_without_open_clip_installed_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "open_clip", None)  # makes "import open_clip" raise ImportError
+    with pytest.raises(ModelError, match=r"pip install 'memer\[clip\]'"):
+        load_clip("ViT-B-32", "openai", "cpu")
