@@ -227,3 +227,18 @@ def test_without_open_clip_installed_the_error_says_what_to_install(monkeypatch:
     monkeypatch.setitem(sys.modules, "open_clip", None)  # makes "import open_clip" raise ImportError
     with pytest.raises(ModelError, match=r"pip install 'memer\[clip\]'"):
         load_clip("ViT-B-32", "openai", "cpu")
+
+
+@pytest.mark.slow  # a fresh interpreter imports torch (about 9 s here)
+def test_the_environment_names_the_model_in_a_fresh_process(tiny_clip_env: dict[str, str], tiny_clip_dir: Path):
+    import os
+    import subprocess
+    import sys
+
+    code = "from memer.clip import load_clip; c = load_clip(); print(c.model_name, repr(c.pretrained), c.device, c.dim)"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, **tiny_clip_env}, cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == [f"local-dir:{tiny_clip_dir}", "''", "cpu", "32"]
+    assert "Loaded CLIP" in out.stderr
