@@ -146,3 +146,9 @@ ATTRIBUTION_STRIP = _bool("ATTRIBUTION_STRIP", False)
 # --- safe image loading (memer/images.py) -------------------------------------
 MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000)
 MAX_IMAGE_BYTES = _int("MAX_IMAGE_BYTES", 50 * 1024 * 1024)
+
+# --- the notebook app (memer/ui.py) -------------------------------------------
+UI_THUMB_SIZE = _int("UI_THUMB_SIZE", 240)  # longest side of a gallery thumbnail, in pixels
+UI_PREVIEW_SIZE = _int("UI_PREVIEW_SIZE", 640)  # longest side of the live preview, in pixels
+# Where the app writes a meme before handing it to Colab's download (relative to the notebook).
+MEME_DIR = _path("MEME_DIR", Path("memes"))
