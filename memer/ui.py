@@ -158,7 +158,9 @@ class App:
     def _build(self) -> None:
         import ipywidgets as w
 
-        full = w.Layout(width="100%")
+        def full() -> Any:  # a new Layout each time: hiding one widget must not hide its neighbours
+            return w.Layout(width="100%")
+
         self.query = w.Text(placeholder="a topic, e.g. apple pie", layout=w.Layout(flex="1 1 auto", width="auto"))
         self.search_button = w.Button(description="Search", button_style="primary", icon="search")
         _set_tooltip(self.search_button, "Find pictures for the topic")
@@ -168,7 +170,7 @@ class App:
         self.sources = w.HTML(value="")
         self.gallery = w.GridBox(
             children=[],
-            layout=w.Layout(grid_template_columns="repeat(auto-fill, minmax(170px, 1fr))", grid_gap="10px", width="100%"),
+            layout=w.Layout(grid_template_columns="repeat(5, minmax(0, 1fr))", grid_gap="8px", width="100%"),
         )
         self.pick_buttons: list[Any] = []
 
@@ -186,7 +188,7 @@ class App:
         self.key_box = w.Password(placeholder="sk-… (kept in memory only)", description="OpenAI key")
         _set_tooltip(self.key_box, "No OpenAI key was found; paste one here or use the local engine")
         self.generate_button = w.Button(description="Write captions", button_style="primary", icon="pencil")
-        self.captions_list = w.Select(options=[], rows=10, layout=full)
+        self.captions_list = w.Select(options=[], rows=10, layout=full())
         self.safety_note = w.HTML(value="")
 
         self.caption_text = w.Textarea(
@@ -199,7 +201,8 @@ class App:
         self.font_size = w.IntSlider(
             value=64, min=12, max=200, step=2, description="Size", disabled=True, continuous_update=False
         )
-        self.preview = w.Image(value=b"", format="jpeg", layout=w.Layout(max_width="100%", width="auto"))
+        self.preview = w.Image(value=b"", format="jpeg", layout=w.Layout(max_width="100%", width="auto", max_height="520px", object_fit="contain"))
+        self.preview.add_class("memer-preview")  # a handle for styling and the browser test
         self.attribution = w.HTML(value="")
         self.download_button = w.Button(description="Download PNG", button_style="success", icon="download")
         self.download_link = w.HTML(value="")
@@ -242,15 +245,16 @@ class App:
             [
                 w.HTML(value=_CSS + '<div class="memer-h" style="font-size:20px">memer: make a meme</div>'),
                 heading("1. Find a picture"),
-                w.HBox([self.query, self.search_button], layout=full),
+                w.HBox([self.query, self.search_button], layout=full()),
                 w.HBox([self.progress, self.status]),
                 self.message,
                 self.sources,
                 self.pick_section,
                 self.make_section,
             ],
-            layout=w.Layout(width="100%", max_width="1100px"),
+            layout=w.Layout(width="100%", max_width="1100px", padding="4px 4px 8px 4px"),
         )
+        self.widget.add_class("memer-app")
         self._sync()
 
     def show(self) -> App:
@@ -288,13 +292,14 @@ class App:
             work()
         except MemerError as err:
             self.last_error = err
+            self.status.value = ""
             self._error(str(err))
         except Exception as err:  # noqa: BLE001 - anything else is still a message, not a traceback
             self.last_error = err
+            self.status.value = ""
             self._error(f"Something went wrong: {type(err).__name__}: {err}. Try again; if it keeps happening, report it.")
         finally:
             self.working = False
-            self.status.value = ""
             self._sync()
 
     def _error(self, text: str) -> None:
@@ -328,6 +333,7 @@ class App:
         self.sources.value = sources_html(result.sources)
         self._fill_gallery(result.candidates)
         self.progress.value = 1.0
+        self.status.value = f"{len(result.candidates)} pictures: pick one."
         if not result.candidates:
             raise MemerError(f"No pictures found for “{query}”.", "Try other words, or check the sources above.")
 
@@ -339,7 +345,7 @@ class App:
             image = w.Image(
                 value=thumbnail_jpeg(candidate.path, settings.UI_THUMB_SIZE),
                 format="jpeg",
-                layout=w.Layout(width="100%", height="130px", object_fit="cover"),
+                layout=w.Layout(width="100%", height="110px", object_fit="cover"),
             )
             button = w.Button(description=f"Pick #{index + 1}", layout=w.Layout(width="100%"))
             _set_tooltip(button, candidate.title)
@@ -396,6 +402,7 @@ class App:
         )
         self.batch = batch
         self.progress.value = 1.0
+        self.status.value = f"{len(batch.captions)} captions: pick one or write your own."
         note = f"Safety check: {html.escape(batch.safety_check)}"
         if batch.note:
             note += f". {html.escape(batch.note)}"

@@ -124,7 +124,7 @@ def test_progress_messages_reach_the_status_label_and_bar(app):
     searched(app)
     assert "Asking Wikimedia Commons…" in labels and "Ranking pictures with CLIP…" in labels
     assert 0.1 in fractions and fractions[-1] == 1.0
-    assert app.status.value == ""  # cleared when the work is done
+    assert app.status.value == "10 pictures: pick one."
 
 
 def test_an_empty_topic_asks_for_one_without_searching(app, fake):
@@ -415,3 +415,15 @@ def test_app_defaults_to_the_pipeline_module(no_key):
 def test_widget_tooltips_use_the_installed_ipywidgets_name(app):
     name = "tooltip" if IPYWIDGETS_MAJOR >= 8 else "description_tooltip"
     assert "local engine" in getattr(app.key_box, name)
+
+
+def test_no_two_widgets_share_a_layout(app):
+    """Hiding one widget (layout.display) must never hide another."""
+    searched(app)
+    layouts = [id(widget.layout) for widget in all_widgets(app.widget)]
+    assert len(layouts) == len(set(layouts))
+
+
+def test_the_topic_row_stays_visible_when_the_captions_list_is_hidden(app):
+    assert not visible(app.captions_list)
+    assert visible(app.query) and visible(app.widget.children[2]) and app.widget.children[2].children[0] is app.query
