@@ -53,9 +53,12 @@ def available_engines() -> tuple[str, ...]:
 def openai_key_found() -> bool:
     """Whether an OpenAI key is already set up (Colab secret or environment); the key itself is not kept."""
     find = getattr(_captions_package(), "find_openai_key", None)
-    if find is not None:
+    if find is None:
+        return bool(os.environ.get("OPENAI_API_KEY"))
+    try:
         return bool(find())
-    return bool(os.environ.get("OPENAI_API_KEY"))
+    except Exception:  # noqa: BLE001 - e.g. Colab secrets refused: the app still opens, with the key box
+        return False
 
 
 def thumbnail_jpeg(path: Path | str | None, size: int) -> bytes:

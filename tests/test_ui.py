@@ -336,6 +336,16 @@ def test_with_a_key_found_there_is_no_key_box_and_openai_is_the_default(fake, wi
     assert "OpenAI moderation" in app.safety_note.value
 
 
+def test_a_failing_key_lookup_opens_the_app_with_the_key_box(fake, monkeypatch):
+    def refuse(explicit=None):
+        raise PermissionError("the notebook was not granted access to the secret")
+
+    monkeypatch.setattr(memer.captions, "find_openai_key", refuse, raising=False)
+    app = ui.App(pipeline=fake)
+    app.engine.value = "openai"
+    assert not app.key_found and visible(app.key_box)
+
+
 def test_without_a_key_the_box_shows_only_for_openai(app):
     assert app.engine.value == "local"
     assert not visible(app.key_box)
