@@ -204,7 +204,11 @@ class App:
         self.font_size = w.IntSlider(
             value=64, min=12, max=200, step=2, description="Size", disabled=True, continuous_update=False
         )
-        self.preview = w.Image(value=b"", format="jpeg", layout=w.Layout(max_width="100%", width="auto", max_height="520px", object_fit="contain"))
+        self.preview = w.Image(
+            value=b"",
+            format="jpeg",
+            layout=w.Layout(max_width="100%", width="auto", max_height="520px", object_fit="contain"),
+        )
         self.preview.add_class("memer-preview")  # a handle for styling and the browser test
         self.attribution = w.HTML(value="")
         self.download_button = w.Button(description="Download PNG", button_style="success", icon="download")
