@@ -63,13 +63,13 @@ def openai_key_found() -> bool:
 
 def thumbnail_jpeg(path: Path | str | None, size: int) -> bytes:
     """A small JPEG of the picture at ``path`` (a grey tile when it cannot be read)."""
-    from PIL import Image, ImageOps
+    from PIL import Image
+
+    from memer.images import open_image
 
     try:
-        with Image.open(path) as img:  # type: ignore[arg-type]
-            img.draft("RGB", (size, size))
-            img = ImageOps.exif_transpose(img).convert("RGB")
-    except Exception:  # noqa: BLE001 - a broken picture gets a tile, not a failed gallery
+        img = open_image(path)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - a missing or broken picture gets a tile, not a failed gallery
         img = Image.new("RGB", (size, size * 3 // 4), (200, 200, 200))
     return image_jpeg(img, size)
 

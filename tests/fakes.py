@@ -1,25 +1,24 @@
 """A fake of memer.pipeline for the app's tests: real dataclasses, real image files, no models.
 
 It has the pipeline's three functions with the same signatures, records each
-call, reports progress like the real one, and can be told to fail. The app's
+call, reports progress like the real one, and can be told to fail. Search and
+captions are made up; render is the real one. The app's
 tests (pytest, the browser test's notebook) drive memer.ui.App with it until
 the real pipeline is wired.
 """
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
+from PIL import Image, ImageDraw
 
 from memer.candidates import ImageCandidate
 from memer.captions.base import Caption, CaptionBatch
 from memer.pipeline import Meme, SearchResult, SourceStatus
 
-FONT = Path(__file__).resolve().parents[1] / "fonts" / "Anton-Regular.ttf"
 COLOURS = [(230, 126, 34), (52, 152, 219), (46, 204, 113), (155, 89, 182), (241, 196, 15),
            (231, 76, 60), (26, 188, 156), (52, 73, 94), (243, 156, 18), (127, 140, 141)]
 LICENSES = [("CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0/"),
@@ -113,28 +112,13 @@ class FakePipeline:
 
     def render(self, candidate, text, *, position="bottom", font_size=None, keep_case=False,
                attribution_strip=False, engine="") -> Meme:
+        """The real renderer (memer.pipeline.render): only search and captions are faked."""
+        from memer import pipeline
+
         self._enter("render", (candidate, text), {"position": position, "font_size": font_size,
                                                   "keep_case": keep_case, "engine": engine})
-        img = Image.open(candidate.path).convert("RGB")
-        draw = ImageDraw.Draw(img)
-        size = font_size or 28
-        font = ImageFont.truetype(str(FONT), size) if FONT.exists() else ImageFont.load_default()
-        shown = text if keep_case else text.upper()
-        top, _, bottom = shown.partition("|") if position == "both" else ("", "", shown)
-        if position == "top":
-            top, bottom = shown, ""
-        for line, y in ((top.strip(), 8), (bottom.strip(), img.height - size - 16)):
-            if line:
-                draw.text((img.width // 2, y), line, font=font, fill="white", stroke_width=2, stroke_fill="black",
-                          anchor="ma")
-        info = PngImagePlugin.PngInfo()
-        info.add_text("Caption", text)
-        info.add_text("Attribution", candidate.attribution())
-        out = io.BytesIO()
-        img.save(out, "PNG", pnginfo=info)
-        slug = "-".join(candidate.title.lower().replace("file:", "").split()[:3]).replace(".jpg", "")
-        return Meme(image=img, png=out.getvalue(), caption=text, attribution=candidate.attribution(),
-                    filename=f"{slug}-meme.png")
+        return pipeline.render(candidate, text, position=position, font_size=font_size, keep_case=keep_case,
+                               attribution_strip=attribution_strip, engine=engine)
 
     def steps(self) -> list[str]:
         return [step for step, _, _ in self.calls]

@@ -153,6 +153,8 @@ def test_the_whole_pass_in_chromium(app_url, tmp_path):
             page.wait_for_function(
                 "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle()
             )
+            expect(page.get_by_role("button", name="Download PNG")).to_be_enabled()  # idle: the render is done
+            expect(page.get_by_role("button", name="Search")).to_be_enabled()
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.locator(".memer-app").screenshot(path=str(SCREENSHOT))
 
