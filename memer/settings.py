@@ -155,3 +155,9 @@ READABLE_SIZE = _float("READABLE_SIZE", 0.04)
 # --- safe image loading (memer/images.py) -------------------------------------
 MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000)
 MAX_IMAGE_BYTES = _int("MAX_IMAGE_BYTES", 50 * 1024 * 1024)
+
+# --- the notebook app (memer/ui.py) -------------------------------------------
+UI_THUMB_SIZE = _int("UI_THUMB_SIZE", 240)  # longest side of a gallery thumbnail, in pixels
+UI_PREVIEW_SIZE = _int("UI_PREVIEW_SIZE", 640)  # longest side of the live preview, in pixels
+# Where the app writes a meme before handing it to Colab's download (relative to the notebook).
+MEME_DIR = _path("MEME_DIR", Path("memes"))
