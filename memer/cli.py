@@ -79,70 +79,41 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_search)
 
 
-def _searchers() -> dict:
-    from memer.sources.commons import search_commons, search_wikipedia
-
-    return {"commons": search_commons, "wikipedia": search_wikipedia}
-
-
 def _run_search(args: argparse.Namespace) -> int:
     import json
 
-    from memer import settings
+    from memer import pipeline
 
-    searchers = _searchers()
-    if args.sources is None:
-        names = [name for name in settings.SOURCES if name in searchers]
-    else:
-        names = [name.strip().lower() for name in args.sources.split(",") if name.strip()]
-        unknown = [name for name in names if name not in searchers]
-        if unknown or not names:
-            raise MemerError(
-                f"unknown source {', '.join(map(repr, unknown)) or '(none given)'}.",
-                f"Choose from: {', '.join(searchers)}.",
-            )
     if args.limit is not None and args.limit < 1:
         raise MemerError(f"--limit must be 1 or more, not {args.limit}.")
-    found: list[list] = []
-    failures = 0
-    for name in names:
-        try:
-            found.append(searchers[name](args.query, limit=args.limit))
-        except MemerError as err:
-            print(f"memer: {name} failed: {err}", file=sys.stderr)
-            failures += 1
-    if failures == len(names):
-        return EXIT_ERROR
-    candidates = _interleave(found, args.limit)
-    if args.download:
-        from memer.http import download_images
-
-        report = download_images(candidates, args.download, progress=not args.json and sys.stderr.isatty())
-        for candidate, reason in report.failed:
+    result = pipeline.search(
+        args.query, sources=args.sources, top_k=args.limit, progress=_progress(), download_dir=args.download
+    )
+    for status in result.sources:
+        if not status.ok:
+            print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
+    for candidate, reason in result.dropped:
+        if candidate.path is None:  # never downloaded: worth saying; ranking cuts are not
             print(f"memer: could not download {candidate.title!r}: {reason}", file=sys.stderr)
-        candidates = report.ok
+    if not any(status.ok for status in result.sources):
+        return EXIT_ERROR
     if args.json:
-        print(json.dumps([c.to_dict() for c in candidates], indent=2, ensure_ascii=False))
-    elif not candidates:
+        print(json.dumps([c.to_dict() for c in result.candidates], indent=2, ensure_ascii=False))
+    elif not result.candidates:
         print(f"No pictures found for {args.query!r}; try other words or more sources.", file=sys.stderr)
     else:
-        for number, candidate in enumerate(candidates, 1):
-            print(f"{number:2d}. {candidate.title}  [{candidate.source_name}]")
+        for number, candidate in enumerate(result.candidates, 1):
+            print(f"{number:2d}. {candidate.title}  [{candidate.source_name}]  score {candidate.score:.3f}")
             print(f"    {candidate.attribution()}")
             print(f"    {candidate.path or candidate.page_url or candidate.image_url}")
     return 0
 
 
-def _interleave(lists: list[list], limit: int | None) -> list:
-    """Round-robin over the sources' lists (each best first), dropping repeats of the same picture."""
-    seen: set[str] = set()
-    merged = []
-    for row in range(max((len(items) for items in lists), default=0)):
-        for items in lists:
-            if row < len(items) and items[row].image_url not in seen:
-                seen.add(items[row].image_url)
-                merged.append(items[row])
-    return merged[:limit] if limit else merged
+def _progress():
+    """tqdm bars on a terminal (pipeline default); silence when output is piped or captured."""
+    if sys.stderr.isatty():
+        return None
+    return lambda message, fraction: None
 
 
 # --- memer caption --------------------------------------------------------------

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import unicodedata
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,6 +335,7 @@ def download_images(
     dest_dir: str | Path | None = None,
     *,
     progress: bool = True,
+    on_done: Callable[[int, int], None] | None = None,
 ) -> DownloadReport:
     """Download every candidate's ``image_url`` concurrently; set ``candidate.path`` on success.
 
@@ -342,7 +343,8 @@ def download_images(
     a copy named after the title is put there too. Each host is served by at
     most ``host_limit(host)`` lanes of a pool of settings.DOWNLOAD_WORKERS
     threads, so a slow, strictly limited host never blocks workers another
-    host could use.
+    host could use. ``on_done(done, total)`` is called as each file finishes
+    (the notebook app's progress bar).
     """
     from tqdm.auto import tqdm
 
@@ -357,6 +359,7 @@ def download_images(
 
     bar = tqdm(total=len(items), desc="Downloading images", unit="img", disable=not progress)
     bar_lock = threading.Lock()
+    finished = itertools.count(1)
 
     def fetch(index: int) -> None:
         candidate = items[index]
@@ -376,6 +379,9 @@ def download_images(
             outcome[index] = f"could not save the file: {err.strerror or err}"
         with bar_lock:
             bar.update(1)
+            done = next(finished)
+            if on_done is not None:
+                on_done(done, len(items))
 
     def lane(queue: deque[int]) -> None:
         while True:

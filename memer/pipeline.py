@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from memer import settings
-from memer.candidates import ImageCandidate
-from memer.errors import ImageError
+from memer.candidates import SOURCE_NAMES, ImageCandidate
+from memer.errors import ImageError, MemerError, SourceError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -54,15 +54,109 @@ class Meme:
     filename: str  # a safe suggestion, e.g. "apple-pie-meme.png"
 
 
+# Each source: (module, function). Imported when asked, so `import memer` stays light.
+SEARCHERS = {
+    "commons": ("memer.sources.commons", "search_commons"),
+    "wikipedia": ("memer.sources.commons", "search_wikipedia"),
+    "openimages": ("memer.sources.openimages", "search_openimages"),
+}
+
+
 def search(
     query: str,
     *,
     sources: list[str] | None = None,
     top_k: int | None = None,
     progress: ProgressHook | None = None,
+    download_dir: str | Path | None = None,
 ) -> SearchResult:
-    """Find, download and CLIP-rank background pictures for ``query``."""
-    raise NotImplementedError("wired up in the whole-pass issue")
+    """Find, download and CLIP-rank background pictures for ``query``.
+
+    Every source is asked at once while CLIP loads; a source that fails
+    (offline, rate-limited, no cache) is reported in ``sources`` and the
+    others still count. Raises only when there is nothing to search for or
+    CLIP cannot be loaded.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from memer import clip as clip_model
+    from memer import http
+
+    query = " ".join(query.split())
+    if not query:
+        raise SourceError("The search topic is empty.", "Type what the meme is about, e.g. 'apple pie'.")
+    names = source_names(sources)
+    say = progress or _silent
+    say(f"Searching {', '.join(SOURCE_NAMES.get(n, n) for n in names)} …", None)
+    with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="memer-search") as pool:
+        clip_future = pool.submit(clip_model.load_clip)
+        asked = {name: pool.submit(_ask_source, name, query, clip_future) for name in names}
+        answers = {name: future.result() for name, future in asked.items()}
+        clip = clip_future.result()  # a ModelError here says how to fix the model setting
+
+    statuses = [status for status, _ in answers.values()]
+    found = _interleave([candidates for _, candidates in answers.values()])
+
+    def downloaded(done: int, total: int) -> None:
+        say(f"Downloading pictures ({done}/{total})", done / total)
+
+    report = http.download_images(found, download_dir, progress=progress is None, on_done=downloaded)
+    ranked, dropped = clip_model.embed_and_rank(
+        clip, query, report.ok, top_k=top_k or settings.TOP_K, progress=progress
+    )
+    say(f"Found {len(ranked)} pictures", 1.0)
+    return SearchResult(query, ranked, statuses, report.failed + dropped)
+
+
+def source_names(sources: list[str] | str | None) -> list[str]:
+    """The sources to ask, checked: ``None`` means settings.SOURCES; a string may be comma-separated."""
+    if sources is None:
+        sources = settings.SOURCES
+    if isinstance(sources, str):
+        sources = sources.split(",")
+    names = list(dict.fromkeys(name.strip().lower() for name in sources if name.strip()))
+    unknown = [name for name in names if name not in SEARCHERS]
+    if unknown or not names:
+        raise SourceError(
+            f"Unknown image source {', '.join(map(repr, unknown)) or '(none given)'}.",
+            f"Choose from: {', '.join(SEARCHERS)}.",
+        )
+    return names
+
+
+def _ask_source(name: str, query: str, clip_future) -> tuple[SourceStatus, list[ImageCandidate]]:
+    """One source's candidates, or its failure in words; never raises."""
+    import importlib
+
+    module_name, function_name = SEARCHERS[name]
+    try:
+        searcher = getattr(importlib.import_module(module_name), function_name)
+        if name == "openimages":  # searches by the query's CLIP embedding
+            candidates = searcher(query, clip=clip_future.result())
+        else:
+            candidates = searcher(query)
+    except MemerError as err:
+        return SourceStatus(name, False, 0, str(err)), []
+    except Exception as err:  # a bug or an unforeseen failure in one source must not sink the search
+        return SourceStatus(name, False, 0, f"unexpected error: {type(err).__name__}: {err}"), []
+    message = "" if candidates else "no pictures for this topic"
+    return SourceStatus(name, True, len(candidates), message), candidates
+
+
+def _interleave(lists: list[list[ImageCandidate]]) -> list[ImageCandidate]:
+    """Round-robin over the sources' lists (each best first), dropping repeats of the same address."""
+    seen: set[str] = set()
+    merged = []
+    for row in range(max((len(items) for items in lists), default=0)):
+        for items in lists:
+            if row < len(items) and items[row].image_url not in seen:
+                seen.add(items[row].image_url)
+                merged.append(items[row])
+    return merged
+
+
+def _silent(message: str, fraction: float | None) -> None:
+    pass
 
 
 def captions(
