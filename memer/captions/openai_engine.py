@@ -248,10 +248,13 @@ def generate(request: CaptionRequest, *, model: str, api_key: str | None = None)
     # base_url is left to the SDK, which reads OPENAI_BASE_URL itself.
     client = openai.OpenAI(api_key=key, timeout=settings.OPENAI_TIMEOUT, max_retries=settings.OPENAI_MAX_RETRIES)
     messages = build_messages(request, vision=settings.OPENAI_VISION)
+    failure: CaptionError | None = None
     try:
         completion = _create_completion(client, model, messages)
     except openai.OpenAIError as err:
-        raise _caption_error(err, key, model) from None
+        failure = _caption_error(err, key, model)
+    if failure is not None:  # raised here, outside the handler, so the SDK's error (it may quote the key) is not attached
+        raise failure
 
     choice = completion.choices[0] if completion.choices else None
     message = choice.message if choice is not None else None
