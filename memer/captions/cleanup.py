@@ -6,6 +6,7 @@ Pure functions. The case is kept (upper-casing is the renderer's job).
 from __future__ import annotations
 
 import re
+import unicodedata
 from difflib import SequenceMatcher
 
 from memer.captions.prompts import LINE_SEPARATOR
@@ -35,12 +36,18 @@ def _strip_quotes(text: str) -> str:
     return text
 
 
+def _keep_char(c: str) -> bool:
+    """Drop control characters and the replacement mark of a half-decoded byte; keep line breaks and emoji joiners."""
+    return c in "\n\u200d" or (unicodedata.category(c)[0] != "C" and c != "\ufffd")
+
+
 def clean_caption(text: str) -> str:
     """One caption, tidy: no quotes, numbering, bullets, hashtags, trailing period or extra spaces.
 
     Lines inside one caption (a poem from a chat model) are joined with " / ".
     """
-    lines = [" ".join(line.split()) for line in text.replace("\r", "\n").split("\n")]
+    text = "".join(c for c in text.replace("\r", "\n") if _keep_char(c))
+    lines = [" ".join(line.split()) for line in text.split("\n")]
     text = LINE_SEPARATOR.join(line for line in lines if line)
     for _ in range(3):  # marks can nest: '1. "Caption: ..."'
         before = text

@@ -112,7 +112,7 @@ def build_prompt(local: LocalModel, request: CaptionRequest) -> str:
 def newline_token_ids(tokenizer: Any) -> list[int]:
     """Tokens that are (or end in) a line break, so sampling stops at the end of the caption."""
     ids = set()
-    for text in ("\n", "\n\n", ".\n", "\r\n"):
+    for text in ("\n", "\n\n", "\r\n"):
         encoded = tokenizer.encode(text, add_special_tokens=False)
         if len(encoded) == 1:
             ids.add(encoded[0])
@@ -134,6 +134,9 @@ def sample(local: LocalModel, prompt: str, n: int) -> list[str]:
         num_return_sequences=n,
         eos_token_id=stop_ids,
         pad_token_id=tokenizer.pad_token_id,
+        # Also stops on tokens that merely contain a line break (".\n", "!\n" ...).
+        stop_strings=["\n"],
+        tokenizer=tokenizer,
     )
     with torch.inference_mode():
         output = local.model.generate(**inputs, **options)
