@@ -37,8 +37,8 @@ def _strip_quotes(text: str) -> str:
 
 
 def _keep_char(c: str) -> bool:
-    """Drop control characters and the replacement mark of a half-decoded byte; keep line breaks and emoji joiners."""
-    return c in "\n\u200d" or (unicodedata.category(c)[0] != "C" and c != "\ufffd")
+    """Drop control characters and the replacement mark of a half-decoded byte; keep whitespace (tidied later) and emoji joiners."""
+    return c.isspace() or c == "\u200d" or (unicodedata.category(c)[0] != "C" and c != "\ufffd")
 
 
 def clean_caption(text: str) -> str:
