@@ -39,8 +39,9 @@ def spy(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _cpu(monkeypatch):
+def _cpu_and_short(monkeypatch):
     monkeypatch.setattr(settings, "DEVICE", "cpu")
+    monkeypatch.setattr(settings, "MAX_NEW_TOKENS", 16)  # random weights rarely stop early: keep samples short
 
 
 @pytest.mark.parametrize("fixture", ["tiny_gpt_neo", "tiny_chat_lm"])
@@ -91,7 +92,7 @@ def test_a_chat_model_gets_its_chat_template(spy, tiny_chat_lm):
     assert prompt.endswith("<|assistant|>\n")
 
 
-def test_sampling_stops_at_a_line_break(tiny_gpt_neo):
+def test_sampling_stops_at_a_line_break(tiny_gpt_neo, monkeypatch):
     """A GPT-Neo made to write a line break about one token in seven: every sample ends at its first one."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -104,6 +105,7 @@ def test_sampling_stops_at_a_line_break(tiny_gpt_neo):
         model.transformer.ln_f.bias.fill_(0.1)
         model.transformer.wte.weight[newline] = 4.0 / (0.1 * hidden)
     local = local_engine.LocalModel("stopper", model.eval(), tokenizer, "cpu", torch.float32)
+    monkeypatch.setattr(settings, "MAX_NEW_TOKENS", 40)
     torch.manual_seed(0)
 
     samples = local_engine.sample(local, "Theme: pie\nCaption:", 10)
