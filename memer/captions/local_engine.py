@@ -124,7 +124,9 @@ def sample(local: LocalModel, prompt: str, n: int) -> list[str]:
     import torch
 
     tokenizer = local.tokenizer
-    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=not local.is_chat).to(local.device)
+    encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=not local.is_chat)
+    # Only what every causal LM takes: transformers 4.x refuses e.g. token_type_ids in generate.
+    inputs = {name: encoded[name].to(local.device) for name in ("input_ids", "attention_mask") if name in encoded}
     stop_ids = [i for i in [tokenizer.eos_token_id, *newline_token_ids(tokenizer)] if i is not None]
     options: dict[str, Any] = dict(
         do_sample=True,

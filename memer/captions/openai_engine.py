@@ -136,7 +136,10 @@ def _create_completion(client: Any, model: str, messages: list[dict[str, Any]]) 
     params = _optional_params()
     while True:
         try:
-            return client.chat.completions.create(model=model, messages=messages, response_format=_captions_schema(), **params)
+            # Optional parameters travel in extra_body: an older SDK (1.x) would refuse reasoning_effort as a keyword.
+            return client.chat.completions.create(
+                model=model, messages=messages, response_format=_captions_schema(), extra_body=dict(params)
+            )
         except openai.BadRequestError as err:
             refused = _rejected(err, params)
             if not refused:

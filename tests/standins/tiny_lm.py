@@ -57,51 +57,33 @@ def _train_tokenizer(chat: bool):
     return wrapped
 
 
-def build_tiny_gpt_neo(folder: Path) -> Path:
+def _save(folder: Path, model_class_name: str, config_class_name: str, chat: bool, **shape: object) -> Path:
+    """Train the tokenizer, make a random model of ``shape`` around it, save both in ``folder``."""
     import torch
-    from transformers import GPTNeoConfig, GPTNeoForCausalLM
+    import transformers
 
-    tokenizer = _train_tokenizer(chat=False)
-    config = GPTNeoConfig(
-        vocab_size=len(tokenizer),
-        max_position_embeddings=1024,
-        hidden_size=32,
-        num_layers=2,
-        num_heads=2,
-        intermediate_size=64,
-        attention_types=[[["global", "local"], 1]],
-        window_size=256,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    tokenizer = _train_tokenizer(chat=chat)
+    ids = dict(bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    config = getattr(transformers, config_class_name)(vocab_size=len(tokenizer), max_position_embeddings=1024, **ids, **shape)
     torch.manual_seed(0)
-    GPTNeoForCausalLM(config).save_pretrained(folder)
+    getattr(transformers, model_class_name)(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def build_tiny_gpt_neo(folder: Path) -> Path:
+    return _save(
+        folder, "GPTNeoForCausalLM", "GPTNeoConfig", chat=False,
+        hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
+        attention_types=[[["global", "local"], 1]], window_size=256,
+    )  # fmt: skip
 
 
 def build_tiny_chat_lm(folder: Path) -> Path:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tokenizer = _train_tokenizer(chat=True)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return _save(
+        folder, "LlamaForCausalLM", "LlamaConfig", chat=True,
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
