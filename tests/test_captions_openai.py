@@ -240,6 +240,14 @@ def test_server_errors_are_retried_then_a_clear_error(openai_api, monkeypatch):
     assert len(openai_api.completion_requests) == 2
 
 
+@pytest.mark.parametrize(("status", "message"), [(403, "refused this key access"), (404, "does not offer model")])
+def test_access_and_model_errors_are_clear(openai_api, status, message):
+    openai_api.server.fault("/v1/chat/completions", "status", status=status)
+    with pytest.raises(CaptionError, match=message):
+        generate_captions("apple pie", engine="openai")
+    assert len(openai_api.completion_requests) == 1
+
+
 def test_a_slow_answer_times_out_with_a_clear_error(openai_api, monkeypatch):
     monkeypatch.setattr(settings, "OPENAI_TIMEOUT", 0.3)
     monkeypatch.setattr(settings, "OPENAI_MAX_RETRIES", 1)

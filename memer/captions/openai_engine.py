@@ -203,8 +203,13 @@ def _caption_error(err: Exception, key: str, model: str) -> CaptionError:
 
     retries = settings.OPENAI_MAX_RETRIES
     after = f" (after {retries} retries)" if retries else ""
-    if isinstance(err, (openai.AuthenticationError, openai.PermissionDeniedError)):
+    if isinstance(err, openai.AuthenticationError):
         return CaptionError(MISSING_KEY)
+    if isinstance(err, openai.PermissionDeniedError):
+        return CaptionError(
+            f"OpenAI refused this key access (HTTP 403): {_redact(str(getattr(err, 'message', '') or ''), key)[:200]}",
+            "Check that the key's project may use MEMER_OPENAI_MODEL (and the region is supported), or use the free local engine.",
+        )
     if isinstance(err, openai.RateLimitError):
         return CaptionError(
             f"OpenAI says too many requests or the quota is used up{after}.",
