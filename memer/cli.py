@@ -35,8 +35,35 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_render)
 
 
+def _parse_font_size(value: str) -> int | None:
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise MemerError(f"--font-size {value!r} is neither 'auto' nor a positive whole number.", "Use e.g. --font-size 64.")
+    return size
+
+
 def _run_render(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from memer import images, render
+
+    options = render.RenderOptions(
+        position=args.position,
+        font_size=_parse_font_size(args.font_size),
+        keep_case=args.keep_case,
+        attribution=args.attribution,
+    )
+    if not args.text.strip():
+        raise MemerError("The caption is empty.", "Give some text to put on the picture.")
+    picture = images.open_image(args.image)
+    meme = render.render_meme(picture, args.text, options)
+    png = render.png_bytes(meme, render.meme_metadata(None, args.text))
+    written = render.save_png(args.output, png)
+    print(written)
+    return 0
 
 
 # --- memer search ---------------------------------------------------------------
@@ -52,8 +79,70 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_search)
 
 
+def _searchers() -> dict:
+    from memer.sources.commons import search_commons, search_wikipedia
+
+    return {"commons": search_commons, "wikipedia": search_wikipedia}
+
+
 def _run_search(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    import json
+
+    from memer import settings
+
+    searchers = _searchers()
+    if args.sources is None:
+        names = [name for name in settings.SOURCES if name in searchers]
+    else:
+        names = [name.strip().lower() for name in args.sources.split(",") if name.strip()]
+        unknown = [name for name in names if name not in searchers]
+        if unknown or not names:
+            raise MemerError(
+                f"unknown source {', '.join(map(repr, unknown)) or '(none given)'}.",
+                f"Choose from: {', '.join(searchers)}.",
+            )
+    if args.limit is not None and args.limit < 1:
+        raise MemerError(f"--limit must be 1 or more, not {args.limit}.")
+    found: list[list] = []
+    failures = 0
+    for name in names:
+        try:
+            found.append(searchers[name](args.query, limit=args.limit))
+        except MemerError as err:
+            print(f"memer: {name} failed: {err}", file=sys.stderr)
+            failures += 1
+    if failures == len(names):
+        return EXIT_ERROR
+    candidates = _interleave(found, args.limit)
+    if args.download:
+        from memer.http import download_images
+
+        report = download_images(candidates, args.download, progress=not args.json and sys.stderr.isatty())
+        for candidate, reason in report.failed:
+            print(f"memer: could not download {candidate.title!r}: {reason}", file=sys.stderr)
+        candidates = report.ok
+    if args.json:
+        print(json.dumps([c.to_dict() for c in candidates], indent=2, ensure_ascii=False))
+    elif not candidates:
+        print(f"No pictures found for {args.query!r}; try other words or more sources.", file=sys.stderr)
+    else:
+        for number, candidate in enumerate(candidates, 1):
+            print(f"{number:2d}. {candidate.title}  [{candidate.source_name}]")
+            print(f"    {candidate.attribution()}")
+            print(f"    {candidate.path or candidate.page_url or candidate.image_url}")
+    return 0
+
+
+def _interleave(lists: list[list], limit: int | None) -> list:
+    """Round-robin over the sources' lists (each best first), dropping repeats of the same picture."""
+    seen: set[str] = set()
+    merged = []
+    for row in range(max((len(items) for items in lists), default=0)):
+        for items in lists:
+            if row < len(items) and items[row].image_url not in seen:
+                seen.add(items[row].image_url)
+                merged.append(items[row])
+    return merged[:limit] if limit else merged
 
 
 # --- memer caption --------------------------------------------------------------

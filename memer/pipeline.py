@@ -7,11 +7,16 @@ its own way (tqdm in the terminal, widgets in the notebook).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from memer import settings
 from memer.candidates import ImageCandidate
+from memer.errors import ImageError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -86,4 +91,50 @@ def render(
     engine: str = "",
 ) -> Meme:
     """Set ``text`` on the picked picture and return the finished meme."""
-    raise NotImplementedError("wired up in the whole-pass issue")
+    from memer import render as rendering
+
+    picture = _picture(candidate)
+    strip = attribution_strip or settings.ATTRIBUTION_STRIP
+    options = rendering.RenderOptions(
+        position=position,
+        font_size=font_size,
+        keep_case=keep_case,
+        attribution=candidate.attribution() if strip else None,
+    )
+    image = rendering.render_meme(picture, text, options)
+    png = rendering.png_bytes(image, rendering.meme_metadata(candidate, text, engine))
+    return Meme(image, png, text, candidate.attribution(), meme_filename(candidate.title or text))
+
+
+def meme_filename(name: str) -> str:
+    """A file name anyone can save: lower-case ASCII words joined by dashes."""
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    stem = re.sub(r"\.(jpe?g|png|gif|webp|tiff?|bmp)$", "", ascii_name.removeprefix("File:"), flags=re.I)
+    words = re.findall(r"[a-z0-9]+", stem.lower())[:8]
+    return "-".join(words + ["meme"]) + ".png"
+
+
+def _picture(candidate: ImageCandidate) -> "Image.Image":
+    """The candidate's picture, downloading it first if the search did not."""
+    from memer import http
+
+    path = candidate.path
+    if path is None or not Path(path).is_file():
+        try:
+            path = candidate.path = http.download_image(candidate.image_url)
+        except Exception as err:  # DownloadFailure or a requests error: say which in words
+            raise ImageError(
+                f"Could not download the picture {candidate.title!r}: {http.describe_failure(err)}.",
+                "Pick another picture or search again.",
+            ) from err
+    return _open_cached(str(path), Path(path).stat().st_mtime_ns).copy()
+
+
+@lru_cache(maxsize=4)
+def _open_cached(path: str, mtime_ns: int) -> "Image.Image":
+    """Re-rendering the same picture (live preview) decodes it once."""
+    from memer.images import open_image
+
+    return open_image(path)

@@ -78,6 +78,7 @@ USER_AGENT = _str("USER_AGENT", "")  # empty: memer/<version> (<PROJECT_URL>; <C
 CONNECT_TIMEOUT = _float("CONNECT_TIMEOUT", 5.0)
 READ_TIMEOUT = _float("READ_TIMEOUT", 20.0)
 HTTP_RETRIES = _int("HTTP_RETRIES", 3)
+HTTP_BACKOFF = _float("HTTP_BACKOFF", 0.5)  # seconds; doubles on each retry without Retry-After
 RETRY_AFTER_MAX = _float("RETRY_AFTER_MAX", 30.0)  # seconds; a longer Retry-After is capped
 MAX_DOWNLOAD_BYTES = _int("MAX_DOWNLOAD_BYTES", 25 * 1024 * 1024)
 DOWNLOAD_WORKERS = _int("DOWNLOAD_WORKERS", 8)
@@ -95,6 +96,8 @@ COMMONS_LIMIT = _int("COMMONS_LIMIT", 20)
 WIKIPEDIA_ARTICLES = _int("WIKIPEDIA_ARTICLES", 3)
 WIKIPEDIA_LIMIT = _int("WIKIPEDIA_LIMIT", 20)
 MAXLAG = _int("MAXLAG", 5)
+MAXLAG_RETRIES = _int("MAXLAG_RETRIES", 3)  # how often a lagged API is asked again before giving up
+API_MAX_REQUESTS = _int("API_MAX_REQUESTS", 5)  # continuation requests per search, at most
 MIN_IMAGE_SIDE = _int("MIN_IMAGE_SIDE", 200)  # smaller files are icons, not backgrounds
 ALLOW_NONFREE = _bool("ALLOW_NONFREE", False)
 
@@ -156,7 +159,19 @@ OUTLINE = _float("OUTLINE", 0.08)  # outline width as a fraction of the font siz
 FONT_DIR = _path("FONT_DIR", next((d for d in (PACKAGE_DIR / "fonts", PACKAGE_DIR.parent / "fonts") if d.is_dir()), PACKAGE_DIR / "fonts"))
 FONT = _path("FONT", Path(""))  # empty: FONT_DIR / "Anton-Regular.ttf"
 ATTRIBUTION_STRIP = _bool("ATTRIBUTION_STRIP", False)
+# Fonts tried, in order, for characters the main font lacks: names in FONT_DIR or absolute paths.
+FALLBACK_FONTS = _list("FALLBACK_FONTS", ["DejaVuSansCondensed-Bold.ttf", "DroidSansFallbackFull.ttf"])
+EMOJI_FONT = _path("EMOJI_FONT", Path(""))  # empty: a system colour emoji font, if one is installed
+LINE_SPACING = _float("LINE_SPACING", 1.12)  # baseline to baseline, in font sizes
+# Auto-fit below this size (fraction of the image height) may use more than MAX_LINES lines.
+READABLE_SIZE = _float("READABLE_SIZE", 0.04)
 
 # --- safe image loading (memer/images.py) -------------------------------------
 MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000)
 MAX_IMAGE_BYTES = _int("MAX_IMAGE_BYTES", 50 * 1024 * 1024)
+
+# --- the notebook app (memer/ui.py) -------------------------------------------
+UI_THUMB_SIZE = _int("UI_THUMB_SIZE", 240)  # longest side of a gallery thumbnail, in pixels
+UI_PREVIEW_SIZE = _int("UI_PREVIEW_SIZE", 640)  # longest side of the live preview, in pixels
+# Where the app writes a meme before handing it to Colab's download (relative to the notebook).
+MEME_DIR = _path("MEME_DIR", Path("memes"))

@@ -210,6 +210,7 @@ def _ancestors(path: str) -> list[str]:
 class _RequestHandler(BaseHTTPRequestHandler):
     standin: StandinServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes; no 40 ms delayed-ACK stall
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -295,7 +296,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
+            # A handler that sets "Transfer-Encoding: chunked" streams its body without a length.
+            chunked = response.headers.get("Transfer-Encoding", "").lower() == "chunked"
+            if not chunked:
+                self.send_header("Content-Length", str(len(response.body)))
             if truncate:
                 self.send_header("Connection", "close")
             self.end_headers()
@@ -306,6 +310,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if chunked:
+                for start in range(0, len(response.body), 16 * 1024):
+                    piece = response.body[start : start + 16 * 1024]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.write(b"0\r\n\r\n")
                 return
             self.wfile.write(response.body)
         except (BrokenPipeError, ConnectionResetError):

@@ -1,0 +1,94 @@
+"""Where the notebook runs: Colab or not, GPU or CPU, and what will be downloaded.
+
+The notebook's set-up cell only calls :func:`describe_setup`, so what a user is
+told lives here, next to the settings it reads, and is tested like any code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from memer import settings
+
+# Download sizes of the models memer uses by default, as published by their hosts.
+KNOWN_CLIP_SIZES = {("ViT-B-32", "openai"): "about 600 MB", ("ViT-B-32", "laion2b_s34b_b79k"): "about 600 MB"}
+KNOWN_CAPTION_MODEL_SIZES = {
+    "Qwen/Qwen2.5-1.5B-Instruct": "about 3.1 GB",
+    "Qwen/Qwen2.5-0.5B-Instruct": "about 1 GB",
+}
+
+
+def in_colab() -> bool:
+    """True inside Google Colab, whose kernel imports ``google.colab`` at start."""
+    return "google.colab" in sys.modules
+
+
+def accelerator() -> str:
+    """One line: the GPU the models will use, or why they will run on the CPU."""
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed: CLIP ranking and the local caption model need it (pip install 'memer[all]')."
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        return f"GPU: {props.name} ({props.total_memory / 2**30:.0f} GB); CLIP and the local caption model run on it."
+    hint = " In Colab: Runtime > Change runtime type > T4 GPU." if in_colab() else ""
+    return (
+        "No GPU: everything runs on the CPU. Searching takes longer and the local caption model is slow; "
+        f"an OpenAI key makes captions fast.{hint}"
+    )
+
+
+def _is_local(model: str) -> bool:
+    return model.startswith("local-dir:") or Path(model).expanduser().exists()
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def _human(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return ""  # unreachable
+
+
+def download_notes() -> list[str]:
+    """What memer will fetch on first use, and roughly how big it is."""
+    notes = []
+    clip_model, pretrained = settings.CLIP_MODEL, settings.CLIP_PRETRAINED
+    if _is_local(clip_model):
+        notes.append(f"CLIP model: local ({clip_model}), nothing to download.")
+    else:
+        size = KNOWN_CLIP_SIZES.get((clip_model, pretrained), "size unknown")
+        notes.append(f"CLIP model {clip_model} ({pretrained}): {size}, downloaded on the first search.")
+    caption_model = settings.CAPTION_MODEL
+    if _is_local(caption_model):
+        notes.append(f"Local caption model: {caption_model}, nothing to download.")
+    else:
+        size = KNOWN_CAPTION_MODEL_SIZES.get(caption_model, "size unknown")
+        notes.append(
+            f"Local caption model {caption_model}: {size}, downloaded only when you pick the local engine "
+            "(not needed with an OpenAI key)."
+        )
+    cache_dir = Path(settings.CACHE_DIR)
+    if cache_dir.is_dir() and any(cache_dir.iterdir()):
+        notes.append(f"Open Images cache: {cache_dir} ({_human(_folder_size(cache_dir))}), already here.")
+    else:
+        notes.append(
+            f"Open Images cache: not found in {cache_dir}; searches use Wikimedia Commons and Wikipedia "
+            "(build it with `memer cache build`)."
+        )
+    notes.append("Pictures: a few MB per search, from the sources' thumbnail servers.")
+    return notes
+
+
+def describe_setup() -> str:
+    """The set-up cell's report: where we run, on what, and what will download."""
+    where = "Google Colab" if in_colab() else "a local Jupyter"
+    lines = [f"memer is running in {where}.", accelerator(), "", "Downloads:"]
+    lines += [f"  - {note}" for note in download_notes()]
+    return "\n".join(lines)

@@ -1,0 +1,238 @@
+"""Open any picture the pipeline may meet and hand back an RGB image ready to draw on.
+
+Downloads come from strangers: a file may be an HTML error page, truncated, a
+decompression bomb, 16-bit, CMYK or animated. Everything that cannot be used
+becomes an ``ImageError`` that says why, instead of a Pillow traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from memer import settings
+from memer.errors import ImageError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# What a 16-bit sample is divided by to become 8-bit: 65535 / 257 == 255 exactly.
+_SIXTEEN_TO_EIGHT = 257.0
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """The image format named by a file's first bytes (magic numbers), or None.
+
+    Used to check downloads before trusting a Content-Type header; SVG is not
+    an image here (it needs a renderer), nor is anything else without a magic number.
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head.startswith(b"BM") and len(head) >= 18:
+        dib_header_size = int.from_bytes(head[14:18], "little")
+        if dib_header_size in (12, 16, 40, 52, 56, 64, 108, 124):
+            return "bmp"
+    if len(head) >= 6 and head[:4] == b"\x00\x00\x01\x00" and int.from_bytes(head[4:6], "little") > 0:
+        return "ico"
+    return None
+
+
+def _describe_non_image(head: bytes) -> str:
+    text = head[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in text:
+        return "is an HTML page, not an image (the server probably sent an error or login page)"
+    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text):
+        return "is an SVG drawing, which memer cannot draw on"
+    if text.startswith((b"{", b"[")):
+        return "looks like JSON, not an image"
+    return "is not a picture in a format memer reads (JPEG, PNG, GIF, WebP, BMP, TIFF, ICO)"
+
+
+def _read(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, str]:
+    """The file's bytes and a name for messages, refusing anything over ``max_bytes``."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        name = "The image data"
+    else:
+        path = Path(source).expanduser()
+        name = str(path)
+        try:
+            if not path.is_file():
+                if path.exists():
+                    raise ImageError(f"{name} is not a file.", "Give the path of a picture file.")
+                raise ImageError(f"{name} does not exist.", "Check the path of the picture.")
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise ImageError(
+                    f"{name} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit.",
+                    "Use a smaller picture or raise MEMER_MAX_IMAGE_BYTES.",
+                )
+            with path.open("rb") as handle:
+                data = handle.read(max_bytes + 1)
+        except OSError as err:
+            raise ImageError(f"Cannot read {name}: {err.strerror or err}.", "Check the file and its permissions.") from None
+    if len(data) > max_bytes:
+        raise ImageError(
+            f"{name} is over the {max_bytes / 1e6:.1f} MB limit.",
+            "Use a smaller picture or raise MEMER_MAX_IMAGE_BYTES.",
+        )
+    if not data:
+        raise ImageError(f"{name} is empty (zero bytes).", "The download or copy failed; fetch the picture again.")
+    return data, name
+
+
+def open_image(source: str | Path | bytes, *, max_bytes: int | None = None, max_pixels: int | None = None) -> Image.Image:
+    """Open a picture from a path or bytes as an upright RGB image, or raise ``ImageError``.
+
+    EXIF orientation is applied; transparency lands on white; 16-bit and float
+    samples are scaled into 8 bits rather than clipped; CMYK and LAB are
+    converted; animations give their first frame. Files over ``max_bytes`` and
+    images over ``max_pixels`` are refused before decoding.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    max_bytes = settings.MAX_IMAGE_BYTES if max_bytes is None else max_bytes
+    max_pixels = settings.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    data, name = _read(source, max_bytes)
+    if sniff_image_type(data[:32]) is None:
+        raise ImageError(f"{name} {_describe_non_image(data)}.", "Pick another picture.")
+
+    too_big_hint = "Use a smaller picture or raise MEMER_MAX_IMAGE_PIXELS."
+    try:
+        with warnings.catch_warnings():
+            # Our own pixel cap below decides; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width <= 0 or height <= 0:
+                raise ImageError(f"{name} has no pixels ({width}x{height}).", "Pick another picture.")
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"{name} is {width}x{height} = {width * height / 1e6:.0f} megapixels, over the "
+                    f"{max_pixels / 1e6:.0f} megapixel limit (a decompression bomb?).",
+                    too_big_hint,
+                )
+            if getattr(image, "n_frames", 1) > 1:
+                image.seek(0)
+            image.load()
+            upright = _apply_exif_orientation(image)
+            return _to_rgb(upright)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as err:
+        raise ImageError(f"{name} is too large to decode safely: {err}", too_big_hint) from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name} is damaged or not an image Pillow can read.", "Pick another picture.") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError, ZeroDivisionError) as err:
+        reason = str(err) or type(err).__name__
+        if "truncated" in reason.lower() or isinstance(err, EOFError):
+            raise ImageError(f"{name} is truncated ({reason}).", "The download was cut short; fetch it again.") from None
+        raise ImageError(f"{name} is corrupt and cannot be decoded ({reason}).", "Pick another picture.") from None
+
+
+def _apply_exif_orientation(image: Image.Image) -> Image.Image:
+    """Rotate/flip by the EXIF tag; a broken EXIF block leaves the picture as stored."""
+    from PIL import ImageOps
+
+    try:
+        return ImageOps.exif_transpose(image) or image
+    except Exception:  # noqa: BLE001 - bad metadata must not lose a good picture
+        return image
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    from PIL import Image
+
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in ("1", "L", "RGBX", "YCbCr", "HSV"):
+        return image.convert("RGB")
+    if mode == "P" or mode == "PA":
+        has_alpha = mode == "PA" or "transparency" in image.info
+        return _onto_white(image.convert("RGBA")) if has_alpha else image.convert("RGB")
+    if mode in ("LA", "La", "RGBA", "RGBa"):
+        if mode == "La":
+            image = Image.merge("LA", image.split()).convert("RGBA")  # premultiplied is close enough on white
+        return _onto_white(image.convert("RGBA"))
+    if mode == "CMYK":
+        return _cmyk_to_rgb(image)
+    if mode == "LAB":
+        return _lab_to_rgb(image)
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        return _high_depth_to_rgb(image)
+    try:
+        return image.convert("RGB")
+    except ValueError:
+        raise ImageError(f"Pictures in Pillow mode {mode} are not supported.", "Convert it to PNG or JPEG first.") from None
+
+
+def _onto_white(rgba: Image.Image) -> Image.Image:
+    from PIL import Image
+
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
+    """Use the embedded ICC profile when there is one (print files often have one), else Pillow's formula."""
+    icc = image.info.get("icc_profile")
+    if icc:
+        try:
+            from PIL import ImageCms
+
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except Exception:  # noqa: BLE001 - a bad profile falls back to the plain conversion
+            pass
+    return image.convert("RGB")
+
+
+def _lab_to_rgb(image: Image.Image) -> Image.Image:
+    try:
+        from PIL import ImageCms
+
+        transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
+        return ImageCms.applyTransform(image, transform)
+    except Exception:  # noqa: BLE001 - Pillow without littlecms: its own conversion
+        return image.convert("RGB")
+
+
+def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
+    """Scale 16-bit, 32-bit integer and float samples into 0..255 (never clip to white).
+
+    Genuine 16-bit data (0..65535) is divided by 257 so that full scale stays full
+    scale; float data in 0..1 is multiplied by 255; anything else is stretched
+    from its own minimum to maximum.
+    """
+    import numpy as np
+    from PIL import Image
+
+    samples = np.asarray(image)
+    if image.mode.startswith("I;16") or (samples.dtype.kind in "ui" and samples.dtype.itemsize == 2):
+        scaled = samples.astype(np.float32) / _SIXTEEN_TO_EIGHT
+    else:
+        values = samples.astype(np.float64)
+        finite = values[np.isfinite(values)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        values = np.nan_to_num(values, nan=low, posinf=high, neginf=low)
+        if image.mode == "I" and low >= 0 and high <= 65535:
+            scaled = values / _SIXTEEN_TO_EIGHT
+        elif image.mode == "F" and low >= 0 and high <= 1.0:
+            scaled = values * 255.0
+        elif high > low:
+            scaled = (values - low) * (255.0 / (high - low))
+        else:
+            scaled = np.zeros_like(values)
+    grey = Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+    return grey.convert("RGB")

@@ -1,0 +1,329 @@
+"""Wikimedia Commons file search and the Wikipedia-article route, over the MediaWiki Action API.
+
+Commons: one ``generator=search`` request in the File namespace returns the
+files with their thumbnail URL, size, MIME type and licence metadata
+(``extmetadata``). Wikipedia: the top articles for the query, then the files
+those articles show (``generator=images``). Thumbnail URLs always come from the
+API (``iiurlwidth``), never built by hand. Non-free files are dropped unless
+the caller opts in.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+from memer import http, settings
+from memer.candidates import ImageCandidate
+from memer.errors import SourceError
+
+# What we read from extmetadata; the API sends only these (iiextmetadatafilter).
+EXTMETADATA_FIELDS = (
+    "ObjectName",
+    "ImageDescription",
+    "Artist",
+    "Credit",
+    "LicenseShortName",
+    "License",
+    "UsageTerms",
+    "LicenseUrl",
+    "AttributionRequired",
+    "Restrictions",
+    "NonFree",
+    "Copyrighted",
+)
+DESCRIPTION_WORDS = 60
+# Files worth a meme background; SVGs on Wikipedia pages are nearly always logos, maps and icons.
+BITMAP_MIMES = {"image/jpeg", "image/png", "image/webp", "image/tiff", "image/gif", "image/bmp"}
+_MAX_BATCH = 50  # the API scales at most 50 images per request
+
+_NONFREE_LICENCE = re.compile(r"fair[\s_-]*use|non[\s_-]*free|all rights reserved|\bcc[\s_-]*by[\s\w-]*\bn[cd]\b", re.IGNORECASE)
+_FREE_LICENCE = re.compile(
+    r"\bcc[\s_-]*0\b|\bcc[\s_-]*zero\b|public[\s_-]*domain|\bpd\b|^pd[\s_-]|no restrictions|\bcc[\s_-]*by\b"
+    r"|\bgfdl\b|\bfal\b|free art|copyrighted free use|attribution|\bogl\b|open government"
+    r"|\b(l?gpl|mit|bsd|apache)\b|\bexpat\b",
+    re.IGNORECASE,
+)
+
+
+# --- searching ------------------------------------------------------------------------
+
+
+def _imageinfo_params() -> dict[str, Any]:
+    return {
+        "prop": "imageinfo",
+        "iiprop": "url|size|mime|extmetadata",
+        "iiurlwidth": settings.THUMB_WIDTH,
+        "iiextmetadatafilter": "|".join(EXTMETADATA_FIELDS),
+        "iiextmetadatalanguage": "en",
+    }
+
+
+def _base_params() -> dict[str, Any]:
+    return {"action": "query", "format": "json", "formatversion": 2, "maxlag": settings.MAXLAG}
+
+
+def search_commons(query: str, limit: int | None = None, *, allow_nonfree: bool | None = None) -> list[ImageCandidate]:
+    """Free bitmap files on Wikimedia Commons for ``query``, best search match first."""
+    limit = settings.COMMONS_LIMIT if limit is None else limit
+    if limit <= 0 or not query.strip():
+        return []
+    params = {
+        **_base_params(),
+        "generator": "search",
+        "gsrsearch": f"{query.strip()} filetype:bitmap",
+        "gsrnamespace": 6,
+        "gsrlimit": min(_MAX_BATCH, max(1, limit)),
+        **_imageinfo_params(),
+    }
+    wanted = lambda candidates: len(_usable(candidates, allow_nonfree, "commons")) >= limit  # noqa: E731
+    candidates = _query_all(settings.COMMONS_API, params, wanted, source="commons")
+    return _usable(candidates, allow_nonfree, "commons")[:limit]
+
+
+def search_wikipedia(
+    query: str,
+    articles: int | None = None,
+    limit: int | None = None,
+    *,
+    allow_nonfree: bool | None = None,
+) -> list[ImageCandidate]:
+    """Pictures shown in the top English Wikipedia articles for ``query`` (icons, logos, non-free files dropped)."""
+    articles = settings.WIKIPEDIA_ARTICLES if articles is None else articles
+    limit = settings.WIKIPEDIA_LIMIT if limit is None else limit
+    if limit <= 0 or articles <= 0 or not query.strip():
+        return []
+    found = _call(
+        settings.WIKIPEDIA_API,
+        {**_base_params(), "list": "search", "srsearch": query.strip(), "srnamespace": 0, "srlimit": min(articles, _MAX_BATCH), "srprop": ""},
+    )
+    hits = (found.get("query") or {}).get("search") or []
+    titles = [hit["title"] for hit in hits if isinstance(hit, Mapping) and hit.get("title")][:articles]
+    if not titles:
+        return []
+    params = {**_base_params(), "generator": "images", "titles": "|".join(titles), "gimlimit": _MAX_BATCH, **_imageinfo_params()}
+    wanted = lambda candidates: len(_usable(candidates, allow_nonfree, "wikipedia")) >= limit  # noqa: E731
+    candidates = _query_all(settings.WIKIPEDIA_API, params, wanted, source="wikipedia")
+    return _usable(candidates, allow_nonfree, "wikipedia")[:limit]
+
+
+def _usable(candidates: list[ImageCandidate], allow_nonfree: bool | None, source: str) -> list[ImageCandidate]:
+    allow = settings.ALLOW_NONFREE if allow_nonfree is None else allow_nonfree
+    kept = []
+    for candidate in candidates:
+        if not allow and not candidate.free:
+            continue
+        if source == "wikipedia":
+            if not allow and candidate.extra.get("imagerepository") == "local":
+                continue  # held on Wikipedia itself, not Commons: nearly always fair use
+            if candidate.extra.get("mime") not in BITMAP_MIMES:
+                continue
+            sides = [s for s in (candidate.width, candidate.height) if s]
+            if not sides or min(sides) < settings.MIN_IMAGE_SIDE:
+                continue
+        kept.append(candidate)
+    return kept
+
+
+def _query_all(api: str, params: dict[str, Any], enough: Any, *, source: str) -> list[ImageCandidate]:
+    """Follow ``continue`` until enough candidates or the results end, merging pages of a batch."""
+    pages: dict[str, dict[str, Any]] = {}
+    continuation: dict[str, Any] = {}
+    for _ in range(max(1, settings.API_MAX_REQUESTS)):
+        payload = _call(api, {**params, **continuation})
+        for page in _pages(payload):
+            # A batch may come over several responses, each page with part of its data.
+            pages.setdefault(str(page.get("title") or page.get("pageid")), {}).update(page)
+        more = payload.get("continue")
+        if not isinstance(more, Mapping):
+            break
+        batch_done = "batchcomplete" in payload and payload["batchcomplete"] is not False
+        if batch_done and enough(parse_api_response({"query": {"pages": list(pages.values())}}, source=source)):
+            break
+        continuation = dict(more)
+    return parse_api_response({"query": {"pages": list(pages.values())}}, source=source)
+
+
+def _call(api: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """One API request; a lagged server is asked again after ``Retry-After``, other API errors raise."""
+    host = urlsplit(api).hostname or api
+    for attempt in range(max(0, settings.MAXLAG_RETRIES) + 1):
+        answer = http.request_json(api, params)
+        payload = answer.payload if isinstance(answer.payload, dict) else {}
+        error = payload.get("error")
+        if not isinstance(error, Mapping):
+            return payload
+        code = str(error.get("code", "unknown"))
+        info = _text(error.get("info")) or "no details"
+        if code != "maxlag":
+            raise SourceError(f"{host} refused the search ({code}: {info}).", "Check the query and the API address setting.")
+        if attempt < settings.MAXLAG_RETRIES:
+            time.sleep(_lag_wait(answer.headers.get("Retry-After"), error.get("lag")))
+    raise SourceError(f"{host} is overloaded ({info}).", "Try again in a few minutes.")
+
+
+def _lag_wait(retry_after: str | None, lag: Any) -> float:
+    for value in (retry_after, lag):
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        return max(0.0, min(seconds, settings.RETRY_AFTER_MAX))
+    return max(0.0, min(5.0, settings.RETRY_AFTER_MAX))
+
+
+def _pages(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    pages = (payload.get("query") or {}).get("pages") or []
+    if isinstance(pages, Mapping):  # formatversion 1: an object keyed by page id
+        pages = list(pages.values())
+    return [p for p in pages if isinstance(p, dict)]
+
+
+# --- parsing --------------------------------------------------------------------------
+
+
+def parse_api_response(payload: Mapping[str, Any], *, source: str = "commons") -> list[ImageCandidate]:
+    """Candidates from an imageinfo query answer (formatversion 1 or 2), ordered by search rank."""
+    ranked: list[tuple[float, int, ImageCandidate]] = []
+    for position, page in enumerate(_pages(payload)):
+        candidate = _candidate(page, source)
+        if candidate is not None:
+            index = page.get("index")
+            ranked.append((float(index) if isinstance(index, (int, float)) else float("inf"), position, candidate))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    return [candidate for _, _, candidate in ranked]
+
+
+def _candidate(page: Mapping[str, Any], source: str) -> ImageCandidate | None:
+    infos = page.get("imageinfo")
+    if not isinstance(infos, list) or not infos or not isinstance(infos[0], Mapping):
+        return None
+    info = infos[0]
+    original = info.get("url") or ""
+    image_url = info.get("thumburl") or original
+    if not image_url:
+        return None
+    meta = info.get("extmetadata") if isinstance(info.get("extmetadata"), Mapping) else {}
+    value = lambda name: _text(_meta_value(meta, name))  # noqa: E731
+    page_title = str(page.get("title") or "")
+    file_name = re.sub(r"^[^:]*:", "", page_title) if ":" in page_title else page_title
+    licence = value("LicenseShortName") or value("License") or value("UsageTerms")
+    nonfree = _truthy(_meta_value(meta, "NonFree"))
+    attribution_required = _meta_value(meta, "AttributionRequired")
+    return ImageCandidate(
+        source=source,
+        title=value("ObjectName") or re.sub(r"\.\w{2,5}$", "", file_name) or file_name,
+        image_url=image_url,
+        description=_trim_words(value("ImageDescription"), DESCRIPTION_WORDS),
+        author=value("Artist") or value("Credit") or "unknown",
+        license=licence,
+        license_url=_text(_meta_value(meta, "LicenseUrl")),
+        page_url=info.get("descriptionurl") or info.get("descriptionshorturl") or "",
+        original_url=original,
+        width=_int_or_none(info.get("width")),
+        height=_int_or_none(info.get("height")),
+        free=is_free_license(licence, nonfree=nonfree),
+        attribution_required=True if attribution_required is None else _truthy(attribution_required),
+        restrictions=value("Restrictions"),
+        extra={
+            "file_title": page_title,
+            "mime": info.get("mime") or "",
+            "thumb_width": _int_or_none(info.get("thumbwidth")),
+            "thumb_height": _int_or_none(info.get("thumbheight")),
+            "imagerepository": page.get("imagerepository") or "",
+            "credit": value("Credit"),
+            "nonfree": nonfree,
+        },
+    )
+
+
+def is_free_license(name: str, *, nonfree: bool = False) -> bool:
+    """True for licences that allow reuse in a meme (CC0, PD, CC BY, CC BY-SA, GFDL, FAL ...)."""
+    if nonfree or not name.strip():
+        return False
+    if _NONFREE_LICENCE.search(name):
+        return False
+    return bool(_FREE_LICENCE.search(name))
+
+
+def _meta_value(meta: Mapping[str, Any], name: str) -> Any:
+    entry = meta.get(name)
+    if isinstance(entry, Mapping):
+        return entry.get("value")
+    return entry
+
+
+def _text(value: Any) -> str:
+    """Plain text from an extmetadata value: HTML stripped, entities unescaped, whitespace collapsed."""
+    if value is None or value is False:
+        return ""
+    if isinstance(value, Mapping):  # multilingual: {"en": ..., "de": ..., "_type": "lang"}
+        languages = [k for k in value if not str(k).startswith("_")]
+        preferred = next((k for k in ("en", *sorted(k for k in languages if str(k).startswith("en"))) if k in value), None)
+        value = value[preferred] if preferred else (value[languages[0]] if languages else "")
+        return _text(value)
+    if isinstance(value, list):
+        return _text(" ".join(_text(v) for v in value))
+    return _collapse(_strip_html(str(value)))
+
+
+class _TextOnly(HTMLParser):
+    _BREAKS = {"br", "p", "div", "li", "tr", "td", "th", "dd", "dt", "h1", "h2", "h3", "h4", "ul", "ol", "table"}
+    _HIDDEN = {"script", "style"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in self._HIDDEN:
+            self._hidden += 1
+        elif tag in self._BREAKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self._BREAKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def _strip_html(markup: str) -> str:
+    if "<" not in markup and "&" not in markup:
+        return markup
+    parser = _TextOnly()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _trim_words(text: str, words: int) -> str:
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words]) + " …"
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return value is not None and str(value).strip().lower() in {"true", "1", "yes"}
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+

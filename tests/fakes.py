@@ -1,0 +1,124 @@
+"""A fake of memer.pipeline for the app's tests: real dataclasses, real image files, no models.
+
+It has the pipeline's three functions with the same signatures, records each
+call, reports progress like the real one, and can be told to fail. Search and
+captions are made up; render is the real one. The app's
+tests (pytest, the browser test's notebook) drive memer.ui.App with it until
+the real pipeline is wired.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from memer.candidates import ImageCandidate
+from memer.captions.base import Caption, CaptionBatch
+from memer.pipeline import Meme, SearchResult, SourceStatus
+
+COLOURS = [(230, 126, 34), (52, 152, 219), (46, 204, 113), (155, 89, 182), (241, 196, 15),
+           (231, 76, 60), (26, 188, 156), (52, 73, 94), (243, 156, 18), (127, 140, 141)]
+LICENSES = [("CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0/"),
+            ("CC0", "https://creativecommons.org/publicdomain/zero/1.0/"),
+            ("CC BY 2.0", "https://creativecommons.org/licenses/by/2.0/")]
+CAPTION_TEXTS = [
+    "When the pie is done but the oven timer says five more minutes",
+    "Grandma's secret ingredient is butter. More butter.",
+    "Me pretending the second slice is for a friend",
+    "This pie has seen things",
+    "Diet starts tomorrow, apparently every day",
+    "Warm pie, cold ice cream, zero regrets",
+    "Nobody: / Me at 2 am: one more slice",
+    "Apple pie: the only acceptable way to eat fruit",
+    "Crust goals",
+    "I would fight for this pie",
+]
+LEVELS = [0, 0, 1, 0, 0, 0, 2, 0, 1, 0]
+
+
+def make_picture(path: Path, colour: tuple[int, int, int], label: str, size: tuple[int, int] = (480, 360)) -> Path:
+    """A small real JPEG: a coloured field with a disc and a label, so thumbnails differ visibly."""
+    img = Image.new("RGB", size, colour)
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    draw.ellipse((w * 0.3, h * 0.2, w * 0.7, h * 0.8), fill=tuple(255 - c for c in colour))
+    draw.text((12, 12), label, fill=(255, 255, 255))
+    img.save(path, "JPEG", quality=85)
+    return path
+
+
+class FakePipeline:
+    """Stands in for memer.pipeline; ``fail`` maps a step name to the exception it raises."""
+
+    def __init__(self, folder: Path | str | None = None, n_candidates: int = 10, failed_source: bool = True) -> None:
+        self.folder = Path(folder or tempfile.mkdtemp(prefix="memer-fake-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.n_candidates = n_candidates
+        self.failed_source = failed_source
+        self.calls: list[tuple[str, tuple, dict]] = []
+        self.fail: dict[str, BaseException] = {}
+        self.levels = list(LEVELS)
+        self.on_call: Any = None  # called as on_call(step) while a step runs (to look at the app mid-work)
+
+    def _enter(self, step: str, args: tuple, kwargs: dict) -> None:
+        self.calls.append((step, args, kwargs))
+        if self.on_call is not None:
+            self.on_call(step)
+        if step in self.fail:
+            raise self.fail[step]
+
+    def search(self, query: str, *, sources=None, top_k=None, progress=None) -> SearchResult:
+        self._enter("search", (query,), {"sources": sources, "top_k": top_k, "progress": progress})
+        if progress:
+            progress("Asking Wikimedia Commons…", 0.1)
+            progress("Ranking pictures with CLIP…", None)
+        candidates = []
+        for i in range(self.n_candidates):
+            path = make_picture(self.folder / f"{i}.jpg", COLOURS[i % len(COLOURS)], f"{query} {i + 1}")
+            licence, licence_url = LICENSES[i % len(LICENSES)]
+            candidates.append(ImageCandidate(
+                source="commons" if i % 2 == 0 else "wikipedia",
+                title=f"File:{query.title()} {i + 1}.jpg",
+                image_url=f"https://upload.example/{i}.jpg",
+                description=f"A picture of {query}, number {i + 1}",
+                author=f"Author <{i}>",  # angle brackets: the app must escape them
+                license=licence,
+                license_url=licence_url,
+                path=path,
+                score=0.3 - i * 0.01,
+            ))
+        statuses = [SourceStatus("commons", True, (self.n_candidates + 1) // 2),
+                    SourceStatus("wikipedia", True, self.n_candidates // 2)]
+        if self.failed_source:
+            statuses.append(SourceStatus("openimages", False, 0, "cache not found; build it with `memer cache build`"))
+        if progress:
+            progress("Done", 1.0)
+        return SearchResult(query=query, candidates=candidates, sources=statuses)
+
+    def captions(self, candidate, *, theme, engine=None, style=None, n=None, model=None, api_key=None,
+                 progress=None) -> CaptionBatch:
+        self._enter("captions", (candidate,), {"theme": theme, "engine": engine, "style": style, "n": n,
+                                               "model": model, "api_key": api_key, "progress": progress})
+        if progress:
+            progress("Writing captions…", 0.5)
+        engine = engine or "local"
+        captions = [Caption(text, engine, "fake-model", level, ["violence"] if level else [])
+                    for text, level in zip(CAPTION_TEXTS, self.levels)]
+        check = "OpenAI moderation (omni-moderation-latest)" if engine == "openai" else "offline word list (weaker)"
+        return CaptionBatch(captions, engine, "fake-model", check, note="")
+
+    def render(self, candidate, text, *, position="bottom", font_size=None, keep_case=False,
+               attribution_strip=False, engine="") -> Meme:
+        """The real renderer (memer.pipeline.render): only search and captions are faked."""
+        from memer import pipeline
+
+        self._enter("render", (candidate, text), {"position": position, "font_size": font_size,
+                                                  "keep_case": keep_case, "engine": engine})
+        return pipeline.render(candidate, text, position=position, font_size=font_size, keep_case=keep_case,
+                               attribution_strip=attribution_strip, engine=engine)
+
+    def steps(self) -> list[str]:
+        return [step for step, _, _ in self.calls]

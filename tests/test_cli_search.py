@@ -1,0 +1,121 @@
+"""``memer search`` end to end, as a user runs it, against the MediaWiki stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def pies(mediawiki):
+    photo = mediawiki.add_file(
+        "Apple pie.jpg",
+        artist='<bdi><a href="https://www.wikidata.org/wiki/Q1">Jane&nbsp;Doe</a></bdi>',
+        description="<div lang='en'>A <b>warm</b> apple pie.</div>",
+    )
+    mediawiki.add_file("Apple pie slice.jpg", artist=None, credit="<i>Bakery &amp; Co</i>", license="CC0", license_url=None)
+    mediawiki.add_file("Apple pie ad.jpg", license="Fair use", nonfree=True)
+    mediawiki.add_file("Apple pie poster.jpg", repository="local", license="Fair use", nonfree=True)
+    orchard = mediawiki.add_file("Orchard in autumn.jpg", description="Apple trees.", license="CC BY 2.0")
+    mediawiki.add_article("Apple pie", [photo, orchard, mediawiki.files["File:Apple pie poster.jpg"]])
+    return mediawiki
+
+
+def _memer(mediawiki, tmp_path, *args):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "MEMER_COMMONS_API": mediawiki.commons_api,
+        "MEMER_WIKIPEDIA_API": mediawiki.wikipedia_api,
+        "MEMER_DOWNLOAD_DIR": str(tmp_path / "cache"),
+        "MEMER_READ_TIMEOUT": "2",
+        "MEMER_HTTP_RETRIES": "0",
+    }
+    return subprocess.run([sys.executable, "-m", "memer", "search", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+
+
+def test_json_lists_free_attributed_candidates_from_both_sources(pies, tmp_path):
+    done = _memer(pies, tmp_path, "apple pie", "--json")
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    # Wikipedia's article shows the same Commons photo (listed once), an orchard, and a local fair-use poster (left out).
+    assert [(c["source"], c["title"]) for c in found] == [("commons", "Apple pie"), ("commons", "Apple pie slice"), ("wikipedia", "Orchard in autumn")]
+    assert len(pies.api_requests("wikipedia")) == 2
+    first = found[0]
+    assert first["author"] == "Jane Doe" and first["description"] == "A warm apple pie."
+    assert first["attribution"] == "Image: Jane Doe / Wikimedia Commons, CC BY-SA 4.0"
+    for key in ("license", "license_url", "page_url", "image_url", "original_url", "free", "attribution_required", "restrictions"):
+        assert key in first
+    slice_ = next(c for c in found if c["title"] == "Apple pie slice")
+    assert (slice_["author"], slice_["license"], slice_["license_url"]) == ("Bakery & Co", "CC0", "")
+    assert all(c["free"] for c in found) and not any("ad" in c["title"] or "poster" in c["title"] for c in found)
+
+
+def test_the_same_picture_found_by_both_sources_comes_once(pies, tmp_path):
+    found = json.loads(_memer(pies, tmp_path, "apple pie", "--json").stdout)
+    urls = [c["image_url"] for c in found]
+    assert len(urls) == len(set(urls)) == 3
+
+
+def test_limit_and_a_single_source(pies, tmp_path):
+    found = json.loads(_memer(pies, tmp_path, "apple pie", "--sources", "commons", "--limit", "1", "--json").stdout)
+    assert [c["title"] for c in found] == ["Apple pie"]
+    assert [r.param("gsrlimit") for r in pies.api_requests("commons")] == ["1"]
+    assert pies.api_requests("wikipedia") == []
+
+
+def test_download_puts_the_pictures_in_the_folder(pies, tmp_path):
+    done = _memer(pies, tmp_path, "apple pie", "--sources", "commons", "--download", str(tmp_path / "out"), "--json")
+    assert done.returncode == 0, done.stderr
+    paths = [Path(c["path"]) for c in json.loads(done.stdout)]
+    assert len(paths) == 2 and all(p.parent == tmp_path / "out" and p.stat().st_size > 0 for p in paths)
+
+
+def test_a_failing_download_is_reported_and_the_rest_still_listed(pies, tmp_path, server):
+    server.fault(pies.files["File:Apple pie slice.jpg"].thumb_path, "html")
+    done = _memer(pies, tmp_path, "apple pie", "--sources", "commons", "--download", str(tmp_path / "out"))
+    assert done.returncode == 0
+    assert "could not download 'Apple pie slice': not an image (text/html)" in done.stderr
+    assert "Apple pie" in done.stdout and "slice" not in done.stdout
+
+
+def test_plain_listing(pies, tmp_path):
+    done = _memer(pies, tmp_path, "apple pie", "--sources", "commons")
+    assert done.returncode == 0
+    assert " 1. Apple pie  [Wikimedia Commons]" in done.stdout
+    assert "Image: Jane Doe / Wikimedia Commons, CC BY-SA 4.0" in done.stdout
+
+
+def test_a_failing_source_is_reported_and_the_other_still_printed(pies, tmp_path, server):
+    server.fault("/wikipedia/w/api.php", "status", status=503)
+    done = _memer(pies, tmp_path, "apple pie", "--json")
+    assert done.returncode == 0
+    assert "wikipedia failed" in done.stderr and "HTTP 503" in done.stderr
+    assert {c["source"] for c in json.loads(done.stdout)} == {"commons"}
+
+
+def test_every_source_failing_is_an_error(pies, tmp_path):
+    pies.fail_with("internal_api_error_DBQueryError", "A database query error has occurred.")
+    done = _memer(pies, tmp_path, "apple pie")
+    assert done.returncode == 1
+    assert "A database query error has occurred" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("sources", ["flickr", "commons,bogus", ","])
+def test_unknown_sources_are_a_clear_error(pies, tmp_path, sources):
+    done = _memer(pies, tmp_path, "apple pie", "--sources", sources)
+    assert done.returncode == 1
+    assert "unknown source" in done.stderr and "commons, wikipedia" in done.stderr
+
+
+def test_nothing_found(pies, tmp_path):
+    done = _memer(pies, tmp_path, "zebra crossing")
+    assert done.returncode == 0 and done.stdout == ""
+    assert "No pictures found" in done.stderr

@@ -1,0 +1,97 @@
+"""What the notebook's set-up cell tells a user: Colab or not, GPU or CPU, what will download."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+from memer import env, settings
+
+
+@pytest.fixture
+def on_colab(monkeypatch):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+
+
+@pytest.fixture
+def fake_torch(monkeypatch):
+    """A torch whose CUDA answer the test chooses (the real one is heavy, and absent in the ipywidgets 7 venv)."""
+    torch = types.ModuleType("torch")
+    torch.cuda = types.SimpleNamespace(
+        is_available=lambda: False,
+        get_device_properties=lambda i: types.SimpleNamespace(name="Tesla T4", total_memory=15 * 2**30),
+    )
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    return torch
+
+
+def test_colab_is_detected_by_its_module(monkeypatch, on_colab):
+    assert env.in_colab()
+    monkeypatch.delitem(sys.modules, "google.colab")
+    assert not env.in_colab()
+
+
+def test_a_gpu_is_named(fake_torch):
+    fake_torch.cuda.is_available = lambda: True
+    assert env.accelerator() == "GPU: Tesla T4 (15 GB); CLIP and the local caption model run on it."
+
+
+@pytest.mark.parametrize("colab", [True, False])
+def test_no_gpu_says_what_that_means(fake_torch, monkeypatch, colab):
+    if colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    line = env.accelerator()
+    assert line.startswith("No GPU: everything runs on the CPU.")
+    assert ("Change runtime type" in line) == colab
+
+
+def test_no_torch_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    assert "pip install 'memer[all]'" in env.accelerator()
+
+
+def test_default_models_are_described_with_their_size(monkeypatch, tmp_path):
+    monkeypatch.setattr(settings, "CLIP_MODEL", "ViT-B-32")
+    monkeypatch.setattr(settings, "CLIP_PRETRAINED", "openai")
+    monkeypatch.setattr(settings, "CAPTION_MODEL", "Qwen/Qwen2.5-1.5B-Instruct")
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "missing")
+    notes = env.download_notes()
+    assert notes[0] == "CLIP model ViT-B-32 (openai): about 600 MB, downloaded on the first search."
+    assert notes[1].startswith("Local caption model Qwen/Qwen2.5-1.5B-Instruct: about 3.1 GB")
+    assert notes[2].startswith(f"Open Images cache: not found in {tmp_path / 'missing'}")
+
+
+def test_local_models_and_a_present_cache_download_nothing(monkeypatch, tmp_path):
+    model_dir = tmp_path / "tiny-lm"
+    model_dir.mkdir()
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "embeddings.npy").write_bytes(b"x" * 2_500_000)
+    monkeypatch.setattr(settings, "CLIP_MODEL", "local-dir:/tmp/tiny-clip")
+    monkeypatch.setattr(settings, "CAPTION_MODEL", str(model_dir))
+    monkeypatch.setattr(settings, "CACHE_DIR", cache)
+    notes = env.download_notes()
+    assert notes[0] == "CLIP model: local (local-dir:/tmp/tiny-clip), nothing to download."
+    assert notes[1] == f"Local caption model: {model_dir}, nothing to download."
+    assert notes[2] == f"Open Images cache: {cache} (2.5 MB), already here."
+
+
+def test_an_unknown_model_says_its_size_is_unknown(monkeypatch):
+    monkeypatch.setattr(settings, "CLIP_MODEL", "ViT-L-14")
+    monkeypatch.setattr(settings, "CAPTION_MODEL", "someone/some-model")
+    notes = env.download_notes()
+    assert "ViT-L-14" in notes[0] and "size unknown" in notes[0]
+    assert "size unknown" in notes[1]
+
+
+def test_describe_setup_puts_it_together(fake_torch, monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    text = env.describe_setup()
+    lines = text.splitlines()
+    assert lines[0] == "memer is running in a local Jupyter."
+    assert lines[1].startswith("No GPU")
+    assert "Downloads:" in lines and all(line.startswith("  - ") for line in lines[lines.index("Downloads:") + 1:])

@@ -1,0 +1,215 @@
+"""The HTTP layer: session, API calls, and downloads under every fault the stand-in can act out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from memer import __version__, http, settings
+from memer.candidates import ImageCandidate
+from memer.errors import SourceError
+from tests.standins.mediawiki import make_image
+from tests.standins.server import Response
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    """Short timeouts and retries, so a fault costs a fraction of a second."""
+    monkeypatch.setattr(settings, "CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(settings, "READ_TIMEOUT", 0.5)
+    monkeypatch.setattr(settings, "HTTP_RETRIES", 2)
+    monkeypatch.setattr(settings, "HTTP_BACKOFF", 0.0)
+    monkeypatch.setattr(settings, "RETRY_AFTER_MAX", 0.2)
+
+
+def _files(server, count, folder="/img/", kind="jpeg"):
+    candidates = []
+    for i in range(count):
+        url = server.add_file(f"{folder}{i}.{kind}", make_image(kind, seed=i), f"image/{kind}")
+        candidates.append(ImageCandidate(source="commons", title=f"Picture {i}", image_url=url))
+    return candidates
+
+
+# --- session and API ---------------------------------------------------------------------
+
+
+def test_user_agent_names_memer_its_contact_and_requests():
+    import requests
+
+    agent = http.user_agent()
+    assert agent == f"memer/{__version__} ({settings.PROJECT_URL}; {settings.CONTACT}) requests/{requests.__version__}"
+
+
+def test_user_agent_setting_overrides_and_the_session_follows(monkeypatch, server):
+    server.route("/ua", lambda r: Response.json({"ua": r.headers.get("user-agent"), "enc": r.headers.get("accept-encoding")}))
+    monkeypatch.setattr(settings, "USER_AGENT", "my-bot/1.0 (me@example.org)")
+    answer = http.get_json(server.url + "/ua")
+    assert answer["ua"] == "my-bot/1.0 (me@example.org)"
+    assert "gzip" in answer["enc"]
+
+
+def test_one_session_is_reused():
+    assert http.get_session() is http.get_session()
+
+
+@pytest.mark.parametrize(("header", "cap", "expected"), [("600", 30.0, 30.0), ("2", 30.0, 2.0), ("600", 0.2, 0.2)])
+def test_retry_after_is_capped(monkeypatch, header, cap, expected):
+    monkeypatch.setattr(settings, "RETRY_AFTER_MAX", cap)
+    retry = http._retry_class()(total=1)
+    assert retry.parse_retry_after(header) == expected
+
+
+def test_get_json_retries_429_after_the_capped_retry_after(server, quick):
+    server.route("/api", lambda r: Response.json({"ok": True}))
+    server.fault("/api", "status", status=429, retry_after="3600", times=1)
+    start = time.monotonic()
+    assert http.get_json(server.url + "/api") == {"ok": True}
+    assert time.monotonic() - start < 2
+    assert len(server.requests_to("/api")) == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "params", "message"),
+    [
+        ("status", {"status": 500}, "HTTP 500"),
+        ("html", {}, "did not answer with JSON (text/html)"),
+        ("hang", {"seconds": 3}, "timed out after 0.5 s"),
+        ("reset", {}, "connection reset"),
+    ],
+)
+def test_get_json_failures_are_source_errors(server, quick, fault, params, message):
+    server.route("/api", lambda r: Response.json({"ok": True}))
+    server.fault("/api", fault, **params)
+    start = time.monotonic()
+    with pytest.raises(SourceError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        http.get_json(server.url + "/api")
+    assert time.monotonic() - start < 2.5
+
+
+# --- downloads --------------------------------------------------------------------------
+
+
+def test_downloads_land_in_the_cache_and_set_path(server):
+    candidates = _files(server, 3)
+    report = http.download_images(candidates, progress=False)
+    assert report.failed == [] and report.ok == candidates
+    for i, candidate in enumerate(candidates):
+        assert candidate.path.parent == settings.DOWNLOAD_DIR
+        assert candidate.path.name == f"{http.url_key(candidate.image_url)}.jpg"
+        assert candidate.path.read_bytes() == make_image("jpeg", seed=i)
+
+
+FAULTS = [
+    # (fault, params, expected reason or None when the file still arrives)
+    ("delay", {"seconds": 0.2}, None),
+    ("hang", {"seconds": 5}, "timed out after 0.5 s"),
+    ("status", {"status": 429, "retry_after": "3600", "times": 1}, None),  # retried after the capped wait
+    ("status", {"status": 429, "retry_after": "1"}, "HTTP 429"),
+    ("status", {"status": 503}, "HTTP 503"),
+    ("status", {"status": 404}, "HTTP 404"),
+    ("truncate", {}, "truncated download"),
+    ("html", {}, "not an image (text/html)"),
+    ("oversize", {"size": 200_000}, "larger than 97.7 KB"),
+    ("reset", {}, "connection reset"),
+]
+
+
+@pytest.mark.parametrize(("fault", "params", "reason"), FAULTS, ids=[f"{f[0]}-{f[1].get('status', '')}" for f in FAULTS])
+def test_one_faulty_file_never_sinks_the_batch(server, quick, monkeypatch, fault, params, reason):
+    monkeypatch.setattr(settings, "MAX_DOWNLOAD_BYTES", 100_000)
+    candidates = _files(server, 4, folder=f"/faults-{fault}/")
+    bad = candidates[1]
+    server.fault(bad.image_url.removeprefix(server.url), fault, **params)
+    start = time.monotonic()
+    report = http.download_images(candidates, progress=False)
+    elapsed = time.monotonic() - start
+    assert elapsed < 3, f"took {elapsed:.1f} s"
+    if reason is None:
+        assert report.failed == [] and len(report.ok) == 4
+    else:
+        assert report.failed == [(bad, reason)]
+        assert report.ok == [c for c in candidates if c is not bad] and bad.path is None
+    assert not any(p.name.endswith(".part") for p in settings.DOWNLOAD_DIR.iterdir())
+
+
+def test_a_file_over_the_cap_without_content_length_is_stopped_while_streaming(server, monkeypatch):
+    monkeypatch.setattr(settings, "MAX_DOWNLOAD_BYTES", 50_000)
+    big = make_image("bmp", size=(200, 200))  # ~120 KB, an image by its first bytes
+
+    server.route("/big.bmp", lambda r: Response(200, big, {"Content-Type": "image/bmp", "Transfer-Encoding": "chunked"}))
+    candidate = ImageCandidate(source="commons", title="big", image_url=server.url + "/big.bmp")
+    report = http.download_images([candidate], progress=False)
+    assert report.failed == [(candidate, "larger than 48.8 KB")]
+    assert not list(settings.DOWNLOAD_DIR.iterdir())  # nothing half-written is left behind
+    server.route("/small.bmp", lambda r: Response(200, big[:40_000], {"Content-Type": "image/bmp", "Transfer-Encoding": "chunked"}))
+    small = ImageCandidate(source="commons", title="small", image_url=server.url + "/small.bmp")
+    assert http.download_images([small], progress=False).ok == [small] and small.path.read_bytes() == big[:40_000]
+
+
+def test_repeated_downloads_hit_the_cache(server, tmp_path):
+    candidates = _files(server, 3, folder="/cache/")
+    first = http.download_images(candidates, tmp_path / "one", progress=False)
+    assert len(first.ok) == 3 and len(server.requests_to("/cache/")) == 3
+    again = [ImageCandidate(source="commons", title=c.title, image_url=c.image_url) for c in candidates]
+    second = http.download_images(again, tmp_path / "two", progress=False)
+    assert len(second.ok) == 3
+    assert len(server.requests_to("/cache/")) == 3, "the second search must download nothing"
+    assert all(c.path.parent == tmp_path / "two" and c.path.read_bytes() == o.path.read_bytes() for c, o in zip(again, candidates))
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["../../x.jpg", "a/b.jpg", "/etc/passwd", "..\\..\\win.jpg", "nul\x00byte.jpg", "x" * 5000 + ".jpg", "..", "", "File:Ok.jpg", "Ünïcødé ☃.jpg"],
+)
+def test_hostile_titles_stay_inside_the_destination(server, tmp_path, title):
+    (candidate,) = _files(server, 1, folder="/hostile/")
+    candidate.title = title
+    dest = tmp_path / "dest"
+    report = http.download_images([candidate], dest, progress=False)
+    assert report.failed == []
+    assert candidate.path.resolve().parent == dest.resolve()
+    assert candidate.path.is_file() and len(candidate.path.name) < 120
+    assert candidate.path.suffix == ".jpg"
+    assert list(tmp_path.iterdir()) == [dest]
+
+
+@pytest.mark.parametrize(
+    ("title", "stem"),
+    [("File:Apple pie.JPG", "Apple_pie"), ("../../x.jpg", "x"), ("a/b.jpg", "b"), ("", ""), ("...", "")],
+)
+def test_safe_filename(title, stem):
+    name = http.safe_filename(title, "https://u/x", "png")
+    digest = http.url_key("https://u/x")[:10]
+    assert name == (f"{stem}-{digest}.png" if stem else f"{digest}.png")
+
+
+def test_the_per_host_limit_holds(server, upload_server, monkeypatch):
+    monkeypatch.setattr(settings, "WIKIMEDIA_UPLOAD_HOST", "127.0.0.2")
+    monkeypatch.setattr(settings, "WIKIMEDIA_UPLOAD_LIMIT", 2)
+    monkeypatch.setattr(settings, "PER_HOST_LIMIT", 4)
+    monkeypatch.setattr(settings, "DOWNLOAD_WORKERS", 8)
+    upload = _files(upload_server, 6, folder="/upload/")
+    other = _files(server, 8, folder="/other/")
+    upload_server.latency = server.latency = 0.15
+    report = http.download_images(upload + other, progress=False)
+    assert report.failed == [] and len(report.ok) == 14
+    assert upload_server.peak_concurrency("/upload/") == 2
+    assert server.peak_concurrency("/other/") == 4
+
+
+def test_candidates_without_an_address_fail_alone(server):
+    good, = _files(server, 1, folder="/alone/")
+    empty = ImageCandidate(source="commons", title="nothing", image_url="")
+    report = http.download_images([empty, good], progress=False)
+    assert report.failed == [(empty, "no image address")] and report.ok == [good]
+
+
+def test_an_existing_file_in_the_destination_is_reused(server, tmp_path):
+    (candidate,) = _files(server, 1, folder="/reuse/")
+    http.download_images([candidate], tmp_path, progress=False)
+    first = Path(candidate.path)
+    mtime = first.stat().st_mtime_ns
+    http.download_images([candidate], tmp_path, progress=False)
+    assert candidate.path == first and first.stat().st_mtime_ns == mtime

@@ -1,0 +1,288 @@
+"""Safe image loading: every mode the pipeline may meet becomes upright RGB; bad input is an ImageError."""
+
+from __future__ import annotations
+
+import io
+import struct
+import threading
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from memer import images, settings
+from memer.errors import ImageError
+
+
+def _encode(image: Image.Image, fmt: str, **params) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+
+
+def _png_rgb48(samples: np.ndarray) -> bytes:
+    """A 16-bit-per-channel RGB PNG, written by hand because Pillow cannot save one."""
+    height, width, _ = samples.shape
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    rows = b"".join(b"\x00" + samples[y].astype(">u2").tobytes() for y in range(height))
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows)) + _png_chunk(b"IEND", b"")
+
+
+def _pixel(image: Image.Image, x: int = 0, y: int = 0) -> tuple[int, int, int]:
+    return image.getpixel((x, y))
+
+
+# --- sniffing ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "jpeg"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "png"),
+        (b"GIF89a\x01\x00", "gif"),
+        (b"GIF87a\x01\x00", "gif"),
+        (b"RIFF\x10\x00\x00\x00WEBPVP8 ", "webp"),
+        (b"II*\x00\x08\x00\x00\x00", "tiff"),
+        (b"MM\x00*\x00\x00\x00\x08", "tiff"),
+        (b"BM" + b"\x00" * 12 + b"\x28\x00\x00\x00", "bmp"),
+        (b"\x00\x00\x01\x00\x01\x00\x10\x10", "ico"),
+        (b"BMW is a car brand, not a bitmap", None),
+        (b"<!DOCTYPE html><html>", None),
+        (b'<?xml version="1.0"?><svg xmlns=', None),
+        (b"RIFF\x10\x00\x00\x00WAVEfmt ", None),
+        (b"", None),
+        (b"\xff\xd8", None),
+    ],
+)
+def test_sniff_image_type(head, expected):
+    assert images.sniff_image_type(head) == expected
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "ICO"])
+def test_sniff_recognises_what_pillow_writes(fmt):
+    data = _encode(Image.new("RGB", (32, 32), "red"), fmt)
+    assert images.sniff_image_type(data[:32]) == fmt.lower()
+
+
+# --- every mode becomes RGB -----------------------------------------------------------------
+
+
+def _grey16(mode: str) -> bytes:
+    ramp = np.linspace(0, 65535, 64, dtype=np.uint16).reshape(8, 8)
+    image = Image.fromarray(ramp.astype(np.uint16)) if mode == "I;16" else Image.fromarray(ramp.astype(np.int32))
+    return _encode(image, "PNG" if mode == "I;16" else "TIFF")
+
+
+MODE_CASES = {
+    # name: (bytes, pixel at (0,0) expected within tolerance, pixel at (7,7) expected)
+    "RGB jpeg": (lambda: _encode(Image.new("RGB", (8, 8), (200, 30, 30)), "JPEG", quality=95), (200, 30, 30), (200, 30, 30)),
+    "L": (lambda: _encode(Image.new("L", (8, 8), 77), "PNG"), (77, 77, 77), (77, 77, 77)),
+    "1-bit": (lambda: _encode(Image.new("1", (8, 8), 1), "PNG"), (255, 255, 255), (255, 255, 255)),
+    "P": (lambda: _encode(Image.new("RGB", (8, 8), (0, 0, 255)).convert("P"), "PNG"), (0, 0, 255), (0, 0, 255)),
+    "P with transparency": (
+        lambda: _encode(Image.new("P", (8, 8), 0), "PNG", transparency=0),
+        (255, 255, 255),
+        (255, 255, 255),
+    ),
+    "LA half transparent": (lambda: _encode(Image.new("LA", (8, 8), (0, 128)), "PNG"), (127, 127, 127), (127, 127, 127)),
+    "RGBA transparent": (lambda: _encode(Image.new("RGBA", (8, 8), (255, 0, 0, 0)), "PNG"), (255, 255, 255), (255, 255, 255)),
+    "RGBA opaque": (lambda: _encode(Image.new("RGBA", (8, 8), (10, 200, 10, 255)), "PNG"), (10, 200, 10), (10, 200, 10)),
+    "CMYK": (lambda: _encode(Image.new("CMYK", (8, 8), (0, 255, 255, 0)), "JPEG", quality=95), (255, 0, 0), (255, 0, 0)),
+    "CMYK tiff": (lambda: _encode(Image.new("CMYK", (8, 8), (255, 0, 255, 0)), "TIFF"), (0, 255, 0), (0, 255, 0)),
+    "LAB": (lambda: _encode(Image.new("LAB", (8, 8), (255, 128, 128)), "TIFF"), (255, 255, 255), (255, 255, 255)),
+    "I;16 ramp": (lambda: _grey16("I;16"), (0, 0, 0), (255, 255, 255)),
+    "I 32-bit ramp": (lambda: _grey16("I"), (0, 0, 0), (255, 255, 255)),
+    "F float 0..1": (
+        lambda: _encode(Image.fromarray(np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)), "TIFF"),
+        (0, 0, 0),
+        (255, 255, 255),
+    ),
+    "F float wide range": (
+        lambda: _encode(Image.fromarray(np.linspace(-500, 3000, 64, dtype=np.float32).reshape(8, 8)), "TIFF"),
+        (0, 0, 0),
+        (255, 255, 255),
+    ),
+    "RGB 48-bit png": (
+        lambda: _png_rgb48(np.full((8, 8, 3), (65535, 32896, 0), dtype=np.uint16)),
+        (255, 128, 0),
+        (255, 128, 0),
+    ),
+    "webp": (lambda: _encode(Image.new("RGB", (8, 8), (0, 128, 255)), "WEBP", lossless=True), (0, 128, 255), (0, 128, 255)),
+    "bmp": (lambda: _encode(Image.new("RGB", (8, 8), (9, 99, 199)), "BMP"), (9, 99, 199), (9, 99, 199)),
+}
+
+
+@pytest.mark.parametrize("name", list(MODE_CASES))
+def test_every_mode_opens_as_rgb(name):
+    make, first, last = MODE_CASES[name]
+    image = images.open_image(make())
+    assert image.mode == "RGB"
+    assert image.size == (8, 8)
+    for got, want in ((_pixel(image), first), (_pixel(image, 7, 7), last)):
+        assert all(abs(g - w) <= 6 for g, w in zip(got, want)), (name, got, want)
+
+
+def test_sixteen_bit_is_scaled_not_clipped():
+    """Mid-grey in 16 bits stays mid-grey; a clipping loader would make it white."""
+    data = _encode(Image.fromarray(np.full((4, 4), 32768, dtype=np.uint16)), "PNG")
+    assert abs(_pixel(images.open_image(data))[0] - 128) <= 1
+
+
+def test_big_endian_sixteen_bit():
+    image = Image.frombytes("I;16B", (2, 1), struct.pack(">HH", 0, 65535))
+    assert image.mode == "I;16B"
+    converted = images._to_rgb(image)
+    assert _pixel(converted) == (0, 0, 0) and _pixel(converted, 1, 0) == (255, 255, 255)
+
+
+def test_animation_gives_the_first_frame():
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=50, loop=0)
+    pixel = _pixel(images.open_image(out.getvalue()))
+    assert pixel[0] > 200 and pixel[1] < 50
+
+
+@pytest.mark.parametrize(
+    ("orientation", "size"),
+    [(1, (40, 20)), (3, (40, 20)), (6, (20, 40)), (8, (20, 40))],
+)
+def test_exif_orientation_is_applied(orientation, size):
+    image = Image.new("RGB", (40, 20), "white")
+    image.paste((255, 0, 0), (0, 0, 10, 10))  # a red mark in the stored top-left corner
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    upright = images.open_image(_encode(image, "JPEG", exif=exif.tobytes(), quality=95))
+    assert upright.size == size
+    red_corner = {1: (0, 0), 3: (size[0] - 1, size[1] - 1), 6: (size[0] - 1, 0), 8: (0, size[1] - 1)}[orientation]
+    assert _pixel(upright, *red_corner)[0] > 200 and _pixel(upright, *red_corner)[1] < 60
+
+
+def test_reads_a_path(tmp_path):
+    path = tmp_path / "picture.png"
+    Image.new("RGB", (5, 5), "green").save(path)
+    assert images.open_image(path).size == (5, 5)
+    assert images.open_image(str(path)).size == (5, 5)
+
+
+# --- broken and hostile input ---------------------------------------------------------------
+
+
+def _truncated_jpeg() -> bytes:
+    rng = np.random.default_rng(1)
+    data = _encode(Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)), "JPEG")
+    return data[: len(data) // 2]
+
+
+def _corrupt_png() -> bytes:
+    data = bytearray(_encode(Image.new("RGB", (16, 16), "red"), "PNG"))
+    data[40:60] = b"\x00" * 20
+    return bytes(data)
+
+
+BROKEN = [
+    ("zero bytes", b"", "empty"),
+    ("html page", b"<!DOCTYPE html><html><body>404 Not Found</body></html>", "HTML"),
+    ("svg", b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "SVG"),
+    ("json", b'{"error": "rate limited"}', "JSON"),
+    ("random bytes", bytes(range(256)) * 4, "not a picture"),
+    ("truncated jpeg", _truncated_jpeg(), "truncated"),
+    ("corrupt png", _corrupt_png(), ""),
+    ("png header only", b"\x89PNG\r\n\x1a\n", ""),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "words"), BROKEN, ids=[case[0] for case in BROKEN])
+def test_broken_input_is_a_clear_image_error(name, data, words):
+    with pytest.raises(ImageError) as caught:
+        images.open_image(data)
+    assert words.lower() in str(caught.value).lower()
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImageError, match="does not exist"):
+        images.open_image(tmp_path / "nope.jpg")
+
+
+def test_folder_is_not_a_picture(tmp_path):
+    with pytest.raises(ImageError, match="not a file"):
+        images.open_image(tmp_path)
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    bomb = _encode(Image.new("L", (4000, 4000)), "PNG")  # tiny file, 16 megapixels
+    assert len(bomb) < 100_000
+    with pytest.raises(ImageError, match="megapixel"):
+        images.open_image(bomb, max_pixels=1_000_000)
+
+
+def test_pixel_cap_comes_from_settings(monkeypatch):
+    monkeypatch.setattr(settings, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(ImageError, match="MEMER_MAX_IMAGE_PIXELS"):
+        images.open_image(_encode(Image.new("RGB", (20, 20)), "PNG"))
+
+
+def test_pillow_bomb_error_becomes_image_error():
+    """Past twice Pillow's own limit Pillow raises by itself; that too must be an ImageError."""
+    huge = _encode(Image.new("1", (1, 1)), "PNG")
+    header = struct.pack(">IIBBBBB", 20000, 20000, 1, 0, 0, 0, 0)
+    huge = huge[:8] + _png_chunk(b"IHDR", header) + huge[8 + 25 :]
+    with pytest.raises(ImageError):
+        images.open_image(huge, max_pixels=10**12)
+
+
+@pytest.mark.parametrize("as_path", [False, True])
+def test_byte_cap(tmp_path, as_path):
+    data = _encode(Image.new("RGB", (64, 64), "red"), "PNG")
+    source = data
+    if as_path:
+        source = tmp_path / "big.png"
+        source.write_bytes(data)
+    with pytest.raises(ImageError, match="limit"):
+        images.open_image(source, max_bytes=len(data) - 1)
+    assert images.open_image(source, max_bytes=len(data)).size == (64, 64)
+
+
+def test_byte_cap_comes_from_settings(monkeypatch):
+    monkeypatch.setattr(settings, "MAX_IMAGE_BYTES", 10)
+    with pytest.raises(ImageError, match="MEMER_MAX_IMAGE_BYTES"):
+        images.open_image(_encode(Image.new("RGB", (8, 8)), "PNG"))
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
+def test_broken_exif_does_not_lose_the_picture():
+    data = bytearray(_encode(Image.new("RGB", (8, 8), "blue"), "JPEG", exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff"))
+    assert images.open_image(bytes(data)).size == (8, 8)
+
+
+def test_never_hangs_on_many_broken_inputs():
+    """Fuzz a valid PNG and JPEG byte by byte; every result is an image or an ImageError, quickly."""
+    rng = np.random.default_rng(7)
+    seeds = [_encode(Image.new("RGB", (24, 24), "red"), fmt) for fmt in ("PNG", "JPEG", "GIF", "WEBP")]
+    failures: list[BaseException] = []
+
+    def fuzz() -> None:
+        for _ in range(150):
+            data = bytearray(seeds[rng.integers(len(seeds))])
+            for _ in range(int(rng.integers(1, 8))):
+                data[int(rng.integers(len(data)))] = int(rng.integers(256))
+            try:
+                image = images.open_image(bytes(data[: int(rng.integers(8, len(data) + 1))]))
+                assert image.mode == "RGB"
+            except ImageError:
+                pass
+            except BaseException as err:  # noqa: BLE001 - collected and reported below
+                failures.append(err)
+
+    worker = threading.Thread(target=fuzz, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "open_image hung"
+    assert not failures, failures[:3]
