@@ -1,16 +1,15 @@
-"""``memer caption`` in-process, against the OpenAI stand-in and a tiny local model.
+"""``memer caption`` against the OpenAI stand-in and a tiny local model.
 
-``memer/images.py`` is written by another issue; until it lands, the
-``open_image`` fixture below installs a minimal stand-in module for it (only if
-the real one is missing), so these tests run in-process via ``cli.main``.
+In-process through ``cli.main`` (the stand-ins live in this process); one
+subprocess run checks the real command line end to end.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import os
+import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -18,25 +17,6 @@ from PIL import Image
 
 from memer import cli, settings
 from tests.standins.openai_api import FAKE_KEY
-
-
-@pytest.fixture(autouse=True)
-def open_image(monkeypatch):
-    """Use the real memer.images when it exists; otherwise a minimal PIL-based stand-in (remove at merge)."""
-    if importlib.util.find_spec("memer.images") is not None:
-        return
-    from memer.errors import ImageError
-
-    def _open_image(source, *, max_bytes=None, max_pixels=None):
-        try:
-            with Image.open(source) as picture:
-                return picture.convert("RGB")
-        except (OSError, ValueError) as err:
-            raise ImageError(f"{source} is not an image memer can read.", "Use a JPEG, PNG, GIF or WebP file.") from err
-
-    shim = types.ModuleType("memer.images")
-    shim.open_image = _open_image
-    monkeypatch.setitem(sys.modules, "memer.images", shim)
 
 
 @pytest.fixture
@@ -124,3 +104,17 @@ def test_a_file_that_is_not_a_picture(openai_api, tmp_path, capsys):
     assert code == 1
     assert "memer: error:" in capsys.readouterr().err
     assert openai_api.server.requests == []
+
+
+def test_the_real_command_line_against_the_stand_in(openai_api, photo):
+    """``python -m memer caption ... --json`` in a fresh process: two requests, ten levelled captions."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "OPENAI_BASE_URL": openai_api.server.url + "/v1", "OPENAI_API_KEY": FAKE_KEY, "MEMER_OPENAI_MAX_RETRIES": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "memer", "caption", str(photo), "--theme", "apple pie", "--engine", "openai", "--json"],
+        capture_output=True, text=True, cwd=root, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [r.path for r in openai_api.server.requests] == ["/v1/chat/completions", "/v1/moderations"]
+    assert len(json.loads(done.stdout)["captions"]) == 10
+    assert FAKE_KEY not in done.stdout + done.stderr
