@@ -126,14 +126,38 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--description", default="", help="what the picture shows, in words")
     p.add_argument("--engine", choices=["openai", "local"], default=None)
     p.add_argument("--model", default=None)
-    p.add_argument("--style", default=None)
+    p.add_argument("--style", default=None, help="funny (default), wholesome, sarcastic, poem or haiku")
     p.add_argument("--n", type=int, default=None, help="how many captions (default 10)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the captions with their safety levels as JSON")
     p.set_defaults(run=_run_caption)
 
 
 def _run_caption(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    import json
+
+    from memer.captions import generate_captions
+    from memer.images import open_image
+
+    picture = open_image(args.image)
+    batch = generate_captions(
+        args.theme,
+        description=args.description,
+        image=picture,
+        engine=args.engine,
+        model=args.model,
+        style=args.style,
+        n=args.n,
+    )
+    if args.json:
+        print(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    for number, caption in enumerate(batch.captions, 1):
+        why = f"  ({', '.join(caption.categories)})" if caption.categories else ""
+        print(f"{number:2d}. [{caption.level} {caption.level_name}] {caption.text}{why}")
+    print(f"engine: {batch.engine} ({batch.model}); safety check: {batch.safety_check}", file=sys.stderr)
+    if batch.note:
+        print(f"note: {batch.note}", file=sys.stderr)
+    return 0
 
 
 # --- memer cache ----------------------------------------------------------------

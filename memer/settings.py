@@ -122,13 +122,27 @@ DEVICE = _str("DEVICE", "")  # empty: cuda when available, else cpu
 # --- captions (memer/captions/) -----------------------------------------------
 CAPTION_ENGINE = _str("CAPTION_ENGINE", "")  # empty: openai when a key is found, else local
 N_CAPTIONS = _int("N_CAPTIONS", 10)
-CAPTION_STYLE = _str("CAPTION_STYLE", "funny")
-OPENAI_MODEL = _str("OPENAI_MODEL", "gpt-4.1-mini")
-OPENAI_VISION = _bool("OPENAI_VISION", True)
+CAPTION_STYLE = _str("CAPTION_STYLE", "funny")  # funny, wholesome, sarcastic, poem, haiku
+# OpenAI model, checked against OpenAI's model list on 2026-11-21: gpt-5.6-luna is the
+# current cost-tier model ($0.20 / $1.20 per 1M tokens in/out, OpenAI's own pick for
+# cost-sensitive, high-volume work), takes image input and structured outputs on Chat
+# Completions. Any chat model works (gpt-5.4-nano, gpt-5.4-mini, gpt-4.1-mini ...).
+OPENAI_MODEL = _str("OPENAI_MODEL", "gpt-5.6-luna")
+# Sent as reasoning_effort; "none" keeps a one-line joke fast and cheap. Models that do not
+# take the parameter get the request again without it; empty: never sent.
+OPENAI_REASONING_EFFORT = _str("OPENAI_REASONING_EFFORT", "none")
+OPENAI_VISION = _bool("OPENAI_VISION", True)  # send a small copy of the picture (detail "low")
+VISION_SIZE = _int("VISION_SIZE", 512)  # longest side, in pixels, of the picture sent
 OPENAI_TIMEOUT = _float("OPENAI_TIMEOUT", 60.0)
 OPENAI_MAX_RETRIES = _int("OPENAI_MAX_RETRIES", 2)
 MODERATION_MODEL = _str("MODERATION_MODEL", "omni-moderation-latest")
 SENSITIVE_THRESHOLD = _float("SENSITIVE_THRESHOLD", 0.3)  # any category score at or above -> level 1
+# Local model (a hub id or a local folder), checked 2026-11-21. Qwen2.5-1.5B-Instruct:
+# Apache-2.0, 1.5B parameters (about 3.1 GB in float16, so it fits a free Colab T4's 16 GB
+# beside CLIP ViT-B-32), a chat template, good instruction following for its size, and no
+# "thinking" mode to switch off (Qwen3-1.7B has one). SmolLM2-1.7B-Instruct (Apache-2.0)
+# is a fine alternative. "EleutherAI/gpt-neo-2.7B" gives the original AI-Memer behaviour
+# (a base model, so it gets a few-shot prompt).
 CAPTION_MODEL = _str("CAPTION_MODEL", "Qwen/Qwen2.5-1.5B-Instruct")
 TEMPERATURE = _float("TEMPERATURE", 0.7)
 TOP_P = _float("TOP_P", 0.95)

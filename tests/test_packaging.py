@@ -29,7 +29,7 @@ def test_requirements_txt_matches_the_all_extra():
 
 def test_import_memer_pulls_in_no_heavy_library():
     code = (
-        "import sys, memer, memer.cli, memer.pipeline, memer.settings;"
+        "import sys, memer, memer.cli, memer.pipeline, memer.settings, memer.captions;"
         "heavy = {'torch', 'open_clip', 'transformers', 'openai', 'ipywidgets', 'numpy', 'PIL', 'requests'};"
         "print(sorted(heavy & set(sys.modules)))"
     )

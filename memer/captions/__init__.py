@@ -1,5 +1,92 @@
-"""Caption generation: prompts, cleanup, engines (OpenAI, local transformers) and safety levels."""
+"""Caption generation: prompts, cleanup, engines (OpenAI, local transformers) and safety levels.
 
-from memer.captions.base import SAFE, SENSITIVE, UNSAFE, Caption, CaptionBatch
+``import memer.captions`` stays light: openai, transformers, torch and PIL are
+imported only when an engine runs.
+"""
 
-__all__ = ["Caption", "CaptionBatch", "SAFE", "SENSITIVE", "UNSAFE"]
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from memer import settings
+from memer.captions.base import SAFE, SENSITIVE, UNSAFE, Caption, CaptionBatch, CaptionRequest
+from memer.captions.openai_engine import find_openai_key
+from memer.captions.prompts import STYLES, check_style
+from memer.errors import CaptionError
+
+ENGINES = ("openai", "local")
+
+__all__ = [
+    "Caption",
+    "CaptionBatch",
+    "CaptionRequest",
+    "ENGINES",
+    "SAFE",
+    "SENSITIVE",
+    "STYLES",
+    "UNSAFE",
+    "choose_engine",
+    "find_openai_key",
+    "generate_captions",
+]
+
+
+def choose_engine(engine: str | None = None, api_key: str | None = None) -> str:
+    """``engine``, else settings.CAPTION_ENGINE, else "openai" when a key is found and "local" when not."""
+    chosen = (engine or settings.CAPTION_ENGINE or "").strip().lower()
+    if not chosen:
+        return "openai" if find_openai_key(api_key) else "local"
+    if chosen not in ENGINES:
+        raise CaptionError(f"unknown caption engine {engine or settings.CAPTION_ENGINE!r}.", f"Choose one of: {', '.join(ENGINES)}.")
+    return chosen
+
+
+def _as_picture(image: Any) -> Any:
+    """A PIL image from a PIL image, a path or bytes (None stays None)."""
+    if image is None or hasattr(image, "convert"):
+        return image
+    if isinstance(image, (str, Path, bytes)):
+        from memer.images import open_image
+
+        return open_image(image)
+    raise CaptionError(f"cannot use a {type(image).__name__} as the picture.", "Pass a PIL image, a file path or image bytes.")
+
+
+def generate_captions(
+    theme: str,
+    *,
+    description: str = "",
+    image: Any = None,
+    engine: str | None = None,
+    model: str | None = None,
+    style: str | None = None,
+    n: int | None = None,
+    api_key: str | None = None,
+) -> CaptionBatch:
+    """N captions (default settings.N_CAPTIONS) for a meme about ``theme``, each with a safety level.
+
+    ``image`` (a PIL image, path or bytes) lets the OpenAI engine look at the
+    picture; ``description`` says in words what it shows (both engines use it).
+    """
+    if not theme or not theme.strip():
+        raise CaptionError("the meme needs a theme.", "Say what the meme is about, e.g. --theme 'apple pie'.")
+    count = settings.N_CAPTIONS if n is None else n
+    if count < 1:
+        raise CaptionError(f"cannot make {count} captions.", "Ask for at least one (--n 1 or more).")
+    request = CaptionRequest(
+        theme=theme.strip(),
+        description=(description or "").strip(),
+        style=check_style(style, settings.CAPTION_STYLE),
+        n=count,
+        image=None,
+    )
+    chosen = choose_engine(engine, api_key)
+    if chosen == "openai":
+        from memer.captions import openai_engine
+
+        request.image = _as_picture(image)
+        return openai_engine.generate(request, model=model or settings.OPENAI_MODEL, api_key=api_key)
+    from memer.captions import local_engine
+
+    return local_engine.generate(request, model=model or settings.CAPTION_MODEL)

@@ -1,8 +1,9 @@
-"""What every caption engine returns."""
+"""What every caption engine takes and returns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 SAFE, SENSITIVE, UNSAFE = 0, 1, 2
 LEVEL_NAMES = {SAFE: "safe", SENSITIVE: "sensitive", UNSAFE: "unsafe"}
@@ -20,6 +21,16 @@ class Caption:
     def level_name(self) -> str:
         return LEVEL_NAMES[self.level]
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "level": self.level,
+            "level_name": self.level_name,
+            "categories": list(self.categories),
+            "engine": self.engine,
+            "model": self.model,
+        }
+
 
 @dataclass
 class CaptionBatch:
@@ -30,3 +41,33 @@ class CaptionBatch:
     model: str
     safety_check: str  # e.g. "OpenAI moderation (omni-moderation-latest)" or "offline word list (weaker)"
     note: str = ""  # e.g. why fewer than N came back
+
+    @property
+    def texts(self) -> list[str]:
+        return [caption.text for caption in self.captions]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "engine": self.engine,
+            "model": self.model,
+            "safety_check": self.safety_check,
+            "note": self.note,
+            "captions": [caption.to_dict() for caption in self.captions],
+        }
+
+
+@dataclass
+class CaptionRequest:
+    """What the user asked for, already checked (style known, n >= 1)."""
+
+    theme: str
+    description: str = ""
+    style: str = "funny"
+    n: int = 10
+    image: Any = None  # a PIL image, or None
+
+
+class CaptionEngine(Protocol):
+    """An engine module: ``generate(request, model=...) -> CaptionBatch``."""
+
+    def __call__(self, request: CaptionRequest, *, model: str, **options: Any) -> CaptionBatch: ...

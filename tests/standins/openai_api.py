@@ -1,1 +1,189 @@
-"""Stand-in placeholder; filled in by its issue."""
+"""A stand-in for OpenAI's ``/v1/chat/completions`` and ``/v1/moderations``, on the shared server.
+
+Answers in the documented shapes (ChatCompletion, ModerationCreateResponse,
+the ``{"error": {...}}`` body of a failed request), so the REAL ``openai``
+SDK talks to it through ``OPENAI_BASE_URL``. It checks the bearer key (401
+otherwise, echoing the key back the way a careless server might, so tests can
+prove memer never repeats it), can act as a model that refuses sampling
+parameters, and flags captions containing chosen words.
+
+Use the ``openai_api`` fixture: it registers the routes, points the SDK at the
+server with a fake key, and gives the test the ``OpenAIStandin`` to tune.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.standins.server import Request, Response, StandinServer
+
+FAKE_KEY = "sk-memer-test-0123456789abcdefSECRET"
+
+MODERATION_CATEGORIES = (
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/intent",
+    "self-harm/instructions",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+)
+
+DEFAULT_CAPTIONS = [
+    "When the pie cools down before you do",
+    "1. Me pretending this slice is for sharing.",
+    '"Grandma said one slice. Grandma is not here"',
+    "Apple pie: technically a fruit serving",
+    "That moment the oven timer becomes your alarm clock #baking",
+    "Crust issues? Never heard of them",
+    "- I came for the apples, I stayed for the butter",
+    "My diet starts after this pie. And the next one",
+    "Homemade means I watched someone make it",
+    "Warning: contents may cause second helpings",
+    "This pie has seen things",
+    "Me, a pie expert, after one slice",
+]
+
+
+@dataclass
+class OpenAIStandin:
+    server: StandinServer
+    key: str = FAKE_KEY
+    captions: list[str] = field(default_factory=lambda: list(DEFAULT_CAPTIONS))
+    content_mode: str = "json"  # "json", "lines" (ignores the schema), "refusal", "empty"
+    rejected_params: dict[str, str] = field(default_factory=dict)  # name -> "unsupported_parameter" | "unsupported_value"
+    flag_words: dict[str, tuple[str, float, bool]] = field(default_factory=dict)  # word -> (category, score, flagged)
+    moderation_status: int = 200
+
+    # --- what the tests read ---
+    @property
+    def completion_requests(self) -> list[Request]:
+        return self.server.requests_to("/v1/chat/completions")
+
+    @property
+    def moderation_requests(self) -> list[Request]:
+        return self.server.requests_to("/v1/moderations")
+
+    # --- handlers ---
+    def _unauthorized(self, request: Request) -> Response | None:
+        auth = request.headers.get("authorization", "")
+        if auth == f"Bearer {self.key}":
+            return None
+        given = auth.removeprefix("Bearer ")
+        return Response.json(
+            {
+                "error": {
+                    # The real API masks the key; this stand-in repeats it whole, the worst case.
+                    "message": f"Incorrect API key provided: {given}. You can find your API key at https://platform.openai.com/account/api-keys.",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "invalid_api_key",
+                }
+            },
+            status=401,
+        )
+
+    def chat_completions(self, request: Request) -> Response:
+        denied = self._unauthorized(request)
+        if denied:
+            return denied
+        body = request.json()
+        for name, code in self.rejected_params.items():
+            if name in body:
+                verb = "Unsupported parameter" if code == "unsupported_parameter" else "Unsupported value"
+                return Response.json(
+                    {
+                        "error": {
+                            "message": f"{verb}: '{name}' is not supported with this model.",
+                            "type": "invalid_request_error",
+                            "param": name,
+                            "code": code,
+                        }
+                    },
+                    status=400,
+                )
+        if not body.get("messages"):
+            return Response.json({"error": {"message": "'messages' is required", "type": "invalid_request_error", "param": "messages", "code": None}}, 400)
+        refusal = None
+        if self.content_mode == "json":
+            content = json.dumps({"captions": self.captions})
+        elif self.content_mode == "lines":
+            content = "\n".join(f"{i}. {c}" for i, c in enumerate(self.captions, 1))
+        elif self.content_mode == "refusal":
+            content, refusal = None, "I can't help with that."
+        else:
+            content = ""
+        return Response.json(
+            {
+                "id": "chatcmpl-standin",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", ""),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content, "refusal": refusal, "annotations": []},
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 120, "completion_tokens": 150, "total_tokens": 270},
+                "service_tier": "default",
+                "system_fingerprint": None,
+            }
+        )
+
+    def moderations(self, request: Request) -> Response:
+        denied = self._unauthorized(request)
+        if denied:
+            return denied
+        if self.moderation_status != 200:
+            return Response.json({"error": {"message": "moderation is down", "type": "server_error", "param": None, "code": None}}, self.moderation_status)
+        body = request.json()
+        inputs = body.get("input")
+        texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        results = []
+        for text in texts:
+            scores = {name: 0.0001 for name in MODERATION_CATEGORIES}
+            categories = {name: False for name in MODERATION_CATEGORIES}
+            flagged = False
+            for word, (category, score, flags) in self.flag_words.items():
+                if word.lower() in text.lower():
+                    scores[category] = max(scores[category], score)
+                    categories[category] = categories[category] or flags
+                    flagged = flagged or flags
+            results.append(
+                {
+                    "flagged": flagged,
+                    "categories": categories,
+                    "category_scores": scores,
+                    "category_applied_input_types": {name: ["text"] for name in MODERATION_CATEGORIES},
+                }
+            )
+        return Response.json({"id": "modr-standin", "model": body.get("model", ""), "results": results})
+
+
+@pytest.fixture
+def openai_api(server: StandinServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIStandin]:
+    """The OpenAI stand-in, with the real SDK pointed at it and a fake key in OPENAI_API_KEY."""
+    from memer import settings
+
+    standin = OpenAIStandin(server)
+    server.route("/v1/chat/completions", standin.chat_completions)
+    server.route("/v1/moderations", standin.moderations)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.setattr(settings, "OPENAI_MAX_RETRIES", 0)
+    monkeypatch.setattr(settings, "OPENAI_TIMEOUT", 5.0)
+    yield standin

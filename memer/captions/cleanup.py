@@ -1,0 +1,107 @@
+"""Turn what a model wrote into clean caption lines; the same rules for every engine.
+
+Pure functions. The case is kept (upper-casing is the renderer's job).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from difflib import SequenceMatcher
+
+from memer.captions.prompts import LINE_SEPARATOR
+
+NEAR_DUPLICATE_RATIO = 0.9  # two captions this similar (after normalising) count as one
+
+_QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "`": "`"}
+_QUOTE_CHARS = "\"'“”‘’«»„`"
+# "1. ", "2) ", "#3:", "(4) ", "- ", "* ", "• ", "Caption 5:", "Caption:"
+_LEADING_MARK = re.compile(
+    r"^\s*(?:(?:caption|meme)\s*\d*\s*[:.)\-–—]\s*|\(?#?\d{1,2}\s*[.):\-–—](?:\s+|$)|\(\d{1,2}\)\s*|[-*•–—·>]+\s+)",
+    re.IGNORECASE,
+)
+_HASHTAG = re.compile(r"(?<![\w&])#(\w+)")
+_ABBREVIATION_END = re.compile(r"(?:\b\w\.){2,}$")  # "U.S.A." keeps its last period
+_TRAILING_HASHTAGS = re.compile(r"(?:\s*(?<![\w&])#\w+)+\s*$")
+
+
+def _strip_quotes(text: str) -> str:
+    while len(text) >= 2 and text[0] in _QUOTE_PAIRS and text[-1] == _QUOTE_PAIRS[text[0]]:
+        text = text[1:-1].strip()
+    # A quote left open at one end only (a model cut short, or a lone closing quote).
+    if text[:1] in _QUOTE_CHARS and not any(c in text[1:] for c in _QUOTE_CHARS if c != "'"):
+        text = text[1:].strip()
+    if text[-1:] in _QUOTE_CHARS and text[-1:] != "'" and not any(c in text[:-1] for c in _QUOTE_CHARS if c != "'"):
+        text = text[:-1].strip()
+    return text
+
+
+def _keep_char(c: str) -> bool:
+    """Drop control characters and the replacement mark of a half-decoded byte; keep whitespace (tidied later) and emoji joiners."""
+    return c.isspace() or c == "\u200d" or (unicodedata.category(c)[0] != "C" and c != "\ufffd")
+
+
+def clean_caption(text: str) -> str:
+    """One caption, tidy: no quotes, numbering, bullets, hashtags, trailing period or extra spaces.
+
+    Lines inside one caption (a poem from a chat model) are joined with " / ".
+    """
+    text = "".join(c for c in text.replace("\r", "\n") if _keep_char(c))
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    text = LINE_SEPARATOR.join(line for line in lines if line)
+    for _ in range(3):  # marks can nest: '1. "Caption: ..."'
+        before = text
+        text = _LEADING_MARK.sub("", text, count=1).strip()
+        text = _strip_quotes(text)
+        if text == before:
+            break
+    text = _TRAILING_HASHTAGS.sub("", text)
+    text = _HASHTAG.sub(r"\1", text)  # an inline hashtag keeps its word
+    text = " ".join(text.split())
+    text = text.rstrip(" /|")
+    if text.endswith(".") and not text.endswith("..") and not _ABBREVIATION_END.search(text):
+        text = text[:-1].rstrip()
+    text = _strip_quotes(text)
+    return text
+
+
+def first_line(text: str) -> str:
+    """What a base model wrote before its first newline (it may run on to a new example)."""
+    return text.lstrip("\n").split("\n", 1)[0]
+
+
+def _normalised(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def is_near_duplicate(a: str, b: str, ratio: float = NEAR_DUPLICATE_RATIO) -> bool:
+    na, nb = _normalised(a), _normalised(b)
+    if na == nb:
+        return True
+    return SequenceMatcher(None, na, nb).ratio() >= ratio
+
+
+def clean_captions(raw: list[str], n: int) -> tuple[list[str], str]:
+    """Up to ``n`` clean, distinct captions, and a note saying why there are fewer (empty if none)."""
+    kept: list[str] = []
+    empty = duplicates = 0
+    for item in raw:
+        caption = clean_caption(item)
+        if not _normalised(caption):
+            empty += 1
+            continue
+        if any(is_near_duplicate(caption, seen) for seen in kept):
+            duplicates += 1
+            continue
+        kept.append(caption)
+    captions = kept[:n]
+    if len(captions) >= n:
+        return captions, ""
+    reasons = []
+    if empty:
+        reasons.append(f"{empty} empty")
+    if duplicates:
+        reasons.append(f"{duplicates} near-duplicate")
+    why = f" ({' and '.join(reasons)} dropped)" if reasons else ""
+    note = f"only {len(captions)} of {n} captions came back usable{why}; ask again for more."
+    return captions, note

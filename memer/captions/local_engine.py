@@ -1,0 +1,162 @@
+"""The free local engine: a Hugging Face causal language model, N samples from ONE batched ``generate``.
+
+The model (``settings.CAPTION_MODEL``, a hub id or a local folder) is loaded
+once per process. Chat models get their chat template and a zero-shot request;
+base models (GPT-Neo) a few-shot page. Sampling stops at the first newline.
+Safety is the offline word list: the weaker check, and the batch says so.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from memer import settings
+from memer.captions.base import Caption, CaptionBatch, CaptionRequest
+from memer.captions.cleanup import clean_captions, first_line
+from memer.captions.prompts import chat_messages, few_shot_prompt
+from memer.captions.safety import WORD_LIST_CHECK, word_list_level
+from memer.errors import CaptionError, ModelError
+
+ENGINE = "local"
+
+
+@dataclass
+class LocalModel:
+    name: str
+    model: Any  # a transformers PreTrainedModel
+    tokenizer: Any
+    device: str
+    dtype: Any
+
+    @property
+    def is_chat(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+
+_loaded: dict[tuple[str, str], LocalModel] = {}
+_load_lock = threading.Lock()
+
+
+def choose_device(requested: str = "") -> str:
+    """``requested`` when given (settings.DEVICE), else cuda when available, else cpu."""
+    if requested:
+        return requested
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def choose_dtype(device: str) -> Any:
+    """float16 on CUDA below compute capability 8.0 (T4: no native bfloat16), bfloat16 from 8.0, float32 on CPU."""
+    import torch
+
+    if not str(device).startswith("cuda"):
+        return torch.float32
+    major, _minor = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def _dtype_keyword() -> str:
+    """transformers renamed ``torch_dtype`` to ``dtype`` in 4.56."""
+    import transformers
+
+    parts = transformers.__version__.split(".")
+    major, minor = int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
+    return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
+
+
+def load_model(name: str | None = None, device: str | None = None) -> LocalModel:
+    """The model and tokenizer, loaded once per process (per name and device)."""
+    name = name or settings.CAPTION_MODEL
+    device = choose_device(settings.DEVICE if device is None else device)
+    with _load_lock:
+        cached = _loaded.get((name, device))
+        if cached is not None:
+            return cached
+        try:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError:
+            raise ModelError(
+                "the local caption engine needs transformers and torch.", "pip install 'memer[local]', or use the OpenAI engine."
+            ) from None
+        dtype = choose_dtype(device)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(name)
+            model = AutoModelForCausalLM.from_pretrained(name, **{_dtype_keyword(): dtype})
+        except (OSError, ValueError, KeyError) as err:
+            raise ModelError(
+                f"could not load the caption model {name!r}: {str(err).splitlines()[0][:200]}",
+                "Set MEMER_CAPTION_MODEL to a Hugging Face model id (with internet access) or a local folder "
+                "holding a causal language model and its tokenizer, or use the OpenAI engine.",
+            ) from err
+        model.to(device)
+        model.eval()
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        loaded = LocalModel(name, model, tokenizer, device, dtype)
+        _loaded[(name, device)] = loaded
+        return loaded
+
+
+def build_prompt(local: LocalModel, request: CaptionRequest) -> str:
+    """The chat template when the tokenizer has one, else the few-shot page."""
+    if local.is_chat:
+        return local.tokenizer.apply_chat_template(
+            chat_messages(request.theme, request.description, request.style), tokenize=False, add_generation_prompt=True
+        )
+    return few_shot_prompt(request.theme, request.description, request.style)
+
+
+def newline_token_ids(tokenizer: Any) -> list[int]:
+    """Tokens that are (or end in) a line break, so sampling stops at the end of the caption."""
+    ids = set()
+    for text in ("\n", "\n\n", "\r\n"):
+        encoded = tokenizer.encode(text, add_special_tokens=False)
+        if len(encoded) == 1:
+            ids.add(encoded[0])
+    return sorted(ids)
+
+
+def sample(local: LocalModel, prompt: str, n: int) -> list[str]:
+    """N continuations of ``prompt`` from one batched ``generate`` call (the prompt is encoded once)."""
+    import torch
+
+    tokenizer = local.tokenizer
+    encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=not local.is_chat)
+    # Only what every causal LM takes: transformers 4.x refuses e.g. token_type_ids in generate.
+    inputs = {name: encoded[name].to(local.device) for name in ("input_ids", "attention_mask") if name in encoded}
+    stop_ids = [i for i in [tokenizer.eos_token_id, *newline_token_ids(tokenizer)] if i is not None]
+    options: dict[str, Any] = dict(
+        do_sample=True,
+        temperature=settings.TEMPERATURE,
+        top_p=settings.TOP_P,
+        max_new_tokens=settings.MAX_NEW_TOKENS,
+        num_return_sequences=n,
+        eos_token_id=stop_ids,
+        pad_token_id=tokenizer.pad_token_id,
+        # Also stops on tokens that merely contain a line break (".\n", "!\n" ...).
+        stop_strings=["\n"],
+        tokenizer=tokenizer,
+    )
+    with torch.inference_mode():
+        output = local.model.generate(**inputs, **options)
+    new_tokens = output[:, inputs["input_ids"].shape[1] :]
+    return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+
+
+def generate(request: CaptionRequest, *, model: str) -> CaptionBatch:
+    """N captions from one batched ``generate``, levelled by the offline word list."""
+    local = load_model(model)
+    prompt = build_prompt(local, request)
+    try:
+        raw = sample(local, prompt, request.n)
+    except RuntimeError as err:  # CUDA out of memory and friends
+        raise CaptionError(
+            f"the local model failed while writing captions: {str(err).splitlines()[0][:200]}",
+            "Ask for fewer captions (--n), free GPU memory, or use a smaller MEMER_CAPTION_MODEL.",
+        ) from err
+    texts, note = clean_captions([first_line(text) for text in raw], request.n)
+    captions = [Caption(text, ENGINE, local.name, *word_list_level(text)) for text in texts]
+    return CaptionBatch(captions, ENGINE, local.name, WORD_LIST_CHECK, note)
