@@ -221,11 +221,53 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", default=None)
     p.add_argument("--position", choices=["top", "bottom", "both"], default="bottom")
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
+    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages")
     p.set_defaults(run=_run_make)
 
 
 def _run_make(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from pathlib import Path
+
+    from memer import pipeline
+    from memer.captions.base import UNSAFE
+    from memer.errors import CaptionError, RenderError, SourceError
+    from memer.render import save_png
+
+    if args.pick < 1 or args.caption < 1:
+        raise MemerError("--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.")
+    output = Path(args.output).expanduser()
+    if not (output.parent if str(output.parent) else Path(".")).is_dir():  # say so before minutes of work
+        raise RenderError(f"The folder {output.parent} does not exist.", "Create it or write somewhere else.")
+
+    result = pipeline.search(args.query, sources=args.sources, progress=_progress())
+    for status in result.sources:
+        if not status.ok:
+            print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
+    if not result.candidates:
+        raise SourceError(f"No pictures found for {args.query!r}.", "Try other words, or check the sources above.")
+    if args.pick > len(result.candidates):
+        raise SourceError(f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number.")
+    picture = result.candidates[args.pick - 1]
+
+    batch = pipeline.captions(picture, theme=args.query, engine=args.engine, style=args.style)
+    usable = [c for c in batch.captions if args.allow_unsafe or c.level < UNSAFE]
+    if args.caption > len(usable):
+        held_back = len(batch.captions) - len(usable)
+        raise CaptionError(
+            f"--caption {args.caption}: only {len(usable)} usable captions came back"
+            + (f" ({held_back} held back as unsafe)." if held_back else "."),
+            "Pick a smaller number, run again for new captions, or pass --allow-unsafe.",
+        )
+    caption = usable[args.caption - 1]
+
+    meme = pipeline.render(picture, caption.text, position=args.position, engine=batch.engine)
+    written = save_png(output, meme.png)
+    print(f"Wrote {written}")
+    print(f"Caption: {caption.text}  [{caption.level_name}; {batch.engine} {batch.model}]")
+    print(meme.attribution)
+    if picture.page_url:
+        print(f"Picture: {picture.page_url}")
+    return 0
 
 
 # --- wiring -------------------------------------------------------------------------

@@ -170,8 +170,34 @@ def captions(
     api_key: str | None = None,
     progress: ProgressHook | None = None,
 ) -> "CaptionBatch":
-    """Caption candidates for the picked picture."""
-    raise NotImplementedError("wired up in the whole-pass issue")
+    """Caption candidates for the picked picture, each with a safety level.
+
+    The picture itself goes along (the OpenAI engine looks at a small copy),
+    with its description in words for engines that cannot see.
+    """
+    from memer.captions import choose_engine, generate_captions
+
+    say = progress or _silent
+    chosen = choose_engine(engine, api_key)
+    say(f"Writing captions ({chosen} engine) …", None)
+    batch = generate_captions(
+        theme,
+        description=candidate.description or _plain_title(candidate.title),
+        image=_picture(candidate) if chosen == "openai" else None,
+        engine=chosen,
+        model=model,
+        style=style,
+        n=n,
+        api_key=api_key,
+    )
+    say(f"{len(batch.captions)} captions ready", 1.0)
+    return batch
+
+
+def _plain_title(title: str) -> str:
+    """ "File:Apple_pie (2).jpg" -> "Apple pie (2)": a title as words, for a description."""
+    stem = re.sub(r"\.(jpe?g|png|gif|webp|tiff?|bmp|svg)$", "", title.removeprefix("File:"), flags=re.I)
+    return stem.replace("_", " ").strip()
 
 
 def render(

@@ -1,10 +1,8 @@
 """AI_Memer.ipynb runs headless (nbclient), in a kernel of the test environment.
 
-The set-up and app cells must run now: they only build widgets. The cells
-tagged ``walkthrough`` call the real pipeline; they are run by the second test,
-which counts as an expected failure only while the pipeline still raises
-NotImplementedError (not wired yet). Once wired, ``notebook_env`` must point
-every outside service at the stand-ins (see its docstring).
+The kernel sees the stood-in world (tests/standins/world.py) through its
+environment: MediaWiki, OpenAI and the tiny models, as a user's kernel would
+see the real services.
 """
 
 from __future__ import annotations
@@ -23,32 +21,17 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.fixture
-def notebook_env(tmp_path, monkeypatch) -> dict[str, str]:
-    """The kernel's environment: memer importable, caches in a temp folder, no real key.
-
-    When the pipeline is wired, add the stand-ins here (from the ``server``
-    fixture and the tiny-model fixtures): MEMER_COMMONS_API, MEMER_WIKIPEDIA_API,
-    MEMER_OPENIMAGES_URL, OPENAI_BASE_URL (+ a fake OPENAI_API_KEY),
-    MEMER_CLIP_MODEL / MEMER_CLIP_PRETRAINED, MEMER_CAPTION_MODEL.
-    """
-    env = {
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
-        "MEMER_USER_CACHE": str(tmp_path / "user-cache"),
-        "MEMER_CACHE_DIR": str(tmp_path / "openimages-cache"),
-        "MEMER_MEME_DIR": str(tmp_path / "memes"),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-    for name, value in env.items():
+def notebook_env(world, tmp_path, monkeypatch) -> dict[str, str]:
+    """The kernel's environment: memer importable, every service stood in, caches in a temp folder."""
+    for name, value in world.env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    return env
+    return world.env
 
 
-def run_notebook(path: Path, *, skip_tags: set[str] = frozenset(), timeout: int = 60) -> nbformat.NotebookNode:
+def run_notebook(path: Path, cwd: Path, *, skip_tags: set[str] = frozenset(), timeout: int = 60) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
     nb.cells = [c for c in nb.cells if not skip_tags & set(c.get("metadata", {}).get("tags", []))]
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
     return nb
 
 
@@ -65,8 +48,8 @@ def test_notebook_is_committed_with_outputs_cleared():
     assert "widgets" not in nb.metadata  # no saved widget state (it could hold a typed key)
 
 
-def test_setup_and_app_cells_run_headless(notebook_env):
-    nb = run_notebook(NOTEBOOK, skip_tags={"walkthrough"})
+def test_setup_and_app_cells_run_headless(notebook_env, tmp_path):
+    nb = run_notebook(NOTEBOOK, tmp_path, skip_tags={"walkthrough"})
     code = [c for c in nb.cells if c.cell_type == "code"]
     setup, app = code
     text = "".join(o.get("text", "") for o in outputs(setup))
@@ -77,10 +60,14 @@ def test_setup_and_app_cells_run_headless(notebook_env):
     assert len(views) == 1, outputs(app)
 
 
-def test_walkthrough_cells_run_headless(notebook_env):
-    try:
-        run_notebook(NOTEBOOK, timeout=120)
-    except CellExecutionError as err:
-        if "NotImplementedError" in str(err) and "wired up in the whole-pass issue" in str(err):
-            pytest.xfail("pipeline not wired yet")
-        raise
+def test_walkthrough_cells_run_headless(notebook_env, tmp_path):
+    nb = run_notebook(NOTEBOOK, tmp_path, timeout=180)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert not any(o["output_type"] == "error" for c in code for o in outputs(c))
+    search, captions, render = ("".join(o.get("text", "") for o in outputs(c)) for c in code[2:5])
+    assert "SourceStatus(name='commons', ok=True, count=3" in search
+    assert search.count("Image: ") == 4  # four pictures, each with its credit
+    assert "Safety check: OpenAI moderation" in captions and captions.count("\n") >= 10
+    meme = tmp_path / render.split("-> ")[1].strip()
+    assert meme.is_file() and meme.name.endswith("-meme.png")
+    assert any("image/png" in o.get("data", {}) for o in outputs(code[4]))

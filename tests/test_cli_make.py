@@ -1,0 +1,96 @@
+"""``memer make``: the whole pass from the command line, every outside service stood in."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from memer import cli
+from memer.captions.cleanup import clean_caption
+
+ROOT = Path(__file__).resolve().parents[1]
+FAKE_KEY_PREFIX = "sk-standin"
+
+
+def test_a_user_makes_a_meme(world, tmp_path):
+    """The real command in a fresh process, configured only by the environment."""
+    out = tmp_path / "meme.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "memer", "make", "apple pie", "--engine", "openai", "-o", str(out)],
+        capture_output=True, text=True, cwd=ROOT, env={**world.env, "PATH": "/usr/bin:/bin"}, timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    meme = Image.open(out)
+    assert max(meme.size) == 1024
+    caption = meme.text["Caption"]
+    assert caption in [clean_caption(c) for c in world.openai.captions]
+    assert f"Caption: {caption}  [safe; openai" in done.stdout
+    assert meme.text["Attribution"] in done.stdout and meme.text["Attribution"].startswith("Image: ")
+    assert meme.text["Caption engine"] == "openai"
+    assert len(world.openai.completion_requests) == 1 and len(world.openai.moderation_requests) == 1
+    for text in (done.stdout, done.stderr, *meme.text.values()):
+        assert world.env["OPENAI_API_KEY"] not in text
+
+
+def _make(capsys, *args):
+    capsys.readouterr()
+    code = cli.main(["make", "apple pie", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_pick_and_caption_choose_the_nth(world, tmp_path, capsys):
+    out = tmp_path / "second.png"
+    code, stdout, _ = _make(capsys, "--engine", "openai", "--pick", "2", "--caption", "3", "--position", "top", "-o", str(out))
+    assert code == 0
+    assert Image.open(out).text["Caption"] == clean_caption(world.openai.captions[2]) == "Grandma said one slice. Grandma is not here"
+
+
+def test_unsafe_captions_are_skipped_unless_allowed(world, tmp_path, capsys):
+    first, second = world.openai.captions[:2]
+    world.openai.flag_words[first.split()[0].lower()] = ("violence", 0.9, True)
+    out = tmp_path / "m.png"
+    assert _make(capsys, "--engine", "openai", "-o", str(out))[0] == 0
+    chosen = Image.open(out).text["Caption"]
+    assert chosen != first
+    assert _make(capsys, "--engine", "openai", "--allow-unsafe", "-o", str(out))[0] == 0
+    assert Image.open(out).text["Caption"] == clean_caption(first)
+
+
+def test_the_local_engine_makes_a_meme_without_a_key(world, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    out = tmp_path / "local.png"
+    code, stdout, stderr = _make(capsys, "-o", str(out))
+    assert code == 0, stderr
+    assert Image.open(out).text["Caption engine"] == "local"
+    assert world.openai.completion_requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pick", "0"], "count from 1"),
+        (["--pick", "99"], "only 4 pictures were found"),
+        (["--caption", "99", "--engine", "openai"], "only 10 usable captions came back"),
+        (["-o", "/no/such/folder/m.png"], "The folder /no/such/folder does not exist"),
+    ],
+)
+def test_bad_choices_are_one_line_errors_and_write_nothing(world, tmp_path, capsys, args, message):
+    out = tmp_path / "never.png"
+    code, stdout, stderr = _make(capsys, *(["-o", str(out)] if "-o" not in args else []), *args)
+    assert code == 1
+    assert message in stderr and "Traceback" not in stderr
+    assert not out.exists()
+
+
+def test_a_dead_source_is_reported_and_the_meme_still_made(world, tmp_path, capsys, server):
+    server.fault("/wikipedia/w/api.php", "status", status=503)
+    out = tmp_path / "m.png"
+    code, _, stderr = _make(capsys, "--engine", "openai", "-o", str(out))
+    assert code == 0 and out.exists()
+    assert "wikipedia failed" in stderr
