@@ -4,9 +4,9 @@ Type a topic, search, pick a picture, write captions, choose one, download, and
 check the PNG. Saves a screenshot for the README to tests/screenshots/app.png.
 Skipped where Chromium, Voila or Playwright is missing (.ci/run installs Chromium).
 
-Which notebook is served, and with which environment, is a parameter
-(``SERVED``): today the app over the fake pipeline; once the pipeline is
-wired, add AI_Memer.ipynb with the stand-ins' environment.
+Two notebooks are served (``SERVED``): AI_Memer.ipynb itself over the real
+pipeline, with every outside service stood in (tests/standins/world.py), and a
+test notebook over a fake pipeline that also shows unsafe captions.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import os
 import socket
 import subprocess
 import sys
+import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,9 +35,21 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+
+@dataclass
+class Served:
+    notebook: Path
+    world: bool  # True: the kernel sees the stood-in world (real pipeline); False: the notebook brings a fake one
+    pictures: int  # how many the search shows
+    unsafe_caption: int | None  # index of a caption marked unsafe, if the engine gives one
+    screenshot: bool  # the README's picture comes from this run
+
+
 SERVED = {
-    # id: (notebook, extra environment for its kernel)
-    "fake-pipeline": (ROOT / "tests" / "notebooks" / "app_with_fake_pipeline.ipynb", {}),
+    "ai-memer": Served(ROOT / "AI_Memer.ipynb", world=True, pictures=4, unsafe_caption=None, screenshot=True),
+    "fake-pipeline": Served(ROOT / "tests" / "notebooks" / "app_with_fake_pipeline.ipynb", world=False, pictures=10, unsafe_caption=6, screenshot=False),
 }
 
 pytestmark = [
@@ -103,9 +117,15 @@ def serve(notebook: Path, env: dict[str, str], tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(params=sorted(SERVED))
-def app_url(request, tmp_path) -> Iterator[str]:
-    notebook, env = SERVED[request.param]
-    yield from serve(notebook, env, tmp_path)
+def served(request, tmp_path) -> Iterator[tuple[Served, str]]:
+    case = SERVED[request.param]
+    env = request.getfixturevalue("world").env if case.world else {}
+    # Voila runs the kernel beside the notebook: a copy keeps whatever it writes out of the repo.
+    copy = tmp_path / "served" / case.notebook.name
+    copy.parent.mkdir()
+    shutil.copy(case.notebook, copy)
+    for url in serve(copy, env, tmp_path):
+        yield case, url
 
 
 def local_only(route) -> None:
@@ -116,7 +136,8 @@ def local_only(route) -> None:
         route.abort()
 
 
-def test_the_whole_pass_in_chromium(app_url, tmp_path):
+def test_the_whole_pass_in_chromium(served, tmp_path):
+    case, app_url = served
     expect = playwright_api.expect
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
@@ -132,7 +153,7 @@ def test_the_whole_pass_in_chromium(app_url, tmp_path):
 
             pick = page.get_by_role("button", name="Pick #3")
             expect(pick).to_be_visible()
-            expect(page.locator(".widget-gridbox img")).to_have_count(10)  # img.widget-image in ipywidgets 8
+            expect(page.locator(".widget-gridbox img")).to_have_count(case.pictures)
             expect(page.get_by_text("✅ Wikimedia Commons")).to_be_visible()
             pick.click()
             expect(page.get_by_role("button", name="✓ Picked")).to_be_visible()
@@ -140,7 +161,8 @@ def test_the_whole_pass_in_chromium(app_url, tmp_path):
             page.get_by_role("button", name="Write captions").click()
             captions = page.locator(".widget-select select")
             expect(captions.locator("option")).to_have_count(10)
-            expect(captions.locator("option").nth(6)).to_contain_text("⛔ unsafe")
+            if case.unsafe_caption is not None:
+                expect(captions.locator("option").nth(case.unsafe_caption)).to_contain_text("⛔ unsafe")
             label = captions.locator("option").nth(3).inner_text().replace("\xa0", " ")  # Select shows spaces as nbsp
             chosen = label.split(" · ", 1)[1]
             captions.select_option(index=3)
@@ -155,8 +177,9 @@ def test_the_whole_pass_in_chromium(app_url, tmp_path):
             )
             expect(page.get_by_role("button", name="Download PNG")).to_be_enabled()  # idle: the render is done
             expect(page.get_by_role("button", name="Search")).to_be_enabled()
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.locator(".memer-app").screenshot(path=str(SCREENSHOT))
+            if case.screenshot:
+                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+                page.locator(".memer-app").screenshot(path=str(SCREENSHOT))
 
             page.get_by_role("button", name="Download PNG").click()
             link = page.locator("a.memer-download")
