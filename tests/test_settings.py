@@ -33,3 +33,16 @@ def test_a_bad_value_names_the_variable(monkeypatch):
     finally:
         monkeypatch.delenv("MEMER_OUTPUT_SIZE")
         importlib.reload(settings)
+
+
+def test_every_setting_is_documented_in_the_readme():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "memer" / "settings.py").read_text()
+    names = re.findall(r'^[A-Z_]+ = _(?:str|int|float|bool|list|path)\("([A-Z_]+)"', source, re.M)
+    assert len(names) > 50
+    readme = (root / "README.md").read_text()
+    missing = [name for name in names if f"`MEMER_{name}`" not in readme]
+    assert missing == [], f"add these to the README's configuration table: {missing}"
