@@ -18,24 +18,22 @@ def _str(name: str, default: str) -> str:
     return os.environ.get(PREFIX + name, default)
 
 
-def _int(name: str, default: int) -> int:
+def _number(name: str, default: float, cast: type, what: str):
     raw = os.environ.get(PREFIX + name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError:
-        raise ValueError(f"{PREFIX}{name}={raw!r} is not a whole number") from None
+        raise ValueError(f"{PREFIX}{name}={raw!r} is not {what}") from None
+
+
+def _int(name: str, default: int) -> int:
+    return _number(name, default, int, "a whole number")
 
 
 def _float(name: str, default: float) -> float:
-    raw = os.environ.get(PREFIX + name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{PREFIX}{name}={raw!r} is not a number") from None
+    return _number(name, default, float, "a number")
 
 
 def _bool(name: str, default: bool) -> bool:
