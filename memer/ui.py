@@ -12,6 +12,7 @@ import base64
 import html
 import io
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -215,6 +216,9 @@ class App:
         self.download_link = w.HTML(value="")
 
         self.search_button.on_click(lambda _: self.search())
+        with warnings.catch_warnings():  # ipywidgets 8 deprecates on_submit but still sends it; 7 has nothing else
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.query.on_submit(lambda _: self.search() if not self.search_button.disabled else None)
         self.generate_button.on_click(lambda _: self.generate())
         self.download_button.on_click(lambda _: self.download())
         self.engine.observe(lambda _: self._sync(), names="value")

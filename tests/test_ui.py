@@ -98,6 +98,13 @@ def test_search_fills_a_gallery_of_clickable_thumbnails_with_credits(app, fake):
     assert app.progress.value == 1.0
 
 
+def test_enter_in_the_topic_box_searches_too(app, fake):
+    app.query.value = "apple pie"
+    app.query._submission_callbacks(app.query)  # what the front end's "submit" event runs
+    assert [call[0] for call in fake.calls] == ["search"]
+    assert len(app.pick_buttons) == 10
+
+
 def test_search_shows_which_sources_answered_and_why_one_failed(app):
     searched(app)
     assert "✅ Wikimedia Commons: 5 found" in app.sources.value
