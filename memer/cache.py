@@ -1,0 +1,731 @@
+"""The Open Images CLIP embedding cache: on-disk format, integrity checks and exact fast search.
+
+One directory (``settings.CACHE_DIR``) holds:
+
+- ``manifest.json``: format version, CLIP model and pretrained tag, dimension, row count,
+  dtype, sources (with sha256), part sizes and checksums, creation time;
+- ``embeddings.npy``: the L2-normalised float16 caption embeddings, memory-mapped, row i = metadata row i;
+- ``metadata.sqlite``: one row per embedding (``id`` = embedding row), image id, split, caption, credit;
+- ``index.npy`` + ``index.npz``: a derived search index (PCA-rotated int8 codes with per-row error
+  bounds) that lets the CPU answer top-k without scanning the float16 matrix (see ``_Int8Search``).
+
+A cache is written in a temporary folder beside the target and renamed into place only when
+complete, so an interrupted write never leaves a directory that opens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from memer import __version__, settings
+from memer.errors import CacheError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+FORMAT = "memer-openimages-cache"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+EMBEDDINGS = "embeddings.npy"
+METADATA = "metadata.sqlite"
+INDEX_CODES = "index.npy"
+INDEX_PARAMS = "index.npz"
+PARTS = (EMBEDDINGS, METADATA, INDEX_CODES, INDEX_PARAMS)
+
+# Per-row metadata, in column order; ``license_assumed`` is stored as 0/1.
+ROW_FIELDS = (
+    "image_id",
+    "split",
+    "title",
+    "caption",
+    "author",
+    "author_url",
+    "license",
+    "license_url",
+    "page_url",
+    "image_url",
+    "license_assumed",
+)
+
+CC_BY_2 = ("CC BY 2.0", "https://creativecommons.org/licenses/by/2.0/")
+
+# Slack added to every bound, far above float64 rounding in the index and the float32
+# rounding of the brute-force reference (<= 512 * 2**-24 ~ 3e-5 for unit vectors).
+BOUND_MARGIN = 1e-4
+# Above this share of rows in the shortlist, a blockwise exact scan is cheaper than row reads.
+SHORTLIST_SCAN_SHARE = 1 / 32
+SCAN_BLOCK = 65_536
+# The strongest rotated directions (CLIP text embeddings share a large common one) are scored in
+# float32: left in int8 they would dominate the query's quantisation step and loosen every bound.
+HEAD_DIMS = 8
+
+REBUILD_HINT = (
+    "Rebuild it with `memer cache build` (or `memer cache import-legacy EMBEDDINGS.npy ANNOTATIONS.pkl`), "
+    "or point MEMER_CACHE_DIR at a good cache; see cache/README.md."
+)
+
+
+def _broken(directory: Path, what: str) -> CacheError:
+    return CacheError(f"The Open Images cache in {directory} is unusable: {what}.", REBUILD_HINT)
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+class CacheWriter:
+    """Write a cache batch by batch into a temporary folder; ``commit`` renames it into place.
+
+    The builder streams millions of embeddings through this without holding them all;
+    ``EmbeddingCache.write`` is the one-shot form.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        rows: int,
+        dim: int,
+        *,
+        model: str,
+        pretrained: str,
+        sources: Sequence[dict[str, Any]] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        import numpy as np
+
+        self.directory = Path(directory)
+        self.rows, self.dim = int(rows), int(dim)
+        self.model, self.pretrained = model, pretrained or ""
+        self.sources = [dict(s) for s in sources]
+        self.extra = dict(extra or {})
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.directory.parent / f".{self.directory.name}.tmp-{os.getpid()}-{time.time_ns()}"
+        self.tmp.mkdir()
+        self._embeddings = np.lib.format.open_memmap(self.tmp / EMBEDDINGS, mode="w+", dtype=np.float16, shape=(self.rows, self.dim))
+        self._db = sqlite3.connect(self.tmp / METADATA)
+        columns = ", ".join(f"{name} {'INTEGER' if name == 'license_assumed' else 'TEXT'} NOT NULL" for name in ROW_FIELDS)
+        self._db.execute(f"CREATE TABLE rows (id INTEGER PRIMARY KEY, {columns})")
+        self.written = 0
+
+    def add(self, embeddings: Any, rows: Sequence[dict[str, Any]]) -> None:
+        """Append a batch; embeddings are L2-normalised here (float32 maths, stored as float16)."""
+        import numpy as np
+
+        batch = np.asarray(embeddings, dtype=np.float32)
+        if batch.ndim != 2 or batch.shape[1] != self.dim or batch.shape[0] != len(rows):
+            raise CacheError(f"A batch of {batch.shape} embeddings does not match {len(rows)} rows of dimension {self.dim}.")
+        if self.written + len(rows) > self.rows:
+            raise CacheError(f"More rows than the {self.rows} announced for this cache.")
+        norms = np.linalg.norm(batch, axis=1, keepdims=True)
+        if not np.all(np.isfinite(batch)) or np.any(norms == 0):
+            raise CacheError("An embedding is zero or not finite; the encoder output is broken.")
+        start = self.written
+        self._embeddings[start : start + len(rows)] = (batch / norms).astype(np.float16)
+        self._db.executemany(
+            f"INSERT INTO rows (id, {', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * (len(ROW_FIELDS) + 1))})",
+            [(start + j, *(_field(row, name) for name in ROW_FIELDS)) for j, row in enumerate(rows)],
+        )
+        self.written += len(rows)
+
+    def commit(self, *, progress: bool = False) -> Path:
+        """Finish the parts, write the manifest last, and swap the folder into place."""
+        import numpy as np
+
+        if self.written != self.rows:
+            self.abort()
+            raise CacheError(f"Only {self.written} of {self.rows} rows were written; the cache was not saved.")
+        self._db.commit()
+        self._db.close()
+        self._embeddings.flush()
+        embeddings = self._embeddings
+        del self._embeddings
+        _write_index(self.tmp, np.asarray(embeddings), progress=progress)
+        del embeddings
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": self.model,
+            "pretrained": self.pretrained,
+            "dim": self.dim,
+            "rows": self.rows,
+            "dtype": "float16",
+            "normalised": True,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "memer_version": __version__,
+            "sources": self.sources,
+            "files": {name: {"bytes": (self.tmp / name).stat().st_size, "sha256": sha256_file(self.tmp / name)} for name in PARTS},
+            **self.extra,
+        }
+        (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        _swap_into_place(self.tmp, self.directory)
+        return self.directory
+
+    def abort(self) -> None:
+        try:
+            self._db.close()
+        except Exception:
+            pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _field(row: dict[str, Any], name: str) -> Any:
+    value = row.get(name)
+    if name == "license_assumed":
+        return int(bool(value))
+    return "" if value is None else str(value)
+
+
+def _swap_into_place(tmp: Path, directory: Path) -> None:
+    """Rename the finished folder over the target; the old cache is removed only afterwards."""
+    old = None
+    if directory.exists():
+        old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
+        directory.rename(old)
+    tmp.rename(directory)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- the search index ----------------------------------------------------------------
+#
+# Exact top-k on a CPU without reading the 691 MB float16 matrix per query. Rows are rotated
+# by the eigenvectors of X^T X (an orthogonal map, so dot products are unchanged) and each
+# rotated dimension is quantised to int8 with its own scale. For every row we store the exact
+# norm of its quantisation residual. A query is rotated, scaled per dimension, quantised to
+# int8, and scored against all codes with one exact int8 x int8 -> int32 product. Then
+#
+#     |exact_i - approx_i| <= |q_r| * residual_i + |q' - q~'| * |code_i| + BOUND_MARGIN = eps_i
+#
+# (Cauchy-Schwarz on the two quantisation errors). Every row whose upper bound reaches the
+# k-th best lower bound is re-scored exactly from the float16 file; no other row can be in
+# the top k, so the answer equals the brute-force float32 product's, for any data.
+
+
+def _head_dims(dim: int) -> int:
+    """How many leading rotated dimensions are kept in float32 instead of int8."""
+    return min(HEAD_DIMS, dim // 4)
+
+
+def _write_index(directory: Path, embeddings: Any, *, progress: bool = False, block: int = SCAN_BLOCK) -> None:
+    import numpy as np
+
+    rows, dim = embeddings.shape
+    head = _head_dims(dim)
+    second_moment = np.zeros((dim, dim), dtype=np.float64)
+    for start in range(0, rows, block):
+        chunk = np.asarray(embeddings[start : start + block], dtype=np.float32)
+        second_moment += (chunk.T @ chunk).astype(np.float64)
+    eigenvalues, eigenvectors = np.linalg.eigh(second_moment)
+    rotation = eigenvectors[:, ::-1].copy()  # strongest direction first
+    peak = np.zeros(dim - head, dtype=np.float64)
+    for start in range(0, rows, block):
+        rotated = np.asarray(embeddings[start : start + block], dtype=np.float64) @ rotation[:, head:]
+        np.maximum(peak, np.abs(rotated).max(axis=0, initial=0.0), out=peak)
+    scales = np.where(peak > 0, peak / 127.0, 1.0)
+    codes = np.lib.format.open_memmap(directory / INDEX_CODES, mode="w+", dtype=np.int8, shape=(rows, dim - head))
+    leading = np.empty((rows, head), dtype=np.float32)
+    residual = np.empty(rows, dtype=np.float32)
+    code_norm = np.empty(rows, dtype=np.float32)
+    for start in range(0, rows, block):
+        rotated = np.asarray(embeddings[start : start + block], dtype=np.float64) @ rotation
+        stop = start + len(rotated)
+        leading[start:stop] = rotated[:, :head]
+        quantised = np.clip(np.rint(rotated[:, head:] / scales), -127, 127)
+        codes[start:stop] = quantised.astype(np.int8)
+        # Both errors in one residual, rounded up to float32 so the stored bound is never below the true one.
+        error = np.concatenate([rotated[:, :head] - leading[start:stop], rotated[:, head:] - quantised * scales], axis=1)
+        residual[start:stop] = _round_up(np.linalg.norm(error, axis=1))
+        code_norm[start:stop] = _round_up(np.linalg.norm(quantised, axis=1))
+    codes.flush()
+    del codes
+    np.savez(directory / INDEX_PARAMS, rotation=rotation, scales=scales, leading=leading, residual=residual, code_norm=code_norm)
+
+
+def _round_up(values: Any) -> Any:
+    import numpy as np
+
+    as32 = values.astype(np.float32)
+    return np.where(as32.astype(np.float64) < values, np.nextafter(as32, np.float32(np.inf)), as32)
+
+
+def _pick_top(ids: Any, scores: Any, k: int) -> tuple[Any, Any]:
+    """Best ``k`` by score descending, ties by lower row id (so results are deterministic)."""
+    import numpy as np
+
+    order = np.lexsort((ids, -scores.astype(np.float64)))[:k]
+    return ids[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+class _ExactScan:
+    """Blockwise float16 -> float32 product over the memory map; exact, slow, needs only numpy."""
+
+    name = "numpy-exact-scan"
+
+    def __init__(self, embeddings: Any) -> None:
+        self.embeddings = embeddings
+
+    def search(self, query: Any, k: int) -> tuple[Any, Any]:
+        return _scan_top(self.embeddings, query, k)
+
+
+def _scan_top(embeddings: Any, query: Any, k: int, block: int = SCAN_BLOCK) -> tuple[Any, Any]:
+    import numpy as np
+
+    best_ids = np.empty(0, dtype=np.int64)
+    best_scores = np.empty(0, dtype=np.float32)
+    for start in range(0, len(embeddings), block):
+        scores = np.asarray(embeddings[start : start + block], dtype=np.float32) @ query
+        keep = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
+        best_ids = np.concatenate([best_ids, keep + start])
+        best_scores = np.concatenate([best_scores, scores[keep]])
+        best_ids, best_scores = _pick_top(best_ids, best_scores, k)
+    return best_ids, best_scores
+
+
+class _Int8Search:
+    """CPU search: exact int8 product over the codes, then exact float32 re-scoring of a proven shortlist."""
+
+    name = "cpu-int8-bounded"
+
+    def __init__(self, directory: Path, embeddings: Any, rows: int, dim: int) -> None:
+        import numpy as np
+        import torch
+
+        self.torch = torch
+        self.embeddings = embeddings
+        self.rows, self.dim = rows, dim
+        # Copy-on-write map: torch wants a writable array, and nothing here ever writes.
+        self.codes = torch.from_numpy(np.load(directory / INDEX_CODES, mmap_mode="c"))
+        with np.load(directory / INDEX_PARAMS, allow_pickle=False) as params:
+            self.rotation = params["rotation"]
+            self.scales = params["scales"]
+            self.leading = params["leading"]
+            self.residual = torch.from_numpy(params["residual"])
+            self.code_norm = torch.from_numpy(params["code_norm"])
+        self.residual_max = float(self.residual.max()) if rows else 0.0
+        self.code_norm_max = float(self.code_norm.max()) if rows else 0.0
+        # Re-scoring reads single rows with pread, so the float16 matrix never becomes resident.
+        self._fd = os.open(directory / EMBEDDINGS, os.O_RDONLY)
+        self._offset = embeddings.offset
+        self._row_bytes = dim * 2
+        self.last_shortlist = 0
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        self.close()
+
+    def search(self, query: Any, k: int) -> tuple[Any, Any]:
+        import numpy as np
+
+        torch = self.torch
+        head = self.leading.shape[1]
+        rotated = query.astype(np.float64) @ self.rotation
+        weighted = rotated[head:] * self.scales
+        step = float(np.abs(weighted).max()) / 127.0 or 1.0
+        query_code = np.clip(np.rint(weighted / step), -127, 127)
+        query_error = float(np.linalg.norm(weighted - query_code * step))
+        query_norm = float(np.linalg.norm(rotated))
+        ints = torch._int_mm(self.codes, torch.from_numpy(query_code.astype(np.int8).reshape(-1, 1).copy()))[:, 0]
+        scores = torch.from_numpy(self.leading @ rotated[:head].astype(np.float32)).double()
+        scores += ints.double() * step
+        # Coarse cut with the largest eps, then the per-row bounds on what is left.
+        eps_max = query_norm * self.residual_max + query_error * self.code_norm_max + BOUND_MARGIN
+        kth = float(torch.topk(scores, k, sorted=False).values.min())
+        survivors = torch.nonzero(scores >= kth - 2 * eps_max).flatten()
+        approx = scores[survivors]
+        eps = query_norm * self.residual[survivors].double() + query_error * self.code_norm[survivors].double() + BOUND_MARGIN
+        lower_kth = float(torch.topk(approx - eps, k, sorted=False).values.min())
+        shortlist = survivors[(approx + eps) >= lower_kth].numpy()
+        self.last_shortlist = len(shortlist)
+        if len(shortlist) > self.rows * SHORTLIST_SCAN_SHARE:
+            return _scan_top(self.embeddings, query, k)
+        vectors = self._read_rows(np.sort(shortlist))
+        return _pick_top(np.sort(shortlist), vectors.astype(np.float32) @ query, k)
+
+    def _read_rows(self, ids: Any) -> Any:
+        import numpy as np
+
+        out = bytearray(len(ids) * self._row_bytes)
+        view = memoryview(out)
+        size = self._row_bytes
+        for j, row in enumerate(ids.tolist()):
+            view[j * size : (j + 1) * size] = os.pread(self._fd, size, self._offset + row * size)
+        return np.frombuffer(out, dtype=np.float16).reshape(len(ids), self.dim)
+
+
+class _TorchSearch:
+    """GPU search: the float16 matrix lives on the device; scores are exact float32 products."""
+
+    name = "torch-exact"
+
+    def __init__(self, embeddings: Any, device: str) -> None:
+        import numpy as np
+        import torch
+
+        self.torch = torch
+        self.device = device
+        matrix = torch.empty(embeddings.shape, dtype=torch.float16, device=device)
+        for start in range(0, len(embeddings), SCAN_BLOCK):
+            matrix[start : start + SCAN_BLOCK] = torch.from_numpy(np.ascontiguousarray(embeddings[start : start + SCAN_BLOCK])).to(device)
+        self.matrix = matrix
+
+    def search(self, query: Any, k: int) -> tuple[Any, Any]:
+        import numpy as np
+
+        torch = self.torch
+        q = torch.from_numpy(query.astype(np.float32)).to(self.device)
+        parts = [self.matrix[s : s + SCAN_BLOCK].float() @ q for s in range(0, len(self.matrix), SCAN_BLOCK)]
+        scores = torch.cat(parts)
+        # Widen the cut a little so ties at the k-th place resolve by row id like the CPU path.
+        kth = torch.topk(scores, k, sorted=False).values.min()
+        ids = torch.nonzero(scores >= kth).flatten()
+        return _pick_top(ids.cpu().numpy(), scores[ids].cpu().numpy(), k)
+
+
+def _cuda_device() -> str | None:
+    """The device for search: settings.DEVICE when set, else cuda when torch sees one."""
+    wanted = settings.DEVICE.strip()
+    if wanted:
+        return None if wanted == "cpu" else wanted
+    try:
+        import torch
+    except ImportError:
+        return None
+    return "cuda" if torch.cuda.is_available() else None
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+@dataclass
+class CacheHealth:
+    ok: bool
+    problems: list[str]
+
+
+class EmbeddingCache:
+    """An opened cache: ``search`` for the best rows, ``row`` for their metadata."""
+
+    def __init__(self, directory: Path, manifest: dict[str, Any], embeddings: Any, db: sqlite3.Connection) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.embeddings = embeddings
+        self._db = db
+        self._searcher: Any = None
+
+    # --- construction ---
+    @classmethod
+    def write(
+        cls,
+        directory: str | Path,
+        embeddings: Any,
+        rows: Sequence[dict[str, Any]],
+        *,
+        model: str,
+        pretrained: str,
+        sources: Sequence[dict[str, Any]] = (),
+        extra: dict[str, Any] | None = None,
+        batch: int = SCAN_BLOCK,
+    ) -> Path:
+        """Write a cache from an N x D array and N row dicts, atomically."""
+        import numpy as np
+
+        array = np.asarray(embeddings)
+        if array.ndim != 2:
+            raise CacheError(f"Embeddings must be an N x D array, not shape {array.shape}.")
+        if len(array) != len(rows):
+            raise CacheError(f"{len(array)} embeddings but {len(rows)} metadata rows; they must match one to one.")
+        writer = CacheWriter(directory, len(array), array.shape[1], model=model, pretrained=pretrained, sources=sources, extra=extra)
+        try:
+            for start in range(0, len(array), batch):
+                writer.add(array[start : start + batch], rows[start : start + batch])
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.commit()
+
+    @classmethod
+    def open(cls, directory: str | Path | None = None) -> EmbeddingCache:
+        """Open and check a cache (fast: sizes and shapes, not checksums; see ``verify``)."""
+        import numpy as np
+
+        directory = Path(directory if directory is not None else settings.CACHE_DIR)
+        manifest_path = directory / MANIFEST
+        if not manifest_path.is_file():
+            raise CacheError(f"No Open Images cache in {directory} (no {MANIFEST}).", REBUILD_HINT)
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            rows, dim = int(manifest["rows"]), int(manifest["dim"])
+            files = manifest["files"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise _broken(directory, f"{MANIFEST} is unreadable ({err})") from None
+        if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+            raise _broken(directory, f"format {manifest.get('format')!r} v{manifest.get('format_version')} is not {FORMAT!r} v{FORMAT_VERSION}")
+        for name in PARTS:
+            path = directory / name
+            if not path.is_file():
+                raise _broken(directory, f"{name} is missing")
+            expected = (files.get(name) or {}).get("bytes")
+            if expected is not None and path.stat().st_size != expected:
+                raise _broken(directory, f"{name} is {path.stat().st_size} bytes, the manifest says {expected}")
+        try:
+            embeddings = np.load(directory / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
+            codes = np.load(directory / INDEX_CODES, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError) as err:
+            raise _broken(directory, f"an array file is damaged ({err})") from None
+        if embeddings.shape != (rows, dim) or embeddings.dtype != np.float16:
+            raise _broken(directory, f"{EMBEDDINGS} holds {embeddings.dtype} {embeddings.shape}, the manifest says float16 ({rows}, {dim})")
+        if codes.shape != (rows, dim - _head_dims(dim)) or codes.dtype != np.int8:
+            raise _broken(directory, f"{INDEX_CODES} holds {codes.dtype} {codes.shape}, expected int8 ({rows}, {dim - _head_dims(dim)})")
+        try:
+            db = sqlite3.connect(f"file:{directory / METADATA}?mode=ro", uri=True, check_same_thread=False)
+            low, high, count = db.execute("SELECT min(id), max(id), count(*) FROM rows").fetchone()
+        except sqlite3.Error as err:
+            raise _broken(directory, f"{METADATA} is damaged ({err})") from None
+        if count != rows or (rows and (low, high) != (0, rows - 1)):
+            db.close()
+            raise _broken(directory, f"{METADATA} has {count} rows, the manifest says {rows}")
+        return cls(directory, manifest, embeddings, db)
+
+    # --- facts ---
+    def __len__(self) -> int:
+        return int(self.manifest["rows"])
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+    @property
+    def pretrained(self) -> str:
+        return self.manifest.get("pretrained", "")
+
+    @property
+    def dim(self) -> int:
+        return int(self.manifest["dim"])
+
+    def check_model(self, model: str, pretrained: str | None = None) -> None:
+        """Refuse a query embedded by another CLIP model than the one that built the cache."""
+        same = model == self.model and (pretrained is None or (pretrained or "") == self.pretrained)
+        if not same:
+            raise CacheError(
+                f"The Open Images cache was built with CLIP {self.model} ({self.pretrained or 'no tag'}), "
+                f"but the query was embedded with {model} ({pretrained or 'no tag'}); their vectors do not compare.",
+                f"Use MEMER_CLIP_MODEL={self.model} MEMER_CLIP_PRETRAINED={self.pretrained}, or rebuild the cache "
+                f"for {model} with `memer cache build --model {model} --pretrained {pretrained or ''}`.",
+            )
+
+    def row(self, i: int) -> dict[str, Any]:
+        found = self._db.execute(f"SELECT {', '.join(ROW_FIELDS)} FROM rows WHERE id = ?", (int(i),)).fetchone()
+        if found is None:
+            raise IndexError(f"row {i} is not in the cache (it has {len(self)} rows)")
+        out = dict(zip(ROW_FIELDS, found))
+        out["license_assumed"] = bool(out["license_assumed"])
+        out["row"] = int(i)
+        return out
+
+    # --- search ---
+    @property
+    def searcher(self) -> Any:
+        if self._searcher is None:
+            self._searcher = self._choose_searcher()
+        return self._searcher
+
+    def _choose_searcher(self) -> Any:
+        device = _cuda_device()
+        if device is not None:
+            return _TorchSearch(self.embeddings, device)
+        try:
+            import torch
+
+            if not hasattr(torch, "_int_mm"):
+                raise ImportError("torch without _int_mm")
+        except ImportError:
+            return _ExactScan(self.embeddings)
+        return _Int8Search(self.directory, self.embeddings, len(self), self.dim)
+
+    def search(self, query_vector: Any, k: int = 20) -> tuple[Any, Any]:
+        """Row ids and float32 scores of the ``k`` best rows, best first; exactly brute force's top k."""
+        import numpy as np
+
+        query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        if query.shape != (self.dim,):
+            raise CacheError(f"A query of dimension {query.size} cannot search a cache of dimension {self.dim}; embed it with {self.model}.")
+        if not np.all(np.isfinite(query)):
+            raise CacheError("The query vector has NaN or infinite values.")
+        k = min(int(k), len(self))
+        if k <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        return self.searcher.search(query, k)
+
+    # --- health ---
+    def verify(self, *, progress: bool = False) -> CacheHealth:
+        """The full check ``memer cache info`` runs: checksums, norms, metadata fields."""
+        import numpy as np
+
+        problems = []
+        for name, info in self.manifest.get("files", {}).items():
+            expected = info.get("sha256")
+            if expected and sha256_file(self.directory / name) != expected:
+                problems.append(f"{name}: sha256 differs from the manifest")
+        bad_norms = 0
+        for start in range(0, len(self), SCAN_BLOCK):
+            norms = np.linalg.norm(np.asarray(self.embeddings[start : start + SCAN_BLOCK], dtype=np.float32), axis=1)
+            bad_norms += int(np.sum(np.abs(norms - 1) > 1e-2))
+        if bad_norms:
+            problems.append(f"{bad_norms} embeddings are not unit length")
+        empty = self._db.execute("SELECT count(*) FROM rows WHERE image_id = '' OR split = '' OR image_url = ''").fetchone()[0]
+        if empty:
+            problems.append(f"{empty} metadata rows lack an image id, split or URL")
+        return CacheHealth(not problems, problems)
+
+    def close(self) -> None:
+        if self._searcher is not None and hasattr(self._searcher, "close"):
+            self._searcher.close()
+        self._db.close()
+
+
+# --- merging shards ------------------------------------------------------------------
+
+
+def merge_shards(shard_dirs: Iterable[str | Path], directory: str | Path) -> Path:
+    """Concatenate shards built with ``--shard i/n`` (in shard order) into one cache, atomically."""
+    import numpy as np
+
+    shards = [EmbeddingCache.open(path) for path in shard_dirs]
+    if not shards:
+        raise CacheError("No shards to merge.", "Build them with `memer cache build --shard i/n` first.")
+    shards.sort(key=lambda s: (s.manifest.get("shard") or {}).get("index", -1))
+    first = shards[0].manifest
+    count = (first.get("shard") or {}).get("count")
+    if count is None:
+        raise CacheError(f"{shards[0].directory} is not a shard (its manifest has no 'shard').")
+    indexes = [(s.manifest.get("shard") or {}).get("index") for s in shards]
+    if indexes != list(range(count)):
+        missing = sorted(set(range(count)) - set(indexes))
+        raise CacheError(f"The shards do not make a whole: have {indexes} of {count}, missing {missing}.", "Build the missing shards with `memer cache build --shard i/n`.")
+    for shard in shards[1:]:
+        m = shard.manifest
+        for key in ("model", "pretrained", "dim"):
+            if m[key] != first[key]:
+                raise CacheError(f"Shard {shard.directory} has {key} {m[key]!r}, shard 0 has {first[key]!r}; they cannot be merged.")
+        if m["shard"]["total_rows"] != first["shard"]["total_rows"] or _source_sums(m) != _source_sums(first):
+            raise CacheError(f"Shard {shard.directory} was built from other source files than shard 0; rebuild it from the same downloads.")
+    total = sum(len(s) for s in shards)
+    if total != first["shard"]["total_rows"]:
+        raise CacheError(f"The shards hold {total} rows, the build planned {first['shard']['total_rows']}.")
+    writer = CacheWriter(directory, total, int(first["dim"]), model=first["model"], pretrained=first["pretrained"], sources=first.get("sources", []), extra=_carry_extra(first))
+    try:
+        for shard in shards:
+            for start in range(0, len(shard), SCAN_BLOCK):
+                stop = min(start + SCAN_BLOCK, len(shard))
+                writer.add(np.asarray(shard.embeddings[start:stop], dtype=np.float32), [shard.row(i) for i in range(start, stop)])
+            shard.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit()
+
+
+def _source_sums(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((s.get("name", ""), s.get("sha256", "")) for s in manifest.get("sources", []))
+
+
+def _carry_extra(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {key: manifest[key] for key in ("build",) if key in manifest}
+
+
+# --- legacy import -------------------------------------------------------------------
+
+
+class _NoGlobalsUnpickler(pickle.Unpickler):
+    """Unpickles plain data only: any class or function reference (the way code runs) is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise CacheError(
+            f"The annotations pickle asks for {module}.{name}; only plain lists, tuples and strings are allowed, so it was refused.",
+            "Use the original AI-Memer annotations file, or build the cache with `memer cache build`.",
+        )
+
+
+def load_legacy_annotations(path: str | Path) -> list[tuple[str, str, str]]:
+    """Read the original ``[("split/imageid", description, author), ...]`` pickle without running code."""
+    with open(path, "rb") as handle:
+        try:
+            data = _NoGlobalsUnpickler(handle).load()
+        except CacheError:
+            raise
+        except Exception as err:
+            raise CacheError(f"{path} is not a readable annotations pickle ({err}).") from None
+    if not isinstance(data, (list, tuple)):
+        raise CacheError(f"{path} holds a {type(data).__name__}, not a list of (split/imageid, description, author).")
+    out = []
+    for n, item in enumerate(data):
+        if not (isinstance(item, (list, tuple)) and len(item) >= 3 and all(isinstance(v, str) for v in item[:3])):
+            raise CacheError(f"Entry {n} of {path} is not a (split/imageid, description, author) triple of strings.")
+        if "/" not in item[0]:
+            raise CacheError(f"Entry {n} of {path} has image key {item[0]!r}; expected 'split/imageid'.")
+        out.append((item[0], item[1], item[2]))
+    return out
+
+
+def import_legacy(embeddings_path: str | Path, annotations_path: str | Path, directory: str | Path | None = None) -> Path:
+    """Turn the original AI-Memer files (ViT-B/32 float16 .npy + annotations pickle) into a cache."""
+    import numpy as np
+
+    directory = Path(directory if directory is not None else settings.CACHE_DIR)
+    try:
+        embeddings = np.load(embeddings_path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise CacheError(f"{embeddings_path} is not a plain .npy array ({err}).") from None
+    annotations = load_legacy_annotations(annotations_path)
+    if embeddings.ndim != 2 or len(embeddings) != len(annotations):
+        raise CacheError(f"{embeddings_path} has shape {embeddings.shape} but {annotations_path} lists {len(annotations)} images; they must match row for row.")
+    rows = [legacy_row(key, description, author) for key, description, author in annotations]
+    sources = [
+        {"name": Path(p).name, "url": "", "sha256": sha256_file(p), "bytes": Path(p).stat().st_size}
+        for p in (embeddings_path, annotations_path)
+    ]
+    return EmbeddingCache.write(directory, embeddings, rows, model="ViT-B-32", pretrained="openai", sources=sources, extra={"build": {"kind": "legacy-import"}})
+
+
+def legacy_row(key: str, description: str, author: str) -> dict[str, Any]:
+    split, image_id = key.split("/", 1)
+    return {
+        "image_id": image_id,
+        "split": split,
+        "title": "",
+        "caption": description,
+        "author": author,
+        "author_url": "",
+        "license": CC_BY_2[0],
+        "license_url": CC_BY_2[1],
+        "page_url": "",
+        "image_url": image_url(split, image_id),
+        "license_assumed": True,
+    }
+
+
+def image_url(split: str, image_id: str) -> str:
+    """Where Open Images serves a picture (public bucket, no credentials)."""
+    return f"{settings.OPENIMAGES_URL.rstrip('/')}/{split}/{image_id}.jpg"
