@@ -292,7 +292,8 @@ def _scan_top(embeddings: Any, query: Any, k: int, block: int = SCAN_BLOCK) -> t
     best_scores = np.empty(0, dtype=np.float32)
     for start in range(0, len(embeddings), block):
         scores = np.asarray(embeddings[start : start + block], dtype=np.float32) @ query
-        keep = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
+        # Everything tied with the block's k-th score stays, so ties resolve by row id as elsewhere.
+        keep = np.flatnonzero(scores >= np.partition(scores, len(scores) - k)[len(scores) - k]) if len(scores) > k else np.arange(len(scores))
         best_ids = np.concatenate([best_ids, keep + start])
         best_scores = np.concatenate([best_scores, scores[keep]])
         best_ids, best_scores = _pick_top(best_ids, best_scores, k)
@@ -387,7 +388,7 @@ class _TorchSearch:
         self.device = device
         matrix = torch.empty(embeddings.shape, dtype=torch.float16, device=device)
         for start in range(0, len(embeddings), SCAN_BLOCK):
-            matrix[start : start + SCAN_BLOCK] = torch.from_numpy(np.ascontiguousarray(embeddings[start : start + SCAN_BLOCK])).to(device)
+            matrix[start : start + SCAN_BLOCK] = torch.from_numpy(np.array(embeddings[start : start + SCAN_BLOCK])).to(device)
         self.matrix = matrix
 
     def search(self, query: Any, k: int) -> tuple[Any, Any]:
