@@ -38,7 +38,7 @@ NARRATIVE_RULE = (
     "caption text: it does not depend on line order, so re-downloads and shards agree, and the fullest "
     "description gives CLIP and the user the most to go on"
 )
-CHUNK = 1 << 20
+CHUNK = 1 << 16  # a broken connection loses at most this much of a download
 
 
 # --- downloads -----------------------------------------------------------------------

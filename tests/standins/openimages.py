@@ -51,7 +51,8 @@ IMAGES = [
      {"Author": "Urban", "Title": "Skyline", "License": CC_BY}),
 ]
 # Metadata rows with no narrative (the real CSVs list far more images than were narrated).
-EXTRA_METADATA = {"train": ["0000ffffffffffff"], "validation": ["1111ffffffffffff"], "test": []}
+# The train CSV gets enough of them (~0.5 MB) that a broken download has whole chunks to resume from.
+EXTRA_METADATA = {"train": ["0000ffffffffffff"] + [f"00ff{i:012x}" for i in range(2500)], "validation": ["1111ffffffffffff"], "test": []}
 NARRATIVE_FILES = {
     "train": "open_images_train_v6_captions.jsonl",
     "validation": "open_images_validation_captions.jsonl",
@@ -158,6 +159,9 @@ def openimages_server(server: StandinServer, monkeypatch: pytest.MonkeyPatch, tm
     yield standin
 
 
+STOP_WORDS = frozenset("a an the of on in at with and is are this we can see image picture photo".split())
+
+
 class HashingEncoder:
     """A deterministic stand-in for ``memer.clip.ClipModel``: each word hashes to a fixed random vector.
 
@@ -180,7 +184,7 @@ class HashingEncoder:
         self.calls.append(len(texts))
         out = np.zeros((len(texts), self.dim), dtype=np.float64)
         for i, text in enumerate(texts):
-            for word in re.findall(r"[a-z]+", text.lower()) or ["<empty>"]:
+            for word in [w for w in re.findall(r"[a-z]+", text.lower()) if w not in STOP_WORDS] or ["<empty>"]:
                 out[i] += self._word(word)
         out /= np.linalg.norm(out, axis=1, keepdims=True)
         return out.astype(np.float32)
