@@ -239,3 +239,17 @@ def test_cli_merge_and_errors(openimages_server, tmp_path):
     assert bad.returncode == 1 and bad.stderr.startswith("memer: error:") and "i/n" in bad.stderr
     info = json.loads(subprocess.run([sys.executable, "-m", "memer", "cache", "info"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120).stdout.split("\nhealth")[0])
     assert info["rows"] == EXPECTED_ROWS
+
+
+def test_expected_manifest_matches_what_a_build_writes(openimages_server):
+    build_cache(encoder=HashingEncoder(), progress=False)
+    written = json.loads((settings.CACHE_DIR / "manifest.json").read_text())
+    expected = json.loads((ROOT / "cache" / "expected-manifest.json").read_text())
+    assert set(expected) == set(written)
+    assert set(expected["files"]) == set(written["files"])
+    assert set(expected["build"]) == set(written["build"])
+    assert [s["name"] for s in expected["sources"]] == [s["name"] for s in written["sources"]]
+    assert [s["url"].replace("https://storage.googleapis.com", "") for s in expected["sources"]] == [
+        s["url"].replace(openimages_server.server.url, "") for s in written["sources"]
+    ]
+    assert (expected["model"], expected["pretrained"], expected["dim"]) == (settings.CLIP_MODEL, settings.CLIP_PRETRAINED, 512)
