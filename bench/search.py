@@ -106,11 +106,12 @@ if method == "memer":
     from memer.cache import EmbeddingCache
     t = time.perf_counter(); cache = EmbeddingCache.open(directory); open_s = time.perf_counter() - t
     t = time.perf_counter(); cache.search(qs[0], k=K); first_s = time.perf_counter() - t
-    shortlist = []
+    shortlist, survivors = [], []
     for q in qs:
         t = time.perf_counter(); cache.search(q, k=K); times.append(time.perf_counter() - t)
         shortlist.append(getattr(cache.searcher, "last_shortlist", 0))
-    extra = {"open_s": open_s, "first_query_s": first_s, "searcher": cache.searcher.name, "shortlist_p50": float(np.median(shortlist)), "shortlist_max": int(max(shortlist))}
+        survivors.append(getattr(cache.searcher, "last_survivors", 0))
+    extra = {"open_s": open_s, "first_query_s": first_s, "searcher": cache.searcher.name, "shortlist_p50": float(np.median(shortlist)), "shortlist_max": int(max(shortlist)), "survivors_p50": float(np.median(survivors)), "rows": len(cache)}
 else:
     t = time.perf_counter(); matrix = np.load(directory + "/embeddings.npy"); open_s = time.perf_counter() - t
     for q in qs:
@@ -163,7 +164,8 @@ def run(kind: str, args: argparse.Namespace, root: Path) -> None:
     o50, o95 = percentile(original["times"], 50), percentile(original["times"], 95)
     print(f"[{kind}] memer ({memer['searcher']}): p50 {m50:.1f} ms, p95 {m95:.1f} ms over {len(memer['times'])} queries; "
           f"open {memer['open_s'] * 1000:.0f} ms, first query {memer['first_query_s'] * 1000:.0f} ms; "
-          f"shortlist p50 {memer['shortlist_p50']:.0f} rows (max {memer['shortlist_max']})")
+          f"stage-1 survivors p50 {memer['survivors_p50']:.0f} of {memer['rows']:,} rows, "
+          f"re-scored exactly p50 {memer['shortlist_p50']:.0f} rows (max {memer['shortlist_max']})")
     print(f"[{kind}] memer resident memory: +{memer['rss_after_mb'] - memer['rss_base_mb']:.0f} MB for the cache "
           f"(process {memer['rss_after_mb']:.0f} MB, of which {memer['rss_base_mb']:.0f} MB numpy+torch before opening)")
     print(f"[{kind}] original (numpy float16 product + sorted()): p50 {o50:.0f} ms, p95 {o95:.0f} ms over {len(original['times'])} queries; "

@@ -38,9 +38,10 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 EMBEDDINGS = "embeddings.npy"
 METADATA = "metadata.sqlite"
-INDEX_CODES = "index.npy"
+INDEX_HEAD = "index-head.npy"
+INDEX_TAIL = "index-tail.npy"
 INDEX_PARAMS = "index.npz"
-PARTS = (EMBEDDINGS, METADATA, INDEX_CODES, INDEX_PARAMS)
+PARTS = (EMBEDDINGS, METADATA, INDEX_HEAD, INDEX_TAIL, INDEX_PARAMS)
 
 # Per-row metadata, in column order; ``license_assumed`` is stored as 0/1.
 ROW_FIELDS = (
@@ -67,7 +68,11 @@ SHORTLIST_SCAN_SHARE = 1 / 32
 SCAN_BLOCK = 65_536
 # The strongest rotated directions (CLIP text embeddings share a large common one) are scored in
 # float32: left in int8 they would dominate the query's quantisation step and loosen every bound.
-HEAD_DIMS = 8
+LEADING_DIMS = 8
+# int8 dimensions scored for every row in stage 1; the rest only for rows stage 1 keeps.
+HEAD_CODES = 56
+# Gather the survivors' tail codes when at most 1/GATHER_SHARE of the rows survive, else scan them all.
+GATHER_SHARE = 8
 
 REBUILD_HINT = (
     "Rebuild it with `memer cache build` (or `memer cache import-legacy EMBEDDINGS.npy ANNOTATIONS.pkl`), "
@@ -206,56 +211,71 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 # --- the search index ----------------------------------------------------------------
 #
 # Exact top-k on a CPU without reading the 691 MB float16 matrix per query. Rows are rotated
-# by the eigenvectors of X^T X (an orthogonal map, so dot products are unchanged) and each
-# rotated dimension is quantised to int8 with its own scale. For every row we store the exact
-# norm of its quantisation residual. A query is rotated, scaled per dimension, quantised to
-# int8, and scored against all codes with one exact int8 x int8 -> int32 product. Then
+# by the eigenvectors of X^T X (an orthogonal map, so dot products are unchanged), strongest
+# direction first. The first LEADING_DIMS rotated values are kept in float32; the rest are
+# quantised to int8 with one scale per dimension, split into a small "head" block and the
+# "tail". Per row we store the norms of the quantisation residuals and of the codes, and the
+# exact norm of the tail. A query is rotated, scaled and quantised the same way and scored
+# with exact int8 x int8 -> int32 products. Cauchy-Schwarz bounds every row's error:
 #
-#     |exact_i - approx_i| <= |q_r| * residual_i + |q' - q~'| * |code_i| + BOUND_MARGIN = eps_i
+#   stage 1 (leading + head only): |exact - approx| <= |q_h| r_h + e_h |c_h| + |q_t| |x_t| + margin
+#   stage 2 (all dimensions):      |exact - approx| <= |q_h| r_h + e_h |c_h| + |q_t| r_t + e_t |c_t| + margin
 #
-# (Cauchy-Schwarz on the two quantisation errors). Every row whose upper bound reaches the
-# k-th best lower bound is re-scored exactly from the float16 file; no other row can be in
-# the top k, so the answer equals the brute-force float32 product's, for any data.
+# where r are stored residual norms, c code norms, and e the query's own rounding error. A
+# threshold T below the true k-th score comes from exactly re-scoring the best few rows of
+# stage 1. Only rows whose stage-1 upper bound reaches T get a tail score (a gather, or one
+# scan of the tail block when many survive), and only rows whose stage-2 upper bound reaches
+# T are re-scored exactly from the float16 file. No other row can be in the top k, so the
+# answer equals the brute-force float32 product's for any data; the data only decides how
+# much work is skipped (on anisotropic data such as CLIP text embeddings, most of it).
 
 
-def _head_dims(dim: int) -> int:
-    """How many leading rotated dimensions are kept in float32 instead of int8."""
-    return min(HEAD_DIMS, dim // 4)
+def _index_layout(dim: int) -> tuple[int, int, int]:
+    """(leading float32 dims, head int8 dims, tail int8 dims) for a dimension."""
+    leading = min(LEADING_DIMS, dim // 4)
+    head = min(HEAD_CODES, (dim - leading) // 4)
+    return leading, head, dim - leading - head
 
 
 def _write_index(directory: Path, embeddings: Any, *, progress: bool = False, block: int = SCAN_BLOCK) -> None:
     import numpy as np
 
     rows, dim = embeddings.shape
-    head = _head_dims(dim)
+    lead, head, _ = _index_layout(dim)
+    split = lead + head
     second_moment = np.zeros((dim, dim), dtype=np.float64)
     for start in range(0, rows, block):
         chunk = np.asarray(embeddings[start : start + block], dtype=np.float32)
         second_moment += (chunk.T @ chunk).astype(np.float64)
-    eigenvalues, eigenvectors = np.linalg.eigh(second_moment)
+    _, eigenvectors = np.linalg.eigh(second_moment)
     rotation = eigenvectors[:, ::-1].copy()  # strongest direction first
-    peak = np.zeros(dim - head, dtype=np.float64)
+    peak = np.zeros(dim - lead, dtype=np.float64)
     for start in range(0, rows, block):
-        rotated = np.asarray(embeddings[start : start + block], dtype=np.float64) @ rotation[:, head:]
+        rotated = np.asarray(embeddings[start : start + block], dtype=np.float64) @ rotation[:, lead:]
         np.maximum(peak, np.abs(rotated).max(axis=0, initial=0.0), out=peak)
     scales = np.where(peak > 0, peak / 127.0, 1.0)
-    codes = np.lib.format.open_memmap(directory / INDEX_CODES, mode="w+", dtype=np.int8, shape=(rows, dim - head))
-    leading = np.empty((rows, head), dtype=np.float32)
-    residual = np.empty(rows, dtype=np.float32)
-    code_norm = np.empty(rows, dtype=np.float32)
+    head_codes = np.lib.format.open_memmap(directory / INDEX_HEAD, mode="w+", dtype=np.int8, shape=(rows, head))
+    tail_codes = np.lib.format.open_memmap(directory / INDEX_TAIL, mode="w+", dtype=np.int8, shape=(rows, dim - split))
+    per_row = {name: np.empty(rows, dtype=np.float32) for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail", "tail_norm")}
+    leading = np.empty((rows, lead), dtype=np.float32)
     for start in range(0, rows, block):
         rotated = np.asarray(embeddings[start : start + block], dtype=np.float64) @ rotation
         stop = start + len(rotated)
-        leading[start:stop] = rotated[:, :head]
-        quantised = np.clip(np.rint(rotated[:, head:] / scales), -127, 127)
-        codes[start:stop] = quantised.astype(np.int8)
-        # Both errors in one residual, rounded up to float32 so the stored bound is never below the true one.
-        error = np.concatenate([rotated[:, :head] - leading[start:stop], rotated[:, head:] - quantised * scales], axis=1)
-        residual[start:stop] = _round_up(np.linalg.norm(error, axis=1))
-        code_norm[start:stop] = _round_up(np.linalg.norm(quantised, axis=1))
-    codes.flush()
-    del codes
-    np.savez(directory / INDEX_PARAMS, rotation=rotation, scales=scales, leading=leading, residual=residual, code_norm=code_norm)
+        leading[start:stop] = rotated[:, :lead]
+        quantised = np.clip(np.rint(rotated[:, lead:] / scales), -127, 127)
+        head_codes[start:stop] = quantised[:, :head].astype(np.int8)
+        tail_codes[start:stop] = quantised[:, head:].astype(np.int8)
+        error = np.concatenate([rotated[:, :lead] - leading[start:stop], rotated[:, lead:] - quantised * scales], axis=1)
+        # Norms are rounded up to float32 so a stored bound is never below the true one.
+        per_row["residual_head"][start:stop] = _round_up(np.linalg.norm(error[:, :split], axis=1))
+        per_row["residual_tail"][start:stop] = _round_up(np.linalg.norm(error[:, split:], axis=1))
+        per_row["code_norm_head"][start:stop] = _round_up(np.linalg.norm(quantised[:, :head], axis=1))
+        per_row["code_norm_tail"][start:stop] = _round_up(np.linalg.norm(quantised[:, head:], axis=1))
+        per_row["tail_norm"][start:stop] = _round_up(np.linalg.norm(rotated[:, split:], axis=1))
+    head_codes.flush()
+    tail_codes.flush()
+    del head_codes, tail_codes
+    np.savez(directory / INDEX_PARAMS, rotation=rotation, scales=scales, leading=leading, **per_row)
 
 
 def _round_up(values: Any) -> Any:
@@ -301,7 +321,7 @@ def _scan_top(embeddings: Any, query: Any, k: int, block: int = SCAN_BLOCK) -> t
 
 
 class _Int8Search:
-    """CPU search: exact int8 product over the codes, then exact float32 re-scoring of a proven shortlist."""
+    """CPU search: exact integer products on int8 codes, proven bounds, exact re-scoring of a shortlist."""
 
     name = "cpu-int8-bounded"
 
@@ -312,21 +332,22 @@ class _Int8Search:
         self.torch = torch
         self.embeddings = embeddings
         self.rows, self.dim = rows, dim
-        # Copy-on-write map: torch wants a writable array, and nothing here ever writes.
-        self.codes = torch.from_numpy(np.load(directory / INDEX_CODES, mmap_mode="c"))
+        self.lead, self.head, _ = _index_layout(dim)
+        # Copy-on-write maps: torch wants writable arrays, and nothing here ever writes.
+        self.head_codes = torch.from_numpy(np.load(directory / INDEX_HEAD, mmap_mode="c"))
+        self.tail_codes = torch.from_numpy(np.load(directory / INDEX_TAIL, mmap_mode="c"))
         with np.load(directory / INDEX_PARAMS, allow_pickle=False) as params:
             self.rotation = params["rotation"]
             self.scales = params["scales"]
             self.leading = torch.from_numpy(params["leading"])
-            self.residual_np = params["residual"].astype(np.float64)
-            self.code_norm_np = params["code_norm"].astype(np.float64)
-        self.residual_max = float(self.residual_np.max()) if rows else 0.0
-        self.code_norm_max = float(self.code_norm_np.max()) if rows else 0.0
+            per_row = {name: torch.from_numpy(params[name]) for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail", "tail_norm")}
+        self.per_row = per_row
         # Re-scoring reads single rows with pread, so the float16 matrix never becomes resident.
         self._fd = os.open(directory / EMBEDDINGS, os.O_RDONLY)
         self._offset = embeddings.offset
         self._row_bytes = dim * 2
         self.last_shortlist = 0
+        self.last_survivors = 0
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -336,37 +357,62 @@ class _Int8Search:
     def __del__(self) -> None:
         self.close()
 
+    @staticmethod
+    def _quantise(weighted: Any) -> tuple[Any, float, float]:
+        """int8 codes for a scaled query part, their step and the exact rounding error norm."""
+        import numpy as np
+
+        step = float(np.abs(weighted).max(initial=0.0)) / 127.0 or 1.0
+        codes = np.clip(np.rint(weighted / step), -127, 127)
+        return codes.astype(np.int8).reshape(-1, 1), step, float(np.linalg.norm(weighted - codes * step))
+
     def search(self, query: Any, k: int) -> tuple[Any, Any]:
         import numpy as np
 
-        torch = self.torch
-        head = self.leading.shape[1]
+        torch, r = self.torch, self.per_row
+        lead, split = self.lead, self.lead + self.head
         rotated = query.astype(np.float64) @ self.rotation
-        weighted = rotated[head:] * self.scales
-        step = float(np.abs(weighted).max()) / 127.0 or 1.0
-        query_code = np.clip(np.rint(weighted / step), -127, 127)
-        query_error = float(np.linalg.norm(weighted - query_code * step))
-        query_norm = float(np.linalg.norm(rotated))
-        ints = torch._int_mm(self.codes, torch.from_numpy(query_code.astype(np.int8).reshape(-1, 1).copy()))
-        # float32 is enough here: the int32 sums stay below 2**24 (exact), and the rounding of
-        # the scaling and the float32 head product (< 1e-6) is covered by BOUND_MARGIN.
-        scores = ints.view(-1).to(torch.float32)
-        scores.mul_(step).add_(self.leading @ torch.from_numpy(rotated[:head].astype(np.float32)))
-        # Coarse cut with the largest eps, then the per-row bounds on what is left.
-        eps_max = query_norm * self.residual_max + query_error * self.code_norm_max + BOUND_MARGIN
-        kth = float(torch.topk(scores, k, sorted=False).values.min())
-        survivors = np.flatnonzero(scores.numpy() >= kth - 2 * eps_max)
-        approx = scores.numpy()[survivors].astype(np.float64)
-        eps = query_norm * self.residual_np[survivors] + query_error * self.code_norm_np[survivors] + BOUND_MARGIN
-        lower_kth = float(np.partition(approx - eps, len(approx) - k)[len(approx) - k])
-        shortlist = survivors[(approx + eps) >= lower_kth]
-        self.last_shortlist = len(shortlist)
+        head_code, head_step, head_error = self._quantise(rotated[lead:split] * self.scales[: self.head])
+        tail_code, tail_step, tail_error = self._quantise(rotated[split:] * self.scales[self.head :])
+        head_norm, tail_norm = float(np.linalg.norm(rotated[:split])), float(np.linalg.norm(rotated[split:]))
+
+        # Stage 1: leading (float32) + head codes; the tail is bounded by |q_t| |x_t|.
+        # float32 is exact enough: int32 sums stay below 2**24 and other rounding (< 1e-6) is in BOUND_MARGIN.
+        approx = torch._int_mm(self.head_codes, torch.from_numpy(head_code)).view(-1).to(torch.float32)
+        approx.mul_(head_step).add_(self.leading @ torch.from_numpy(rotated[:lead].astype(np.float32)))
+        head_slack = r["residual_head"] * head_norm
+        head_slack.add_(r["code_norm_head"], alpha=head_error).add_(BOUND_MARGIN)
+        upper = r["tail_norm"] * tail_norm
+        upper.add_(head_slack).add_(approx)
+
+        # T: the k-th best exact score among the most promising rows, a lower bound on the true k-th.
+        probe = torch.topk(approx, min(self.rows, max(2 * k, 64)), sorted=False).indices.numpy()
+        probe.sort()
+        probe_scores = self._exact(probe, query)
+        threshold = float(np.partition(probe_scores, len(probe) - k)[len(probe) - k])
+
+        # Stage 2: tail scores for the rows stage 1 cannot rule out.
+        survivors = torch.nonzero(upper >= threshold).view(-1)
+        self.last_survivors = len(survivors)
+        tail_query = torch.from_numpy(tail_code)
+        if len(survivors) * GATHER_SHARE <= self.rows:
+            tail_ints = torch._int_mm(self.tail_codes.index_select(0, survivors), tail_query).view(-1)
+        else:
+            tail_ints = torch._int_mm(self.tail_codes, tail_query).view(-1)[survivors]
+        full = approx[survivors].double() + tail_ints.double() * tail_step
+        eps = head_slack[survivors].double() + r["residual_tail"][survivors].double() * tail_norm + r["code_norm_tail"][survivors].double() * tail_error
+        if len(survivors) >= k:
+            threshold = max(threshold, float(torch.kthvalue(full - eps, len(survivors) - k + 1).values))
+        shortlist = survivors[(full + eps) >= threshold].numpy()
+        shortlist = np.setdiff1d(shortlist, probe, assume_unique=True)
+        self.last_shortlist = len(shortlist) + len(probe)
         if len(shortlist) > self.rows * SHORTLIST_SCAN_SHARE:
             return _scan_top(self.embeddings, query, k)
-        vectors = self._read_rows(shortlist)
-        return _pick_top(shortlist, vectors.astype(np.float32) @ query, k)
+        ids = np.concatenate([probe, shortlist])
+        return _pick_top(ids, np.concatenate([probe_scores, self._exact(shortlist, query)]), k)
 
-    def _read_rows(self, ids: Any) -> Any:
+    def _exact(self, ids: Any, query: Any) -> Any:
+        """The brute-force float32 scores of some rows, read one by one (sorted ids read best)."""
         import numpy as np
 
         out = bytearray(len(ids) * self._row_bytes)
@@ -374,7 +420,8 @@ class _Int8Search:
         size = self._row_bytes
         for j, row in enumerate(ids.tolist()):
             view[j * size : (j + 1) * size] = os.pread(self._fd, size, self._offset + row * size)
-        return np.frombuffer(out, dtype=np.float16).reshape(len(ids), self.dim)
+        vectors = np.frombuffer(out, dtype=np.float16).reshape(len(ids), self.dim)
+        return vectors.astype(np.float32) @ query
 
 
 class _TorchSearch:
@@ -494,13 +541,14 @@ class EmbeddingCache:
                 raise _broken(directory, f"{name} is {path.stat().st_size} bytes, the manifest says {expected}")
         try:
             embeddings = np.load(directory / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
-            codes = np.load(directory / INDEX_CODES, mmap_mode="r", allow_pickle=False)
+            codes = [np.load(directory / name, mmap_mode="r", allow_pickle=False) for name in (INDEX_HEAD, INDEX_TAIL)]
         except (ValueError, OSError) as err:
             raise _broken(directory, f"an array file is damaged ({err})") from None
         if embeddings.shape != (rows, dim) or embeddings.dtype != np.float16:
             raise _broken(directory, f"{EMBEDDINGS} holds {embeddings.dtype} {embeddings.shape}, the manifest says float16 ({rows}, {dim})")
-        if codes.shape != (rows, dim - _head_dims(dim)) or codes.dtype != np.int8:
-            raise _broken(directory, f"{INDEX_CODES} holds {codes.dtype} {codes.shape}, expected int8 ({rows}, {dim - _head_dims(dim)})")
+        for name, array, width in zip((INDEX_HEAD, INDEX_TAIL), codes, _index_layout(dim)[1:]):
+            if array.shape != (rows, width) or array.dtype != np.int8:
+                raise _broken(directory, f"{name} holds {array.dtype} {array.shape}, expected int8 ({rows}, {width})")
         try:
             db = sqlite3.connect(f"file:{directory / METADATA}?mode=ro", uri=True, check_same_thread=False)
             low, high, count = db.execute("SELECT min(id), max(id), count(*) FROM rows").fetchone()

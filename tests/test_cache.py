@@ -240,7 +240,8 @@ def _edit_manifest(path: Path, **changes) -> None:
 
 CORRUPTIONS = {
     "truncated embeddings": (lambda d: _truncate(d / "embeddings.npy"), "embeddings.npy"),
-    "truncated index": (lambda d: _truncate(d / "index.npy"), "index.npy"),
+    "truncated index": (lambda d: _truncate(d / "index-tail.npy"), "index-tail.npy"),
+    "missing head index": (lambda d: (d / "index-head.npy").unlink(), "index-head.npy is missing"),
     "missing metadata": (lambda d: (d / "metadata.sqlite").unlink(), "metadata.sqlite is missing"),
     "missing embeddings": (lambda d: (d / "embeddings.npy").unlink(), "embeddings.npy is missing"),
     "missing index params": (lambda d: (d / "index.npz").unlink(), "index.npz is missing"),
