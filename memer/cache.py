@@ -70,7 +70,7 @@ SCAN_BLOCK = 65_536
 # float32: left in int8 they would dominate the query's quantisation step and loosen every bound.
 LEADING_DIMS = 8
 # int8 dimensions scored for every row in stage 1; the rest only for rows stage 1 keeps.
-HEAD_CODES = 56
+HEAD_CODES = 120
 # Gather the survivors' tail codes when at most 1/GATHER_SHARE of the rows survive, else scan them all.
 GATHER_SHARE = 8
 
@@ -342,6 +342,8 @@ class _Int8Search:
             self.leading = torch.from_numpy(params["leading"])
             per_row = {name: torch.from_numpy(params[name]) for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail", "tail_norm")}
         self.per_row = per_row
+        self.residual_head_max = float(per_row["residual_head"].max()) if rows else 0.0
+        self.code_norm_head_max = float(per_row["code_norm_head"].max()) if rows else 0.0
         # Re-scoring reads single rows with pread, so the float16 matrix never becomes resident.
         self._fd = os.open(directory / EMBEDDINGS, os.O_RDONLY)
         self._offset = embeddings.offset
@@ -380,11 +382,10 @@ class _Int8Search:
         # float32 is exact enough: int32 sums stay below 2**24 and other rounding (< 1e-6) is in BOUND_MARGIN.
         approx = torch._int_mm(self.head_codes, torch.from_numpy(head_code)).view(-1).to(torch.float32)
         approx.mul_(head_step).add_(self.leading @ torch.from_numpy(rotated[:lead].astype(np.float32)))
-        head_slack = r["residual_head"] * head_norm
-        head_slack.add_(r["code_norm_head"], alpha=head_error).add_(BOUND_MARGIN)
+        # The head's own quantisation slack is small; stage 1 uses its largest value, stage 2 the row's.
+        head_slack_max = head_norm * self.residual_head_max + head_error * self.code_norm_head_max + BOUND_MARGIN
         upper = r["tail_norm"] * tail_norm
-        upper.add_(head_slack).add_(approx)
-
+        upper.add_(approx)
         # T: the k-th best exact score among the most promising rows, a lower bound on the true k-th.
         probe = torch.topk(approx, min(self.rows, max(2 * k, 64)), sorted=False).indices.numpy()
         probe.sort()
@@ -392,7 +393,7 @@ class _Int8Search:
         threshold = float(np.partition(probe_scores, len(probe) - k)[len(probe) - k])
 
         # Stage 2: tail scores for the rows stage 1 cannot rule out.
-        survivors = torch.nonzero(upper >= threshold).view(-1)
+        survivors = torch.nonzero(upper >= threshold - head_slack_max).view(-1)
         self.last_survivors = len(survivors)
         tail_query = torch.from_numpy(tail_code)
         if len(survivors) * GATHER_SHARE <= self.rows:
@@ -400,7 +401,8 @@ class _Int8Search:
         else:
             tail_ints = torch._int_mm(self.tail_codes, tail_query).view(-1)[survivors]
         full = approx[survivors].double() + tail_ints.double() * tail_step
-        eps = head_slack[survivors].double() + r["residual_tail"][survivors].double() * tail_norm + r["code_norm_tail"][survivors].double() * tail_error
+        eps = r["residual_head"][survivors].double() * head_norm + r["code_norm_head"][survivors].double() * head_error + BOUND_MARGIN
+        eps += r["residual_tail"][survivors].double() * tail_norm + r["code_norm_tail"][survivors].double() * tail_error
         if len(survivors) >= k:
             threshold = max(threshold, float(torch.kthvalue(full - eps, len(survivors) - k + 1).values))
         shortlist = survivors[(full + eps) >= threshold].numpy()
