@@ -340,10 +340,9 @@ class _Int8Search:
             self.rotation = params["rotation"]
             self.scales = params["scales"]
             self.leading = torch.from_numpy(params["leading"])
-            per_row = {name: torch.from_numpy(params[name]) for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail", "tail_norm")}
-        self.per_row = per_row
-        self.residual_head_max = float(per_row["residual_head"].max()) if rows else 0.0
-        self.code_norm_head_max = float(per_row["code_norm_head"].max()) if rows else 0.0
+            self.tail_norms = params["tail_norm"]
+            for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail"):
+                setattr(self, name + "_max", float(params[name].max(initial=0.0)))
         # Re-scoring reads single rows with pread, so the float16 matrix never becomes resident.
         self._fd = os.open(directory / EMBEDDINGS, os.O_RDONLY)
         self._offset = embeddings.offset
@@ -371,7 +370,7 @@ class _Int8Search:
     def search(self, query: Any, k: int) -> tuple[Any, Any]:
         import numpy as np
 
-        torch, r = self.torch, self.per_row
+        torch = self.torch
         lead, split = self.lead, self.lead + self.head
         rotated = query.astype(np.float64) @ self.rotation
         head_code, head_step, head_error = self._quantise(rotated[lead:split] * self.scales[: self.head])
@@ -382,31 +381,34 @@ class _Int8Search:
         # float32 is exact enough: int32 sums stay below 2**24 and other rounding (< 1e-6) is in BOUND_MARGIN.
         approx = torch._int_mm(self.head_codes, torch.from_numpy(head_code)).view(-1).to(torch.float32)
         approx.mul_(head_step).add_(self.leading @ torch.from_numpy(rotated[:lead].astype(np.float32)))
-        # The head's own quantisation slack is small; stage 1 uses its largest value, stage 2 the row's.
-        head_slack_max = head_norm * self.residual_head_max + head_error * self.code_norm_head_max + BOUND_MARGIN
-        upper = r["tail_norm"] * tail_norm
-        upper.add_(approx)
+        approx = approx.numpy()
+        # Quantisation slack, bounded by its largest value over the rows (the stored per-row
+        # norms vary little, and a looser bound only lengthens the exactly re-scored shortlist).
+        head_slack = head_norm * self.residual_head_max + head_error * self.code_norm_head_max + BOUND_MARGIN
+        tail_slack = tail_norm * self.residual_tail_max + tail_error * self.code_norm_tail_max
+        upper = self.tail_norms * np.float32(tail_norm)
+        upper += approx
+
         # T: the k-th best exact score among the most promising rows, a lower bound on the true k-th.
-        probe = torch.topk(approx, min(self.rows, max(2 * k, 64)), sorted=False).indices.numpy()
-        probe.sort()
+        probe = np.sort(torch.topk(torch.from_numpy(approx), min(self.rows, max(2 * k, 64)), sorted=False).indices.numpy())
         probe_scores = self._exact(probe, query)
         threshold = float(np.partition(probe_scores, len(probe) - k)[len(probe) - k])
 
         # Stage 2: tail scores for the rows stage 1 cannot rule out.
-        survivors = torch.nonzero(upper >= threshold - head_slack_max).view(-1)
+        survivors = np.flatnonzero(upper >= threshold - head_slack)
         self.last_survivors = len(survivors)
         tail_query = torch.from_numpy(tail_code)
         if len(survivors) * GATHER_SHARE <= self.rows:
-            tail_ints = torch._int_mm(self.tail_codes.index_select(0, survivors), tail_query).view(-1)
+            tail_ints = torch._int_mm(self.tail_codes.index_select(0, torch.from_numpy(survivors)), tail_query).view(-1).numpy()
         else:
-            tail_ints = torch._int_mm(self.tail_codes, tail_query).view(-1)[survivors]
-        full = approx[survivors].double() + tail_ints.double() * tail_step
-        eps = r["residual_head"][survivors].double() * head_norm + r["code_norm_head"][survivors].double() * head_error + BOUND_MARGIN
-        eps += r["residual_tail"][survivors].double() * tail_norm + r["code_norm_tail"][survivors].double() * tail_error
+            tail_ints = torch._int_mm(self.tail_codes, tail_query).view(-1).numpy()[survivors]
+        full = tail_ints.astype(np.float32)
+        full *= np.float32(tail_step)
+        full += approx[survivors]
+        slack = head_slack + tail_slack
         if len(survivors) >= k:
-            threshold = max(threshold, float(torch.kthvalue(full - eps, len(survivors) - k + 1).values))
-        shortlist = survivors[(full + eps) >= threshold].numpy()
-        shortlist = np.setdiff1d(shortlist, probe, assume_unique=True)
+            threshold = max(threshold, float(np.partition(full, len(full) - k)[len(full) - k]) - slack)
+        shortlist = np.setdiff1d(survivors[full >= threshold - slack], probe, assume_unique=True)
         self.last_shortlist = len(shortlist) + len(probe)
         if len(shortlist) > self.rows * SHORTLIST_SCAN_SHARE:
             return _scan_top(self.embeddings, query, k)
