@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -125,6 +126,22 @@ print(json.dumps({"times": times, "rss_base_mb": base, "rss_after_mb": rss_mb(),
 """.replace("ROOT", repr(str(ROOT))).replace("K)", f"{K})").replace("[:K]", f"[:{K}]").replace("k=K", f"k={K}")
 
 
+def busy_share(seconds: float = 1.0) -> float:
+    """How busy the CPUs are with other work right now (0..1), from /proc/stat; -1 where unknown."""
+    def ticks():
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    try:
+        total0, idle0 = ticks()
+        time.sleep(seconds)
+        total1, idle1 = ticks()
+    except OSError:
+        return -1.0
+    return 1.0 - (idle1 - idle0) / max(1, total1 - total0)
+
+
 def measure(method: str, directory: Path, query_file: Path, n: int) -> dict:
     out = subprocess.run([sys.executable, "-c", WORKER, method, str(directory), str(query_file), str(n)], capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -144,6 +161,7 @@ def run(kind: str, args: argparse.Namespace, root: Path) -> None:
     directory = Path(args.cache) if args.cache else root / f"cache-{kind}"
     if not args.cache:
         seconds = make_cache(kind, args.rows, args.dim, directory)
+        os.sync()  # let the written files reach the disk before anything is timed
         size = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
         print(f"\n[{kind}] generated {args.rows:,} x {args.dim} float16 cache in {seconds:.1f} s ({size:,.0f} MB on disk)")
     dim = json.loads((directory / "manifest.json").read_text())["dim"]
@@ -158,6 +176,8 @@ def run(kind: str, args: argparse.Namespace, root: Path) -> None:
         np.save(query_file, qs / np.linalg.norm(qs, axis=1, keepdims=True))
     else:
         np.save(query_file, queries(kind, args.queries, dim))
+    busy = busy_share()
+    print(f"[{kind}] other work on the CPUs just before timing: {busy:.0%} (timings are only meaningful near 0%)")
     memer = measure("memer", directory, query_file, args.queries)
     original = measure("original", directory, query_file, args.original_queries)
     m50, m95 = percentile(memer["times"], 50), percentile(memer["times"], 95)

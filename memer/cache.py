@@ -333,9 +333,11 @@ class _Int8Search:
         self.embeddings = embeddings
         self.rows, self.dim = rows, dim
         self.lead, self.head, _ = _index_layout(dim)
-        # Copy-on-write maps: torch wants writable arrays, and nothing here ever writes.
-        self.head_codes = torch.from_numpy(np.load(directory / INDEX_HEAD, mmap_mode="c"))
-        self.tail_codes = torch.from_numpy(np.load(directory / INDEX_TAIL, mmap_mode="c"))
+        # Read into memory once (~380 MB for 675k rows, a fraction of a second from the page cache):
+        # a memory map would take a page fault on every first touch, and the gather of stage 2
+        # touches rows scattered over the whole tail block.
+        self.head_codes = torch.from_numpy(np.load(directory / INDEX_HEAD, allow_pickle=False))
+        self.tail_codes = torch.from_numpy(np.load(directory / INDEX_TAIL, allow_pickle=False))
         with np.load(directory / INDEX_PARAMS, allow_pickle=False) as params:
             self.rotation = params["rotation"]
             self.scales = params["scales"]
@@ -401,10 +403,12 @@ class _Int8Search:
         if len(survivors) * GATHER_SHARE <= self.rows:
             tail_ints = torch._int_mm(self.tail_codes.index_select(0, torch.from_numpy(survivors)), tail_query).view(-1).numpy()
         else:
-            tail_ints = torch._int_mm(self.tail_codes, tail_query).view(-1).numpy()[survivors]
+            tail_ints = torch._int_mm(self.tail_codes, tail_query).view(-1).numpy()
+            if len(survivors) < self.rows:
+                tail_ints = tail_ints[survivors]
         full = tail_ints.astype(np.float32)
         full *= np.float32(tail_step)
-        full += approx[survivors]
+        full += approx[survivors] if len(survivors) < self.rows else approx
         slack = head_slack + tail_slack
         if len(survivors) >= k:
             threshold = max(threshold, float(np.partition(full, len(full) - k)[len(full) - k]) - slack)
@@ -455,6 +459,18 @@ class _TorchSearch:
         kth = torch.topk(scores, k, sorted=False).values.min()
         ids = torch.nonzero(scores >= kth).flatten()
         return _pick_top(ids.cpu().numpy(), scores[ids].cpu().numpy(), k)
+
+
+def _cpu_int8_matmul_works() -> bool:
+    """Whether this torch has an exact CPU int8 x int8 -> int32 product (older builds lack it)."""
+    try:
+        import torch
+
+        a = torch.tensor([[100, -7], [3, 127], [-128, 5]], dtype=torch.int8)
+        b = torch.tensor([[127], [-100]], dtype=torch.int8)
+        return torch._int_mm(a, b).view(-1).tolist() == [13400, -12319, -16756]
+    except Exception:  # ImportError, a missing op, or no CPU kernel
+        return False
 
 
 def _cuda_device() -> str | None:
@@ -510,6 +526,8 @@ class EmbeddingCache:
             raise CacheError(f"Embeddings must be an N x D array, not shape {array.shape}.")
         if len(array) != len(rows):
             raise CacheError(f"{len(array)} embeddings but {len(rows)} metadata rows; they must match one to one.")
+        if len(array) == 0:
+            raise CacheError("There are no embeddings to write; an empty cache would find nothing.")
         writer = CacheWriter(directory, len(array), array.shape[1], model=model, pretrained=pretrained, sources=sources, extra=extra)
         try:
             for start in range(0, len(array), batch):
@@ -610,12 +628,7 @@ class EmbeddingCache:
         device = _cuda_device()
         if device is not None:
             return _TorchSearch(self.embeddings, device)
-        try:
-            import torch
-
-            if not hasattr(torch, "_int_mm"):
-                raise ImportError("torch without _int_mm")
-        except ImportError:
+        if not _cpu_int8_matmul_works():
             return _ExactScan(self.embeddings)
         return _Int8Search(self.directory, self.embeddings, len(self), self.dim)
 

@@ -377,3 +377,43 @@ def test_cli_import_legacy_and_info(tmp_path):
     assert broken.returncode == 1
     assert broken.stderr.startswith("memer: error:") and "metadata.sqlite is missing" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+def test_torch_without_a_cpu_int8_kernel_falls_back_to_an_exact_scan(tmp_path, monkeypatch):
+    import torch
+
+    cache = write_cache(tmp_path, unit_rows(np.random.default_rng(13), 200, 16))
+
+    def missing(*args, **kwargs):
+        raise RuntimeError("_int_mm not implemented for CPU")
+
+    monkeypatch.setattr(torch, "_int_mm", missing)
+    assert cache_module._cpu_int8_matmul_works() is False
+    assert cache.searcher.name == "numpy-exact-scan"
+    assert_exact_top_k(cache, unit_rows(np.random.default_rng(14), 1, 16)[0], 5)
+
+
+def test_empty_cache_is_refused(tmp_path):
+    with pytest.raises(CacheError, match="no embeddings"):
+        EmbeddingCache.write(tmp_path / "c", np.zeros((0, 16)), [], model="m", pretrained="p")
+
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.integers(1, 120),
+    dim=st.sampled_from([4, 16, 40]),
+    levels=st.sampled_from([2, 3, 255]),  # few levels: many exact ties
+    k=st.integers(1, 130),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_search_is_exact_for_any_data(tmp_path_factory, rows, dim, levels, k, seed):
+    rng = np.random.default_rng(seed)
+    data = rng.integers(-(levels // 2), levels // 2 + 1, (rows, dim)).astype(np.float32)
+    data[np.all(data == 0, axis=1), 0] = 1.0  # no zero rows
+    query = rng.integers(-(levels // 2), levels // 2 + 1, dim).astype(np.float32)
+    cache = write_cache(tmp_path_factory.mktemp("h"), data)
+    assert_exact_top_k(cache, query, k)
