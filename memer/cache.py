@@ -343,8 +343,9 @@ class _Int8Search:
             self.scales = params["scales"]
             self.leading = torch.from_numpy(params["leading"])
             self.tail_norms = params["tail_norm"]
-            for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail"):
-                setattr(self, name + "_max", float(params[name].max(initial=0.0)))
+            self.per_row = {name: params[name].astype(np.float64) for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail")}
+        for name, values in self.per_row.items():
+            setattr(self, name + "_max", float(values.max(initial=0.0)))
         # Re-scoring reads single rows with pread, so the float16 matrix never becomes resident.
         self._fd = os.open(directory / EMBEDDINGS, os.O_RDONLY)
         self._offset = embeddings.offset
@@ -396,28 +397,44 @@ class _Int8Search:
         probe_scores = self._exact(probe, query)
         threshold = float(np.partition(probe_scores, len(probe) - k)[len(probe) - k])
 
-        # Stage 2: tail scores for the rows stage 1 cannot rule out.
-        survivors = np.flatnonzero(upper >= threshold - head_slack)
-        self.last_survivors = len(survivors)
+        # Stage 2: tail scores for the rows stage 1 cannot rule out; when many survive, one scan
+        # of the whole tail block is cheaper than a gather (and its extra rows are harmless: the
+        # bounds hold for every row).
+        alive = upper >= threshold - head_slack
+        self.last_survivors = int(np.count_nonzero(alive))
         tail_query = torch.from_numpy(tail_code)
-        if len(survivors) * GATHER_SHARE <= self.rows:
-            tail_ints = torch._int_mm(self.tail_codes.index_select(0, torch.from_numpy(survivors)), tail_query).view(-1).numpy()
+        if self.last_survivors * GATHER_SHARE <= self.rows:
+            rows = np.flatnonzero(alive)
+            tail_ints = torch._int_mm(self.tail_codes.index_select(0, torch.from_numpy(rows)), tail_query).view(-1).numpy()
+            full = tail_ints.astype(np.float32)
+            full *= np.float32(tail_step)
+            full += approx[rows]
         else:
-            tail_ints = torch._int_mm(self.tail_codes, tail_query).view(-1).numpy()
-            if len(survivors) < self.rows:
-                tail_ints = tail_ints[survivors]
-        full = tail_ints.astype(np.float32)
-        full *= np.float32(tail_step)
-        full += approx[survivors] if len(survivors) < self.rows else approx
+            rows = None
+            full = torch._int_mm(self.tail_codes, tail_query).view(-1).to(torch.float32).mul_(tail_step).numpy()
+            full += approx
         slack = head_slack + tail_slack
-        if len(survivors) >= k:
-            threshold = max(threshold, float(np.partition(full, len(full) - k)[len(full) - k]) - slack)
-        shortlist = np.setdiff1d(survivors[full >= threshold - slack], probe, assume_unique=True)
+        if len(full) >= k:
+            kth_full = float(torch.topk(torch.from_numpy(full), k, sorted=False).values.min())
+            threshold = max(threshold, kth_full - slack)
+        keep = np.flatnonzero(full >= threshold - slack)
+        candidates = rows[keep] if rows is not None else keep
+        # The few rows left get their own (tighter) slack before the costlier exact reads.
+        own_slack = self._row_slack(candidates, head_norm, head_error, tail_norm, tail_error)
+        candidates = candidates[full[keep] + own_slack >= threshold]
+        shortlist = np.setdiff1d(candidates, probe, assume_unique=True)
         self.last_shortlist = len(shortlist) + len(probe)
         if len(shortlist) > self.rows * SHORTLIST_SCAN_SHARE:
             return _scan_top(self.embeddings, query, k)
         ids = np.concatenate([probe, shortlist])
         return _pick_top(ids, np.concatenate([probe_scores, self._exact(shortlist, query)]), k)
+
+    def _row_slack(self, ids: Any, head_norm: float, head_error: float, tail_norm: float, tail_error: float) -> Any:
+        """Each row's own error bound (stage 2), from its stored residual and code norms."""
+        r = self.per_row
+        slack = r["residual_head"][ids] * head_norm + r["code_norm_head"][ids] * head_error
+        slack += r["residual_tail"][ids] * tail_norm + r["code_norm_tail"][ids] * tail_error
+        return slack + BOUND_MARGIN
 
     def _exact(self, ids: Any, query: Any) -> Any:
         """The brute-force float32 scores of some rows, read one by one (sorted ids read best)."""
