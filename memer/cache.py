@@ -221,11 +221,12 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 #   stage 1 (leading + head only): |exact - approx| <= |q_h| r_h + e_h |c_h| + |q_t| |x_t| + margin
 #   stage 2 (all dimensions):      |exact - approx| <= |q_h| r_h + e_h |c_h| + |q_t| r_t + e_t |c_t| + margin
 #
-# where r are stored residual norms, c code norms, and e the query's own rounding error. A
-# threshold T below the true k-th score comes from exactly re-scoring the best few rows of
-# stage 1. Only rows whose stage-1 upper bound reaches T get a tail score (a gather, or one
-# scan of the tail block when many survive), and only rows whose stage-2 upper bound reaches
-# T are re-scored exactly from the float16 file. No other row can be in the top k, so the
+# where r are stored residual norms, c code norms, and e the query's own rounding error (the
+# passes over every row use the largest r and c, the final filter each row's own). A threshold
+# T below the true k-th score comes from exactly re-scoring the best few rows of stage 1, and
+# is raised by the k-th best stage-2 lower bound. Only rows whose stage-1 upper bound reaches T
+# get a tail score (a gather, or one scan of the tail block when many survive), and only rows
+# whose stage-2 upper bound reaches T are re-scored exactly from the float16 file. No other row can be in the top k, so the
 # answer equals the brute-force float32 product's for any data; the data only decides how
 # much work is skipped (on anisotropic data such as CLIP text embeddings, most of it).
 
