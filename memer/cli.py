@@ -178,6 +178,7 @@ def _add_cache(sub: argparse._SubParsersAction) -> None:
     b.set_defaults(run=_run_cache_build)
 
     m = cache_sub.add_parser("merge", help="merge shards built with --shard i/n")
+    m.add_argument("shards", nargs="*", help="shard folders (default: every <dir>-shards/I-of-N)")
     m.add_argument("--dir", default=None)
     m.set_defaults(run=_run_cache_merge)
 
@@ -193,19 +194,41 @@ def _add_cache(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_cache_build(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from memer.cache_build import build_cache, parse_shard
+
+    splits = [s.strip() for s in args.splits.split(",") if s.strip()]
+    report = build_cache(splits, model=args.model, pretrained=args.pretrained, batch_size=args.batch_size, shard=parse_shard(args.shard), directory=args.dir)
+    what = f"{report.rows} of {report.total_rows} rows" if report.rows != report.total_rows else f"{report.rows} rows"
+    print(f"built {report.directory}: {what}; {report.skipped_without_metadata} captioned images had no metadata and were left out")
+    return 0
 
 
 def _run_cache_merge(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from memer.cache_build import merge
+
+    directory = merge(args.dir, args.shards or None)
+    print(f"merged shards into {directory}")
+    return 0
 
 
 def _run_cache_import_legacy(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from memer.cache import import_legacy
+
+    directory = import_legacy(args.embeddings, args.annotations, args.dir)
+    print(f"imported the legacy cache into {directory} (licence recorded as CC BY 2.0, assumed)")
+    return 0
 
 
 def _run_cache_info(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    import json
+
+    from memer.cache import EmbeddingCache
+
+    cache = EmbeddingCache.open(args.dir)
+    print(json.dumps(cache.manifest, indent=2))
+    health = cache.verify()
+    print("health: ok" if health.ok else "health: PROBLEMS\n" + "\n".join(f"  - {p}" for p in health.problems))
+    return 0 if health.ok else EXIT_ERROR
 
 
 # --- memer make -----------------------------------------------------------------

@@ -104,6 +104,8 @@ OPENIMAGES_URL = _str("OPENIMAGES_URL", "https://open-images-dataset.s3.amazonaw
 OPENIMAGES_LIMIT = _int("OPENIMAGES_LIMIT", 20)
 NARRATIVES_URL = _str("NARRATIVES_URL", "https://storage.googleapis.com/localized-narratives/annotations")
 OPENIMAGES_META_URL = _str("OPENIMAGES_META_URL", "https://storage.googleapis.com/openimages/2018_04")
+# Where `memer cache build` keeps the downloaded narratives and metadata CSVs (~1 GB; resumable).
+CACHE_DOWNLOAD_DIR = _path("CACHE_DOWNLOAD_DIR", USER_CACHE / "openimages-sources")
 
 # --- which sources a search asks ---------------------------------------------
 SOURCES = _list("SOURCES", ["commons", "wikipedia", "openimages"])

@@ -1,0 +1,55 @@
+"""Open Images candidates: the cache's best rows for a query, as ``ImageCandidate``s.
+
+The query is embedded with the same CLIP wrapper that built the cache (checked against
+the manifest), searched exactly, and each row becomes a candidate crediting the Flickr
+author under the picture's licence. Downloading goes through the shared layer
+(``memer.http.download_images``), like every other source.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memer import settings
+from memer.cache import EmbeddingCache, image_url
+from memer.candidates import ImageCandidate
+
+DESCRIPTION_WORDS = 60
+
+
+def search_openimages(query: str, limit: int | None = None, *, cache: EmbeddingCache | None = None, clip: Any = None) -> list[ImageCandidate]:
+    """The ``limit`` Open Images pictures whose narratives are closest to ``query``."""
+    cache = cache if cache is not None else EmbeddingCache.open(settings.CACHE_DIR)
+    limit = settings.OPENIMAGES_LIMIT if limit is None else limit
+    if limit <= 0 or not query.strip():
+        return []
+    if clip is None:
+        from memer.clip import load_clip
+
+        clip = load_clip()  # the configured model, shared with ranking; the guard below checks it
+    cache.check_model(clip.model_name, clip.pretrained)
+    ids, scores = cache.search(clip.encode_query(query), k=limit)
+    return [row_candidate(cache.row(int(i)), float(s)) for i, s in zip(ids, scores)]
+
+
+def trim_words(text: str, words: int = DESCRIPTION_WORDS) -> str:
+    parts = text.split()
+    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " …"
+
+
+def row_candidate(row: dict[str, Any], cache_score: float | None = None) -> ImageCandidate:
+    """A cache row as a candidate; the URL is rebuilt from settings so the bucket can be moved."""
+    caption = row.get("caption", "")
+    title = row.get("title") or trim_words(caption, 8) or f"Open Images {row['image_id']}"
+    return ImageCandidate(
+        source="openimages",
+        title=title,
+        image_url=image_url(row["split"], row["image_id"]),
+        description=trim_words(caption),
+        author=row.get("author") or "unknown",
+        license=row.get("license") or "CC BY 2.0",
+        license_url=row.get("license_url") or "https://creativecommons.org/licenses/by/2.0/",
+        page_url=row.get("page_url", ""),
+        license_assumed=bool(row.get("license_assumed")),
+        extra={"image_id": row["image_id"], "split": row["split"], "author_url": row.get("author_url", ""), "cache_score": cache_score, "cache_row": row.get("row")},
+    )
