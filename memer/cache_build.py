@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memer import __version__, settings
+from memer import http, settings
 from memer.cache import CacheWriter, image_url, merge_shards, sha256_file
 from memer.errors import CacheError
 
@@ -44,14 +44,6 @@ CHUNK = 1 << 16  # a broken connection loses at most this much of a download
 # --- downloads -----------------------------------------------------------------------
 
 
-def _session() -> Any:
-    import requests
-
-    session = requests.Session()
-    session.headers["User-Agent"] = settings.USER_AGENT or f"memer/{__version__} ({settings.PROJECT_URL}; {settings.CONTACT}) requests/{requests.__version__}"
-    return session
-
-
 def download_file(url: str, dest: str | Path, *, progress: bool = True, session: Any = None) -> dict[str, Any]:
     """Stream ``url`` to ``dest``, resuming a partial ``.part`` file with a Range request.
 
@@ -66,7 +58,7 @@ def download_file(url: str, dest: str | Path, *, progress: bool = True, session:
     if dest.is_file():
         return _source_record(url, dest)
     part = dest.with_name(dest.name + ".part")
-    session = session or _session()
+    session = session or http.get_session()  # memer's User-Agent, timeouts and retry policy
     attempts = max(1, settings.HTTP_RETRIES + 1)
     last_error = ""
     for attempt in range(attempts):
@@ -228,7 +220,7 @@ def shards_dir(directory: str | Path) -> Path:
 
 
 def download_sources(splits: Sequence[str], download_dir: Path, *, progress: bool = True) -> dict[str, tuple[Path, Path, list[dict[str, Any]]]]:
-    session = _session()
+    session = http.get_session()
     out = {}
     for split in splits:
         narratives_url = f"{settings.NARRATIVES_URL.rstrip('/')}/{NARRATIVE_FILES[split]}"
