@@ -48,7 +48,7 @@ class Served:
 
 
 SERVED = {
-    "ai-memer": Served(ROOT / "AI_Memer.ipynb", world=True, pictures=4, unsafe_caption=None, screenshot=True),
+    "ai-memer": Served(ROOT / "AI_Memer.ipynb", world=True, pictures=10, unsafe_caption=None, screenshot=True),
     "fake-pipeline": Served(ROOT / "tests" / "notebooks" / "app_with_fake_pipeline.ipynb", world=False, pictures=10, unsafe_caption=6, screenshot=False),
 }
 

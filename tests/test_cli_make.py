@@ -75,7 +75,7 @@ def test_the_local_engine_makes_a_meme_without_a_key(world, tmp_path, capsys, mo
     ("args", "message"),
     [
         (["--pick", "0"], "count from 1"),
-        (["--pick", "99"], "only 4 pictures were found"),
+        (["--pick", "99"], "only 10 pictures were found"),
         (["--caption", "99", "--engine", "openai"], "only 10 usable captions came back"),
         (["-o", "/no/such/folder/m.png"], "The folder /no/such/folder does not exist"),
     ],

@@ -66,7 +66,8 @@ def test_walkthrough_cells_run_headless(notebook_env, tmp_path):
     assert not any(o["output_type"] == "error" for c in code for o in outputs(c))
     search, captions, render = ("".join(o.get("text", "") for o in outputs(c)) for c in code[2:5])
     assert "SourceStatus(name='commons', ok=True, count=3" in search
-    assert search.count("Image: ") == 4  # four pictures, each with its credit
+    assert search.count("Image: ") == 10  # the top ten, each with its credit
+    assert "SourceStatus(name='openimages', ok=True, count=7" in search
     assert "Safety check: OpenAI moderation" in captions and captions.count("\n") >= 10
     meme = tmp_path / render.split("-> ")[1].strip()
     assert meme.is_file() and meme.name.endswith("-meme.png")

@@ -139,3 +139,23 @@ def test_render_says_when_the_picture_cannot_be_had(tmp_path, server):
 )
 def test_meme_filename(name, expected):
     assert pipeline.meme_filename(name) == expected
+
+
+def test_open_images_pictures_are_ranked_with_the_rest(world):
+    result = pipeline.search("apple pie")  # 3 on Commons, 2 on Wikipedia (one of them the same file), 7 in Open Images
+    status = {s.name: s for s in result.sources}
+    assert status["openimages"].ok and status["openimages"].count == 7
+    assert len(result.candidates) == 10
+    assert {c.source for c in result.candidates} == {"commons", "wikipedia", "openimages"}
+    dog = next(c for c in result.candidates + [d for d, _ in result.dropped] if c.title == "Dog, ball, and grass")
+    assert dog.attribution() == 'Image: Jane "JD" Doe / Open Images, CC BY 2.0'
+
+
+def test_a_missing_open_images_cache_is_reported_with_how_to_build_it(pies, monkeypatch, tmp_path):
+    monkeypatch.setattr(settings, "SOURCES", ["commons", "openimages"])
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "no-cache-here")
+    result = pipeline.search("apple pie")
+    status = {s.name: s for s in result.sources}
+    assert status["commons"].ok and not status["openimages"].ok
+    assert "memer cache build" in status["openimages"].message
+    assert len(result.candidates) == 4

@@ -8,6 +8,7 @@ author under the picture's licence. Downloading goes through the shared layer
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from memer import settings
@@ -19,7 +20,7 @@ DESCRIPTION_WORDS = 60
 
 def search_openimages(query: str, limit: int | None = None, *, cache: EmbeddingCache | None = None, clip: Any = None) -> list[ImageCandidate]:
     """The ``limit`` Open Images pictures whose narratives are closest to ``query``."""
-    cache = cache if cache is not None else EmbeddingCache.open(settings.CACHE_DIR)
+    cache = cache if cache is not None else open_cache()
     limit = settings.OPENIMAGES_LIMIT if limit is None else limit
     if limit <= 0 or not query.strip():
         return []
@@ -30,6 +31,24 @@ def search_openimages(query: str, limit: int | None = None, *, cache: EmbeddingC
     cache.check_model(clip.model_name, clip.pretrained)
     ids, scores = cache.search(clip.encode_query(query), k=limit)
     return [row_candidate(cache.row(int(i)), float(s)) for i, s in zip(ids, scores)]
+
+
+def open_cache() -> EmbeddingCache:
+    """The configured cache, opened once per process and reopened only when it is rebuilt.
+
+    Its search index is read into memory on the first search; keeping it open
+    makes every later search in the app fast.
+    """
+    from pathlib import Path
+
+    manifest = Path(settings.CACHE_DIR) / "manifest.json"
+    stamp = manifest.stat().st_mtime_ns if manifest.is_file() else None
+    return _open_cache(str(Path(settings.CACHE_DIR).resolve()), stamp)
+
+
+@lru_cache(maxsize=1)
+def _open_cache(directory: str, manifest_stamp: int | None) -> EmbeddingCache:
+    return EmbeddingCache.open(directory)
 
 
 def trim_words(text: str, words: int = DESCRIPTION_WORDS) -> str:

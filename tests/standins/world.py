@@ -1,7 +1,8 @@
 """Every outside service stood in at once: for `memer make`, the notebook and the browser test.
 
-``world`` fills the MediaWiki stand-in with apple-pie pictures, points CLIP at the
-tiny model, OpenAI at its stand-in and the local engine at the tiny chat model,
+``world`` fills the MediaWiki stand-in with apple-pie pictures, builds an Open Images
+cache from the stand-in files with the real builder, points CLIP at the tiny model,
+OpenAI at its stand-in and the local engine at the tiny chat model,
 and returns the environment variables a separate process (a CLI run, a notebook
 kernel, a Voila server) needs to see the same world.
 """
@@ -36,7 +37,7 @@ class World:
 
 
 @pytest.fixture
-def world(mediawiki, openai_api, tiny_clip_env, tiny_chat_lm, tmp_path, monkeypatch) -> Iterator[World]:
+def world(mediawiki, openimages_server, openai_api, tiny_clip_env, tiny_chat_lm, tmp_path, monkeypatch) -> Iterator[World]:
     pies = [
         mediawiki.add_file("Apple pie.jpg", description="A warm apple pie on a windowsill.", keywords="apple pie"),
         mediawiki.add_file("Apple pie slice.jpg", description="A slice of apple pie with cream.", license="CC0", keywords="apple pie"),
@@ -46,12 +47,13 @@ def world(mediawiki, openai_api, tiny_clip_env, tiny_chat_lm, tmp_path, monkeypa
     mediawiki.add_article("Apple pie", [pies[0], orchard])
     env = {
         "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])),
-        "MEMER_SOURCES": "commons,wikipedia",
+        "MEMER_SOURCES": "commons,wikipedia,openimages",
         "MEMER_COMMONS_API": mediawiki.commons_api,
         "MEMER_WIKIPEDIA_API": mediawiki.wikipedia_api,
         "MEMER_USER_CACHE": str(tmp_path / "user-cache"),
         "MEMER_DOWNLOAD_DIR": str(tmp_path / "user-cache" / "images"),
         "MEMER_CACHE_DIR": str(tmp_path / "openimages-cache"),
+        "MEMER_OPENIMAGES_URL": openimages_server.server.url,
         "MEMER_MEME_DIR": str(tmp_path / "memes"),
         "MEMER_READ_TIMEOUT": "5",
         "MEMER_HTTP_RETRIES": "0",
@@ -67,4 +69,8 @@ def world(mediawiki, openai_api, tiny_clip_env, tiny_chat_lm, tmp_path, monkeypa
     }
     world = World(env, mediawiki, openai_api)
     world.apply(monkeypatch)
+    # The Open Images cache, built the way users build it: the real builder, stand-in files, (tiny) CLIP.
+    from memer.cache_build import build_cache
+
+    build_cache(progress=False)
     yield world
