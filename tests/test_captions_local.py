@@ -163,10 +163,33 @@ def test_dtype_follows_the_device(monkeypatch, device, capability, expected):
     assert local_engine.choose_dtype(device) == expected
 
 
-@pytest.mark.parametrize(("available", "requested", "expected"), [(True, "", "cuda"), (False, "", "cpu"), (True, "cpu", "cpu")])
-def test_device_is_cuda_when_available(monkeypatch, available, requested, expected):
+@pytest.mark.parametrize(("available", "requested", "expected"), [(True, "", "cuda"), (False, "", "cpu"), (True, "cpu", "cpu"), (False, "CPU", "cpu")])
+def test_device_is_cuda_when_available(monkeypatch, tiny_chat_lm, available, requested, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
-    assert local_engine.choose_device(requested) == expected
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *_: (7, 5))  # a T4, without one
+    moved = []
+    monkeypatch.setattr(torch.nn.Module, "to", lambda self, device, *a, **k: moved.append(device) or self)
+    local_engine._loaded.clear()
+    try:
+        assert local_engine.load_model(str(tiny_chat_lm), device=requested).device == expected
+    finally:
+        local_engine._loaded.clear()
+    assert moved == [expected]
+
+
+def test_asking_for_cuda_without_a_gpu_is_a_clear_error(monkeypatch, tiny_chat_lm):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ModelError, match="no CUDA GPU is available"):
+        local_engine.load_model(str(tiny_chat_lm), device="cuda")
+
+
+@pytest.mark.parametrize(("setting", "value"), [("TEMPERATURE", 0.0), ("MAX_NEW_TOKENS", 0)])
+def test_edge_settings_still_give_captions(monkeypatch, tiny_chat_lm, setting, value):
+    from memer.captions import generate_captions
+
+    monkeypatch.setattr(settings, setting, value)
+    batch = generate_captions("apple pie", engine="local", model=str(tiny_chat_lm), n=3)
+    assert batch.engine == "local"
 
 
 @pytest.mark.parametrize(("version", "keyword"), [("4.40.2", "torch_dtype"), ("4.55.4", "torch_dtype"), ("4.56.0", "dtype"), ("5.23.0", "dtype"), ("5.0.0rc1", "dtype")])

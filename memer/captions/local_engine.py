@@ -35,17 +35,9 @@ class LocalModel:
         return bool(getattr(self.tokenizer, "chat_template", None))
 
 
+MIN_TEMPERATURE = 0.05
 _loaded: dict[tuple[str, str], LocalModel] = {}
 _load_lock = threading.Lock()
-
-
-def choose_device(requested: str = "") -> str:
-    """``requested`` when given (settings.DEVICE), else cuda when available, else cpu."""
-    if requested:
-        return requested
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def choose_dtype(device: str) -> Any:
@@ -69,8 +61,10 @@ def _dtype_keyword() -> str:
 
 def load_model(name: str | None = None, device: str | None = None) -> LocalModel:
     """The model and tokenizer, loaded once per process (per name and device)."""
+    from memer.clip import current_device  # one device choice for both models (settings.DEVICE checked)
+
     name = name or settings.CAPTION_MODEL
-    device = choose_device(settings.DEVICE if device is None else device)
+    device, _ = current_device(device)
     with _load_lock:
         cached = _loaded.get((name, device))
         if cached is not None:
@@ -91,7 +85,13 @@ def load_model(name: str | None = None, device: str | None = None) -> LocalModel
                 "Set MEMER_CAPTION_MODEL to a Hugging Face model id (with internet access) or a local folder "
                 "holding a causal language model and its tokenizer, or use the OpenAI engine.",
             ) from err
-        model.to(device)
+        try:
+            model.to(device)
+        except RuntimeError as err:  # CUDA out of memory, a broken driver
+            raise ModelError(
+                f"could not move the caption model to {device}: {str(err).splitlines()[0][:200]}",
+                "Free GPU memory (restart the runtime), set MEMER_DEVICE=cpu, or use a smaller MEMER_CAPTION_MODEL.",
+            ) from err
         model.eval()
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -130,9 +130,9 @@ def sample(local: LocalModel, prompt: str, n: int) -> list[str]:
     stop_ids = [i for i in [tokenizer.eos_token_id, *newline_token_ids(tokenizer)] if i is not None]
     options: dict[str, Any] = dict(
         do_sample=True,
-        temperature=settings.TEMPERATURE,
+        temperature=max(settings.TEMPERATURE, MIN_TEMPERATURE),  # 0 is fine for OpenAI; sampling needs > 0
         top_p=settings.TOP_P,
-        max_new_tokens=settings.MAX_NEW_TOKENS,
+        max_new_tokens=max(settings.MAX_NEW_TOKENS, 1),
         num_return_sequences=n,
         eos_token_id=stop_ids,
         pad_token_id=tokenizer.pad_token_id,
@@ -152,7 +152,7 @@ def generate(request: CaptionRequest, *, model: str) -> CaptionBatch:
     prompt = build_prompt(local, request)
     try:
         raw = sample(local, prompt, request.n)
-    except RuntimeError as err:  # CUDA out of memory and friends
+    except (RuntimeError, ValueError) as err:  # CUDA out of memory, settings generate refuses
         raise CaptionError(
             f"the local model failed while writing captions: {str(err).splitlines()[0][:200]}",
             "Ask for fewer captions (--n), free GPU memory, or use a smaller MEMER_CAPTION_MODEL.",
