@@ -197,6 +197,29 @@ def test_no_key_at_all_asks_nobody(openai_api, monkeypatch):
     assert openai_api.server.requests == []
 
 
+@pytest.mark.parametrize("pasted", ["“" + FAKE_KEY + "”", FAKE_KEY + " trailing", "sk-…"])
+def test_a_key_with_impossible_characters_is_refused_before_any_request(openai_api, monkeypatch, pasted):
+    monkeypatch.setenv("OPENAI_API_KEY", pasted)
+    with pytest.raises(CaptionError, match="stray quote or space") as caught:
+        generate_captions("apple pie", engine="openai")
+    assert pasted not in str(caught.value)
+    assert openai_api.server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"captions": ["a", "b"]}', ["a", "b"]),
+        ('```json\n{"captions": ["a", "b"]}\n```', ["a", "b"]),
+        ('```\n["a", "b"]\n```', ["a", "b"]),
+        ("1. a\n2. b", ["1. a", "2. b"]),
+        ("", []),
+    ],
+)
+def test_parse_captions_reads_json_fenced_json_or_lines(content, expected):
+    assert openai_engine.parse_captions(content) == expected
+
+
 def test_the_key_appears_nowhere_in_a_successful_run(openai_api, picture, capsys, caplog):
     caplog.set_level(logging.DEBUG)
     batch = generate_captions("apple pie", image=picture, engine="openai")

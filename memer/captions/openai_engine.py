@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import os
+import re
 from typing import Any
 
 from memer import settings
@@ -153,6 +154,8 @@ def parse_captions(content: str | None) -> list[str]:
     """The caption strings in an answer: the JSON object asked for, or plain lines if the model ignored it."""
     if not content:
         return []
+    # OpenAI-compatible servers that ignore response_format often fence their JSON.
+    content = re.sub(r"^\s*```[\w-]*\s*|\s*```\s*$", "", content)
     try:
         payload = json.loads(content)
     except json.JSONDecodeError:
@@ -248,6 +251,10 @@ def generate(request: CaptionRequest, *, model: str, api_key: str | None = None)
     key = find_openai_key(api_key)
     if not key:
         raise CaptionError(MISSING_KEY)
+    if not key.isascii() or any(c.isspace() for c in key):
+        raise CaptionError(
+            "the OpenAI key has characters no key has (a stray quote or space?).", "Copy the key again and paste only the key."
+        )
     try:
         import openai
     except ImportError:
@@ -255,6 +262,15 @@ def generate(request: CaptionRequest, *, model: str, api_key: str | None = None)
 
     # base_url is left to the SDK, which reads OPENAI_BASE_URL itself.
     client = openai.OpenAI(api_key=key, timeout=settings.OPENAI_TIMEOUT, max_retries=settings.OPENAI_MAX_RETRIES)
+    try:
+        return _generate(client, request, model, key)
+    finally:
+        client.close()  # its connection pool; a new client per request
+
+
+def _generate(client: Any, request: CaptionRequest, model: str, key: str) -> CaptionBatch:
+    import openai
+
     messages = build_messages(request, vision=settings.OPENAI_VISION)
     failure: CaptionError | None = None
     try:
