@@ -189,7 +189,9 @@ class App:
             value=settings.CAPTION_STYLE if settings.CAPTION_STYLE in styles else styles[0],
             description="Style",
         )
-        self.key_box = w.Password(placeholder="sk-… (kept in memory only)", description="OpenAI key")
+        # Synced on Enter or leaving the box, then taken out of it at once: the saved widget state never holds it.
+        self.key_box = w.Password(placeholder="sk-… (kept in memory only)", description="OpenAI key", continuous_update=False)
+        self.key_box.observe(self._take_key, names="value")
         _set_tooltip(self.key_box, "No OpenAI key was found; paste one here or use the local engine")
         self.generate_button = w.Button(description="Write captions", button_style="primary", icon="pencil")
         self.captions_list = w.Select(options=[], rows=10, layout=full())
@@ -313,9 +315,20 @@ class App:
             self.working = False
             self._sync()
 
+    def _take_key(self, change: dict) -> None:
+        """Keep a typed key in memory only and empty the box (its value would be saved with the notebook)."""
+        typed = (change.get("new") or "").strip()
+        if typed:
+            self._typed_key = typed
+            self.key_box.value = ""
+            self.key_box.placeholder = "key in use (hidden); type a new one to replace it"
+
     def _error(self, text: str) -> None:
+        from memer.render import redact_secrets  # keys found anywhere, not only typed ones
+
         if self._typed_key:
             text = text.replace(self._typed_key, "***")
+        text = redact_secrets(text)
         self.message.value = f'<div class="memer-error">{html.escape(text)}</div>'
 
     def _progress(self, message: str, fraction: float | None) -> None:
@@ -393,11 +406,6 @@ class App:
             raise MemerError("Pick a picture first.")
         api_key = None
         if self.engine.value == "openai" and not self.key_found:
-            typed = self.key_box.value.strip()
-            if typed:
-                self._typed_key = typed
-                self.key_box.value = ""  # keep the key out of the notebook's saved widget state
-                self.key_box.placeholder = "key in use (hidden); type a new one to replace it"
             if not self._typed_key:
                 raise MemerError("No OpenAI key found.", "Paste one in the key box, or choose the local engine.")
             api_key = self._typed_key

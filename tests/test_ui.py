@@ -19,7 +19,7 @@ from PIL import Image
 
 import memer.captions
 from memer import settings, ui
-from memer.errors import CaptionError, RenderError, SourceError
+from memer.errors import CaptionError, MemerError, RenderError, SourceError
 from tests.fakes import CAPTION_TEXTS, FakePipeline
 
 IPYWIDGETS_MAJOR = int(ipywidgets.__version__.split(".")[0])
@@ -384,6 +384,23 @@ def test_a_typed_key_goes_to_the_pipeline_and_nowhere_else(app, fake):
         assert key not in repr(widget.get_state())
     app.generate_button.click()  # the key is remembered for the next request
     assert [kw["api_key"] for step, _, kw in fake.calls if step == "captions"] == [key, key]
+
+
+def test_a_typed_key_leaves_the_widget_state_before_any_button_is_pressed(app, fake):
+    key = "sk-typed-secret-789"
+    app.key_box.value = key  # what the front end syncs on Enter or leaving the box
+    assert app.key_box.value == ""
+    for widget in all_widgets(app.widget):
+        assert key not in repr(widget.get_state())
+    assert "captions" not in fake.steps()
+
+
+def test_an_error_never_echoes_a_key_found_elsewhere(app, fake):
+    found = "sk-" + "proj-foundintheenvironment0123456789"
+    fake.fail["search"] = MemerError(f"a service quoted {found}")
+    app.query.value = "apple pie"
+    app.search_button.click()
+    assert found not in app.message.value and "[redacted]" in app.message.value
 
 
 def test_an_error_never_echoes_the_typed_key(app, fake):
