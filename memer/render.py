@@ -502,7 +502,7 @@ def layout_text(
     outline = settings.OUTLINE if outline is None else outline
     line_spacing = settings.LINE_SPACING if line_spacing is None else line_spacing
     fallback_height = box_height if fallback_height is None else max(fallback_height, box_height)
-    clusters = fonts.clusters(text.replace("\n", " ")) if "\n" not in text else None
+    clusters = fonts.clusters(text) if "\n" not in text else None
     if clusters is not None:
         paragraphs = _words(clusters)
     else:
@@ -623,8 +623,8 @@ def plan_meme(width: int, height: int, text: str, options: RenderOptions, fonts:
         parts = [(text.strip(), options.position)]
     drawable = [(part, where) for part, where in parts if any(c[1] != " " for c in fonts.clusters(part))]
     if not drawable:
-        # Let layout say precisely why (empty, or nothing drawable).
-        layout_text(parts[0][0] or text, fonts, box_width, region)
+        # Let layout say precisely why (empty, or nothing drawable); "|" alone leaves both halves empty.
+        layout_text(" ".join(part for part, _ in parts), fonts, box_width, region)
     box_height = min(settings.BLOCK_HEIGHT * height, region)
     layouts = [_checked_layout(part, fonts, box_width, box_height, region, options, height) for part, _ in drawable]
     if len(layouts) == 2 and options.font_size is None:

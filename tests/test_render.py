@@ -290,6 +290,12 @@ def test_render_refuses_an_empty_caption(text):
         render_meme(_grey(), text)
 
 
+@pytest.mark.parametrize("text", ["|", " | ", "\n|\n"])
+def test_both_with_two_empty_halves_is_an_empty_caption(text):
+    with pytest.raises(RenderError, match="empty"):
+        render_meme(_grey(), text, RenderOptions(position="both"))
+
+
 @pytest.mark.parametrize("text", ["I", "x" * 500, "word " * 100, "SUPERCALIFRAGILISTICEXPIALIDOCIOUS" * 4])
 @pytest.mark.parametrize("position", ["top", "bottom", "both"])
 def test_long_and_short_captions_stay_inside(text, position):
