@@ -30,9 +30,18 @@ def accelerator() -> str:
         import torch
     except ImportError:
         return "torch is not installed: CLIP ranking and the local caption model need it (pip install 'memer[all]')."
-    if torch.cuda.is_available():
-        props = torch.cuda.get_device_properties(0)
+    from memer.clip import choose_device
+    from memer.errors import ModelError
+
+    try:
+        device, _ = choose_device(settings.DEVICE, torch.cuda.is_available())
+    except ModelError as err:
+        return str(err)
+    if device.startswith("cuda"):
+        props = torch.cuda.get_device_properties(device)
         return f"GPU: {props.name} ({props.total_memory / 2**30:.0f} GB); CLIP and the local caption model run on it."
+    if torch.cuda.is_available():
+        return f"MEMER_DEVICE={settings.DEVICE}: the models run on the CPU although a GPU is there."
     hint = " In Colab: Runtime > Change runtime type > T4 GPU." if in_colab() else ""
     return (
         "No GPU: everything runs on the CPU. Searching takes longer and the local caption model is slow; "

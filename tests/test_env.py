@@ -38,6 +38,19 @@ def test_a_gpu_is_named(fake_torch):
     assert env.accelerator() == "GPU: Tesla T4 (15 GB); CLIP and the local caption model run on it."
 
 
+@pytest.mark.parametrize(
+    ("device", "gpu", "expected"),
+    [
+        ("cpu", True, "MEMER_DEVICE=cpu: the models run on the CPU although a GPU is there."),
+        ("cuda", False, "MEMER_DEVICE=cuda but no CUDA GPU is available."),
+    ],
+)
+def test_the_device_setting_is_what_is_reported(fake_torch, monkeypatch, device, gpu, expected):
+    fake_torch.cuda.is_available = lambda: gpu
+    monkeypatch.setattr(settings, "DEVICE", device)
+    assert env.accelerator().startswith(expected)
+
+
 @pytest.mark.parametrize("colab", [True, False])
 def test_no_gpu_says_what_that_means(fake_torch, monkeypatch, colab):
     if colab:
