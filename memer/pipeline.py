@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,10 +48,17 @@ class SearchResult:
 @dataclass
 class Meme:
     image: "Image.Image"
-    png: bytes  # with text metadata: caption, source, author, licence ...
     caption: str
     attribution: str
     filename: str  # a safe suggestion, e.g. "apple-pie-meme.png"
+    metadata: dict[str, str] = field(default_factory=dict)  # PNG text: caption, source, author, licence ...
+
+    @cached_property
+    def png(self) -> bytes:
+        """The PNG with its metadata, encoded on first use: a live preview shows ``image`` and never pays for it."""
+        from memer.render import png_bytes
+
+        return png_bytes(self.image, self.metadata)
 
 
 # Each source: (module, function). Imported when asked, so `import memer` stays light.
@@ -222,8 +229,8 @@ def render(
         attribution=candidate.attribution() if strip else None,
     )
     image = rendering.render_meme(picture, text, options)
-    png = rendering.png_bytes(image, rendering.meme_metadata(candidate, text, engine))
-    return Meme(image, png, text, candidate.attribution(), meme_filename(candidate.title or text))
+    metadata = rendering.meme_metadata(candidate, text, engine)
+    return Meme(image, text, candidate.attribution(), meme_filename(candidate.title or text), metadata)
 
 
 def meme_filename(name: str) -> str:

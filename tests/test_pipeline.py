@@ -104,6 +104,7 @@ def _candidate(tmp_path, **fields) -> ImageCandidate:
 
 def test_render_makes_a_credited_png(tmp_path):
     meme = pipeline.render(_candidate(tmp_path), "when the pie is a lie", position="both", engine="local")
+    assert "png" not in vars(meme)  # a preview never pays for encoding
     assert meme.image.size == (1024, 683)
     assert meme.filename == "apple-pie-meme.png"
     assert meme.attribution == "Image: Jane Doe / Wikimedia Commons, CC BY-SA 4.0"
