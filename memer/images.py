@@ -236,3 +236,14 @@ def _high_depth_to_rgb(image: Image.Image) -> Image.Image:
             scaled = np.zeros_like(values)
     grey = Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
     return grey.convert("RGB")
+
+
+def jpeg_bytes(image: Image.Image, size: int, quality: int = 85) -> bytes:
+    """``image`` scaled to fit a ``size``-pixel square, as JPEG: thumbnails, previews, the picture sent to a model."""
+    from PIL import Image as PILImage
+
+    picture = image.convert("RGB") if image.mode != "RGB" else image.copy()
+    picture.thumbnail((size, size), PILImage.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()

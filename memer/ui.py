@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
-import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,11 +18,7 @@ from typing import Any
 from memer import settings
 from memer.errors import MemerError
 
-# Used until memer.captions exports its own STYLES / ENGINES.
-DEFAULT_STYLES = ("funny", "wholesome", "sarcastic", "poem", "haiku")
-DEFAULT_ENGINES = ("openai", "local")
 BADGES = {0: "✅ safe", 1: "⚠️ sensitive", 2: "⛔ unsafe"}
-POSITIONS = ("top", "bottom", "both")
 
 _CSS = """
 <style>
@@ -37,27 +31,24 @@ _CSS = """
 """
 
 
-def _captions_package() -> Any:
-    import memer.captions
-
-    return memer.captions
-
-
 def available_styles() -> tuple[str, ...]:
-    return tuple(getattr(_captions_package(), "STYLES", DEFAULT_STYLES))
+    from memer.captions import STYLES
+
+    return tuple(STYLES)
 
 
 def available_engines() -> tuple[str, ...]:
-    return tuple(getattr(_captions_package(), "ENGINES", DEFAULT_ENGINES))
+    from memer.captions import ENGINES
+
+    return tuple(ENGINES)
 
 
 def openai_key_found() -> bool:
     """Whether an OpenAI key is already set up (Colab secret or environment); the key itself is not kept."""
-    find = getattr(_captions_package(), "find_openai_key", None)
-    if find is None:
-        return bool(os.environ.get("OPENAI_API_KEY"))
+    import memer.captions
+
     try:
-        return bool(find())
+        return bool(memer.captions.find_openai_key())
     except Exception:  # noqa: BLE001 - e.g. Colab secrets refused: the app still opens, with the key box
         return False
 
@@ -77,11 +68,9 @@ def thumbnail_jpeg(path: Path | str | None, size: int) -> bytes:
 
 def image_jpeg(image: Any, size: int) -> bytes:
     """``image`` (PIL) scaled to fit ``size`` pixels, as JPEG bytes for an Image widget."""
-    img = image.convert("RGB")
-    img.thumbnail((size, size))
-    out = io.BytesIO()
-    img.save(out, "JPEG", quality=85)
-    return out.getvalue()
+    from memer.images import jpeg_bytes
+
+    return jpeg_bytes(image, size)
 
 
 def credit_html(candidate: Any) -> str:
@@ -202,6 +191,8 @@ class App:
             continuous_update=False,  # re-render when the user leaves the box, not on every key
             layout=w.Layout(width="100%", height="70px"),
         )
+        from memer.render import POSITIONS
+
         self.position = w.ToggleButtons(options=list(POSITIONS), value="bottom", description="Position")
         self.auto_size = w.Checkbox(value=True, description="Auto font size", indent=False)
         self.font_size = w.IntSlider(

@@ -416,16 +416,10 @@ def test_an_error_never_echoes_the_typed_key(app, fake):
 
 
 def test_styles_and_engines_come_from_the_captions_package_when_it_has_them(fake, no_key, monkeypatch):
-    monkeypatch.setattr(memer.captions, "STYLES", ("dad joke", "funny"), raising=False)
-    monkeypatch.setattr(memer.captions, "ENGINES", ("openai", "local"), raising=False)
+    monkeypatch.setattr(memer.captions, "STYLES", ("dad joke", "funny"), raising=True)
+    monkeypatch.setattr(memer.captions, "ENGINES", ("openai", "local"), raising=True)
     app = ui.App(pipeline=fake)
     assert list(app.style.options) == ["dad joke", "funny"] and app.style.value == "funny"
-
-
-def test_without_captions_styles_the_local_defaults_apply(fake, no_key, monkeypatch):
-    monkeypatch.delattr(memer.captions, "STYLES", raising=False)
-    app = ui.App(pipeline=fake)
-    assert tuple(app.style.options) == ui.DEFAULT_STYLES
 
 
 # --- showing the app ----------------------------------------------------------------

@@ -8,7 +8,6 @@ and nothing else: never printed, logged or put in a message.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import logging
 import os
@@ -72,13 +71,9 @@ def _redact(text: str, key: str) -> str:
 
 def image_data_url(image: Any, size: int) -> str:
     """A small JPEG of the picture as a data URL: enough for the model to see, cheap to send."""
-    from PIL import Image
+    from memer.images import jpeg_bytes
 
-    picture = image.convert("RGB") if image.mode != "RGB" else image.copy()
-    picture.thumbnail((size, size), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=85)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(image, size)).decode("ascii")
 
 
 def _captions_schema() -> dict[str, Any]:
