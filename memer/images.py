@@ -130,7 +130,8 @@ def open_image(source: str | Path | bytes, *, max_bytes: int | None = None, max_
     except ImageError:
         raise
     except Image.DecompressionBombError as err:
-        raise ImageError(f"{name} is too large to decode safely: {err}", too_big_hint) from None
+        # Pillow's own limit, which MEMER_MAX_IMAGE_PIXELS cannot raise.
+        raise ImageError(f"{name} is too large to decode safely: {err}", "Use a smaller picture.") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name} is damaged or not an image Pillow can read.", "Pick another picture.") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError, ZeroDivisionError) as err:
