@@ -35,7 +35,10 @@ if TYPE_CHECKING:
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 CHUNK_SIZE = 64 * 1024
-MAX_NAME_CHARS = 80  # of a downloaded file's stem, before the URL hash and extension
+# A downloaded file's stem, before the URL hash and extension, is cut to this many characters
+# and to this many UTF-8 bytes (filesystems count bytes, at most 255 a name; CJK is 3 a character).
+MAX_NAME_CHARS = 80
+MAX_NAME_BYTES = 150
 
 _session: requests.Session | None = None
 _session_key: tuple[Any, ...] | None = None
@@ -217,9 +220,15 @@ def safe_filename(title: str, url: str, extension: str) -> str:
     name = re.split(r"[\\/]", name)[-1]  # only the last path part of a hostile title
     name = unicodedata.normalize("NFKC", name)
     name = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)  # the extension comes from the bytes
-    name = re.sub(r"[^\w\-]+", "_", name).strip("._-")[:MAX_NAME_CHARS].strip("._-")
+    name = re.sub(r"[^\w\-]+", "_", name).strip("._-")
+    name = _cut_to_bytes(name[:MAX_NAME_CHARS], MAX_NAME_BYTES).strip("._-")
     digest = url_key(url)[:10]
     return f"{name}-{digest}.{extension}" if name else f"{digest}.{extension}"
+
+
+def _cut_to_bytes(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
 def _inside(folder: Path, name: str) -> Path:
@@ -242,7 +251,7 @@ def cached_path(url: str, cache_dir: Path | None = None) -> Path | None:
 
 def _atomic_write_from(chunks: Iterable[bytes], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".memer-", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:

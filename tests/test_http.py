@@ -185,6 +185,22 @@ def test_safe_filename(title, stem):
     assert name == (f"{stem}-{digest}.png" if stem else f"{digest}.png")
 
 
+@pytest.mark.parametrize(
+    "title",
+    ["猫" * 90 + ".jpg", "é" * 200 + ".jpg", "a" + "語" * 85],
+    ids=["cjk", "latin-accents", "mixed"],
+)
+def test_long_non_ascii_titles_fit_the_filesystems_byte_limit(server, tmp_path, title):
+    name = http.safe_filename(title, "https://u/x", "jpg")
+    assert len(name.encode("utf-8")) <= http.MAX_NAME_BYTES + 15
+    assert name.encode("utf-8").decode("utf-8") == name  # no character cut in half
+    (candidate,) = _files(server, 1, folder="/long-title/")
+    candidate.title = title
+    report = http.download_images([candidate], tmp_path / "dest", progress=False)
+    assert report.failed == [] and candidate.path.parent == tmp_path / "dest"
+    assert candidate.path.name == http.safe_filename(title, candidate.image_url, "jpg")
+
+
 def test_the_per_host_limit_holds(server, upload_server, monkeypatch):
     monkeypatch.setattr(settings, "WIKIMEDIA_UPLOAD_HOST", "127.0.0.2")
     monkeypatch.setattr(settings, "WIKIMEDIA_UPLOAD_LIMIT", 2)
