@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -303,9 +304,24 @@ def download_image(url: str) -> Path:
 
     host = urlsplit(url).hostname or ""
     cap = settings.MAX_DOWNLOAD_BYTES
+    deadline = settings.DOWNLOAD_DEADLINE
     with _host_slot(host):
+        # READ_TIMEOUT bounds each read; the deadline bounds the whole file, so a server that
+        # trickles bytes cannot hold one of the host's few slots for long. It is checked
+        # between chunks, and a watchdog shuts the socket if a chunk itself never ends.
+        give_up = time.monotonic() + deadline
+        too_slow = f"took longer than {deadline:g} s"
+        watchdog: threading.Timer | None = None
+
+        def check_deadline() -> None:
+            if time.monotonic() > give_up:
+                raise DownloadFailure(too_slow)
+
         try:
             with get_session().get(url, stream=True, timeout=_timeout()) as response:
+                watchdog = threading.Timer(max(give_up - time.monotonic(), 0.0), _cut_off, args=(response,))
+                watchdog.daemon = True
+                watchdog.start()
                 response.raise_for_status()
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > cap:
@@ -313,9 +329,11 @@ def download_image(url: str) -> Path:
                 body = response.iter_content(CHUNK_SIZE)
                 head = b""
                 for chunk in body:
+                    check_deadline()
                     head += chunk
                     if len(head) >= 32:
                         break
+                check_deadline()
                 kind = sniff_image_type(head)
                 if kind is None:
                     content_type = response.headers.get("Content-Type", "").split(";")[0].strip() or "unknown type"
@@ -325,10 +343,12 @@ def download_image(url: str) -> Path:
                 def capped() -> Iterable[bytes]:
                     received = 0
                     for chunk in itertools.chain([head], body):
+                        check_deadline()
                         received += len(chunk)
                         if received > cap:
                             raise DownloadFailure(f"larger than {_human_size(cap)}")
                         yield chunk
+                    check_deadline()
                     if expected is not None and received < expected:
                         raise DownloadFailure("truncated download")
 
@@ -336,7 +356,27 @@ def download_image(url: str) -> Path:
                 _atomic_write_from(capped(), target)
                 return target
         except requests.RequestException as err:
+            if time.monotonic() > give_up:  # the watchdog cut the connection
+                raise DownloadFailure(too_slow) from err
             raise DownloadFailure(describe_failure(err)) from err
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+
+def _cut_off(response: requests.Response) -> None:
+    """Shut the socket under a streaming response, so a read blocked on a slow server ends now."""
+    import socket
+
+    raw = response.raw
+    connection = getattr(raw, "connection", None) or getattr(raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return  # already finished or released; the checks between chunks still apply
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def download_images(

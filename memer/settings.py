@@ -75,6 +75,7 @@ CONTACT = _str("CONTACT", "memer-maintainers@users.noreply.github.com")
 USER_AGENT = _str("USER_AGENT", "")  # empty: memer/<version> (<PROJECT_URL>; <CONTACT>) requests/<version>
 CONNECT_TIMEOUT = _float("CONNECT_TIMEOUT", 5.0)
 READ_TIMEOUT = _float("READ_TIMEOUT", 20.0)
+DOWNLOAD_DEADLINE = _float("DOWNLOAD_DEADLINE", 60.0)  # seconds for one whole image download
 HTTP_RETRIES = _int("HTTP_RETRIES", 3)
 HTTP_BACKOFF = _float("HTTP_BACKOFF", 0.5)  # seconds; doubles on each retry without Retry-After
 RETRY_AFTER_MAX = _float("RETRY_AFTER_MAX", 30.0)  # seconds; a longer Retry-After is capped

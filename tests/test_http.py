@@ -148,6 +148,24 @@ def test_a_file_over_the_cap_without_content_length_is_stopped_while_streaming(s
     assert http.download_images([small], progress=False).ok == [small] and small.path.read_bytes() == big[:40_000]
 
 
+@pytest.mark.parametrize(("piece", "pause"), [(2048, 0.05), (1, 0.2)], ids=["steady-trickle", "byte-by-byte"])
+def test_a_trickling_server_is_cut_off_at_the_download_deadline(server, quick, monkeypatch, piece, pause):
+    monkeypatch.setattr(settings, "DOWNLOAD_DEADLINE", 0.5)
+    slow_bytes = make_image("bmp", size=(200, 200))  # ~120 KB: about 3 s at 2 KB every 0.05 s
+    slow = ImageCandidate(source="commons", title="slow", image_url=server.add_file("/trickle/slow.bmp", slow_bytes, "image/bmp"))
+    fast = _files(server, 2, folder="/trickle/fast/")
+    server.fault("/trickle/slow.bmp", "trickle", size=piece, seconds=pause)
+    start = time.monotonic()
+    report = http.download_images([slow, *fast], progress=False)
+    elapsed = time.monotonic() - start
+    assert report.failed == [(slow, "took longer than 0.5 s")] and report.ok == fast
+    assert elapsed < 1.5, f"the slow file held its slot for {elapsed:.1f} s"
+    assert not any(p.name.endswith(".part") for p in settings.DOWNLOAD_DIR.iterdir())
+    again = ImageCandidate(source="commons", title="slow", image_url=slow.image_url)
+    server.clear_faults()
+    assert http.download_images([again], progress=False).ok == [again], "the session works after a cut-off"
+
+
 def test_repeated_downloads_hit_the_cache(server, tmp_path):
     candidates = _files(server, 3, folder="/cache/")
     first = http.download_images(candidates, tmp_path / "one", progress=False)
