@@ -148,33 +148,38 @@ class CacheWriter:
         if self.written != self.rows:
             self.abort()
             raise CacheError(f"Only {self.written} of {self.rows} rows were written; the cache was not saved.")
-        self._db.commit()
-        self._db.close()
-        self._embeddings.flush()
-        embeddings = self._embeddings
-        del self._embeddings
-        _write_index(self.tmp, np.asarray(embeddings), progress=progress)
-        del embeddings
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "model": self.model,
-            "pretrained": self.pretrained,
-            "dim": self.dim,
-            "rows": self.rows,
-            "dtype": "float16",
-            "normalised": True,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "memer_version": __version__,
-            "sources": self.sources,
-            "files": {name: {"bytes": (self.tmp / name).stat().st_size, "sha256": sha256_file(self.tmp / name)} for name in PARTS},
-            **self.extra,
-        }
-        (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        _swap_into_place(self.tmp, self.directory)
+        try:
+            self._db.commit()
+            self._db.close()
+            self._embeddings.flush()
+            embeddings = self._embeddings
+            del self._embeddings
+            _write_index(self.tmp, np.asarray(embeddings), progress=progress)
+            del embeddings
+            manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "model": self.model,
+                "pretrained": self.pretrained,
+                "dim": self.dim,
+                "rows": self.rows,
+                "dtype": "float16",
+                "normalised": True,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "memer_version": __version__,
+                "sources": self.sources,
+                "files": {name: {"bytes": (self.tmp / name).stat().st_size, "sha256": sha256_file(self.tmp / name)} for name in PARTS},
+                **self.extra,
+            }
+            (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            _swap_into_place(self.tmp, self.directory)
+        except BaseException:
+            self.abort()  # a half-finished copy of a ~1 GB cache must not be left behind
+            raise
         return self.directory
 
     def abort(self) -> None:
+        """Drop the temporary folder; the cache in place (if any) is untouched."""
         try:
             self._db.close()
         except Exception:
@@ -195,7 +200,12 @@ def _swap_into_place(tmp: Path, directory: Path) -> None:
     if directory.exists():
         old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
         directory.rename(old)
-    tmp.rename(directory)
+    try:
+        tmp.rename(directory)
+    except BaseException:
+        if old is not None:
+            old.rename(directory)  # put the old cache back
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

@@ -112,6 +112,47 @@ def test_interrupted_write_leaves_nothing_that_opens(tmp_path):
     assert not writer.tmp.exists()
 
 
+def _fail(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("step", ["_write_index", "sha256_file", "_swap_into_place", "json.dumps"])
+@pytest.mark.parametrize("existing", [False, True], ids=["new", "rewrite"])
+def test_a_failed_commit_leaves_no_temporary_folder(tmp_path, monkeypatch, step, existing):
+    data = unit_rows(np.random.default_rng(3), 20, 8)
+    if existing:
+        write_cache(tmp_path, data)
+    target = cache_module.json if step == "json.dumps" else cache_module
+    monkeypatch.setattr(target, step.split(".")[-1], _fail)
+    with pytest.raises(OSError, match="No space left"):
+        EmbeddingCache.write(tmp_path / "c", data, make_rows(20), model="m", pretrained="p")
+    assert [p.name for p in tmp_path.iterdir()] == (["c"] if existing else [])
+    monkeypatch.undo()
+    if existing:
+        assert EmbeddingCache.open(tmp_path / "c").model == "ViT-B-32", "the old cache is untouched"
+    else:
+        with pytest.raises(CacheError, match="No Open Images cache"):
+            EmbeddingCache.open(tmp_path / "c")
+
+
+def test_a_failed_swap_puts_the_old_cache_back(tmp_path, monkeypatch):
+    data = unit_rows(np.random.default_rng(4), 20, 8)
+    write_cache(tmp_path, data)
+    real_rename = Path.rename
+
+    def rename(self, target):
+        if self.name.startswith(".c.tmp-"):
+            raise OSError(18, "Invalid cross-device link")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(OSError, match="cross-device"):
+        EmbeddingCache.write(tmp_path / "c", data, make_rows(20), model="m", pretrained="p")
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["c"]
+    assert EmbeddingCache.open(tmp_path / "c").model == "ViT-B-32"
+
+
 # --- exact search --------------------------------------------------------------------
 
 
