@@ -766,7 +766,14 @@ class _NoGlobalsUnpickler(pickle.Unpickler):
 
 def load_legacy_annotations(path: str | Path) -> list[tuple[str, str, str]]:
     """Read the original ``[("split/imageid", description, author), ...]`` pickle without running code."""
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")
+    except OSError as err:
+        raise CacheError(
+            f"Could not read the annotations file {path} ({err.strerror or err}).",
+            "Give the path of the original AI-Memer annotations pickle.",
+        ) from None
+    with handle:
         try:
             data = _NoGlobalsUnpickler(handle).load()
         except CacheError:

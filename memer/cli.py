@@ -306,12 +306,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _describe_os_error(err: OSError) -> str:
+    paths = " -> ".join(str(p) for p in (err.filename, err.filename2) if p is not None)
+    reason = err.strerror or str(err) or type(err).__name__
+    return f"{reason}: {paths}" if paths else reason
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except MemerError as err:
         print(f"memer: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as err:  # a path the user gave: missing, a file where a folder should be, not writable
+        print(f"memer: error: {_describe_os_error(err)}. Check the path and its permissions.", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("memer: interrupted", file=sys.stderr)

@@ -420,6 +420,32 @@ def test_cli_import_legacy_and_info(tmp_path):
     assert "Traceback" not in broken.stderr
 
 
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing annotations", "Could not read the annotations file {tmp}/missing.pkl (No such file or directory). Give the path"),
+        ("annotations are a folder", "Could not read the annotations file {tmp} (Is a directory). Give the path"),
+        ("cache folder under a file", "File exists: {tmp}/plain-file. Check the path and its permissions."),
+    ],
+)
+def test_cli_path_problems_are_one_line_errors(tmp_path, capsys, case, message):
+    from memer import cli
+
+    embeddings, annotations, _ = legacy_files(tmp_path, 5)
+    (tmp_path / "plain-file").write_text("not a folder")
+    pkl, folder = {
+        "missing annotations": (tmp_path / "missing.pkl", tmp_path / "cache"),
+        "annotations are a folder": (tmp_path, tmp_path / "cache"),
+        "cache folder under a file": (annotations, tmp_path / "plain-file" / "cache"),
+    }[case]
+    capsys.readouterr()
+    code = cli.main(["cache", "import-legacy", str(embeddings), str(pkl), "--dir", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("memer: error: ") and "Traceback" not in err
+    assert message.format(tmp=tmp_path) in err
+
+
 def test_torch_without_a_cpu_int8_kernel_falls_back_to_an_exact_scan(tmp_path, monkeypatch):
     import torch
 
