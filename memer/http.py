@@ -108,7 +108,8 @@ def _build_session() -> requests.Session:
     return session
 
 
-def _timeout() -> tuple[float, float]:
+def timeout() -> tuple[float, float]:
+    """The (connect, read) timeout every request of memer's session uses."""
     return (settings.CONNECT_TIMEOUT, settings.READ_TIMEOUT)
 
 
@@ -128,7 +129,7 @@ def request_json(url: str, params: Mapping[str, Any] | None = None) -> JsonRespo
 
     host = urlsplit(url).hostname or url
     try:
-        response = get_session().get(url, params=params, timeout=_timeout())
+        response = get_session().get(url, params=params, timeout=timeout())
     except requests.RequestException as err:
         raise SourceError(f"{host} could not be reached: {describe_failure(err)}.", "Check the connection and try again.") from err
     if response.status_code >= 400:
@@ -318,7 +319,7 @@ def download_image(url: str) -> Path:
                 raise DownloadFailure(too_slow)
 
         try:
-            with get_session().get(url, stream=True, timeout=_timeout()) as response:
+            with get_session().get(url, stream=True, timeout=timeout()) as response:
                 watchdog = threading.Timer(max(give_up - time.monotonic(), 0.0), _cut_off, args=(response,))
                 watchdog.daemon = True
                 watchdog.start()
