@@ -127,7 +127,7 @@ def request_json(url: str, params: Mapping[str, Any] | None = None) -> JsonRespo
     """GET a JSON API; transport failures and non-JSON answers become SourceError."""
     import requests
 
-    host = urlsplit(url).hostname or url
+    host = host_of(url) or url
     try:
         response = get_session().get(url, params=params, timeout=timeout())
     except requests.RequestException as err:
@@ -162,6 +162,8 @@ def describe_failure(err: BaseException) -> str:
         return str(err)
     if isinstance(err, requests.HTTPError) and err.response is not None:
         return f"HTTP {err.response.status_code}"
+    if isinstance(err, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return f"bad address ({err})"
     chain = list(_exception_chain(err))
     names = {type(e).__name__ for e in chain}
     if isinstance(err, requests.ConnectTimeout) or "ConnectTimeoutError" in names:
@@ -281,6 +283,14 @@ class DownloadReport:
     failed: list[tuple[ImageCandidate, str]] = field(default_factory=list)  # (candidate, reason)
 
 
+def host_of(url: str) -> str:
+    """The URL's host name; "" when there is none or the URL is malformed (``http://[::1/a.jpg``)."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
 def host_limit(host: str) -> int:
     if host == settings.WIKIMEDIA_UPLOAD_HOST:
         return max(1, settings.WIKIMEDIA_UPLOAD_LIMIT)
@@ -303,7 +313,7 @@ def download_image(url: str) -> Path:
         return found
     import requests
 
-    host = urlsplit(url).hostname or ""
+    host = host_of(url)
     cap = settings.MAX_DOWNLOAD_BYTES
     deadline = settings.DOWNLOAD_DEADLINE
     with _host_slot(host):
@@ -405,7 +415,7 @@ def download_images(
     outcome: dict[int, str | Path] = {}
     queues: dict[str, deque[int]] = {}
     for index, candidate in enumerate(items):
-        queues.setdefault(urlsplit(candidate.image_url).hostname or "", deque()).append(index)
+        queues.setdefault(host_of(candidate.image_url), deque()).append(index)
 
     bar = tqdm(total=len(items), desc="Downloading images", unit="img", disable=not progress)
     bar_lock = threading.Lock()
@@ -427,6 +437,8 @@ def download_images(
             outcome[index] = str(err)
         except OSError as err:
             outcome[index] = f"could not save the file: {err.strerror or err}"
+        except Exception as err:  # e.g. a malformed address: this file fails, the batch goes on
+            outcome[index] = describe_failure(err)
         with bar_lock:
             bar.update(1)
             done = next(finished)

@@ -240,6 +240,33 @@ def test_candidates_without_an_address_fail_alone(server):
     assert report.failed == [(empty, "no image address")] and report.ok == [good]
 
 
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [("http://[::1/a.jpg", "[::1"), ("http://exa mple.org/a.jpg", "exa mple.org"), ("ftp://example.org/a.jpg", "ftp://"), ("a.jpg", "a.jpg")],
+)
+def test_a_malformed_address_fails_alone(server, tmp_path, url, named):
+    good = _files(server, 2, folder="/malformed/")
+    bad = ImageCandidate(source="commons", title="bad", image_url=url)
+    report = http.download_images([good[0], bad, good[1]], tmp_path, progress=False)
+    assert report.ok == good and [c for c, _ in report.failed] == [bad]
+    reason = report.failed[0][1]
+    assert reason.startswith("bad address (") and named in reason  # the library's own words say what is wrong
+
+
+def test_an_unexpected_error_fails_one_file_only(server, monkeypatch):
+    good = _files(server, 2, folder="/unexpected/")
+    real = http.download_image
+
+    def download_image(url):
+        if url == good[0].image_url:
+            raise RuntimeError("something nobody planned for")
+        return real(url)
+
+    monkeypatch.setattr(http, "download_image", download_image)
+    report = http.download_images(good, progress=False)
+    assert report.ok == [good[1]] and report.failed == [(good[0], "RuntimeError: something nobody planned for")]
+
+
 def test_an_existing_file_in_the_destination_is_reused(server, tmp_path):
     (candidate,) = _files(server, 1, folder="/reuse/")
     http.download_images([candidate], tmp_path, progress=False)
