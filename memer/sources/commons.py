@@ -41,7 +41,11 @@ DESCRIPTION_WORDS = 60
 BITMAP_MIMES = {"image/jpeg", "image/png", "image/webp", "image/tiff", "image/gif", "image/bmp"}
 _MAX_BATCH = 50  # the API scales at most 50 images per request
 
-_NONFREE_LICENCE = re.compile(r"fair[\s_-]*use|non[\s_-]*free|all rights reserved|\bcc[\s_-]*by[\s\w-]*\bn[cd]\b", re.IGNORECASE)
+_NONFREE_LICENCE = re.compile(
+    r"fair[\s_-]*use|non[\s_-]*free|all[\s_-]*rights[\s_-]*reserved|\bcc[\s_-]*by[\s\w-]*\bn[cd]\b"
+    r"|non[\s_-]*commercial|no[\s_-]*deriv",
+    re.IGNORECASE,
+)
 _FREE_LICENCE = re.compile(
     r"\bcc[\s_-]*0\b|\bcc[\s_-]*zero\b|public[\s_-]*domain|\bpd\b|^pd[\s_-]|no restrictions|\bcc[\s_-]*by\b"
     r"|\bgfdl\b|\bfal\b|free art|copyrighted free use|attribution|\bogl\b|open government"
