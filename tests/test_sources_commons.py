@@ -194,6 +194,19 @@ def test_commons_search_sends_one_polite_request_with_the_documented_parameters(
     assert settings.CONTACT in request.headers["user-agent"]
 
 
+@pytest.mark.parametrize(
+    ("setting", "sent"),
+    [(960, 960), (250, 250), (1920, 1920), (1000, 960), (800, 960), (700, 500), (730, 960), (290, 330), (1, 250), (0, 250), (-5, 250), (5000, 1920), (1600, 1920), (1500, 1280)],
+)
+def test_only_standard_thumbnail_widths_are_asked_for(mediawiki, monkeypatch, setting, sent):
+    monkeypatch.setattr(settings, "THUMB_WIDTH", setting)
+    assert commons.standard_thumb_width(setting) == sent
+    mediawiki.add_file("Apple pie.jpg")
+    commons.search_commons("apple pie", limit=1)
+    (request,) = mediawiki.api_requests("commons")
+    assert request.param("iiurlwidth") == str(sent)
+
+
 def test_commons_results_are_free_plain_text_and_in_rank_order(mediawiki):
     for i in range(5):
         mediawiki.add_file(f"Apple pie {i}.jpg", artist=f"<b>Baker&#32;{i}</b>")

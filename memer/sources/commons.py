@@ -40,6 +40,8 @@ DESCRIPTION_WORDS = 60
 # Files worth a meme background; SVGs on Wikipedia pages are nearly always logos, maps and icons.
 BITMAP_MIMES = {"image/jpeg", "image/png", "image/webp", "image/tiff", "image/gif", "image/bmp"}
 _MAX_BATCH = 50  # the API scales at most 50 images per request
+# Wikimedia's standard thumbnail widths: its caches hold these, other widths are rendered anew.
+STANDARD_THUMB_WIDTHS = (250, 330, 500, 960, 1280, 1920)
 
 _NONFREE_LICENCE = re.compile(
     r"fair[\s_-]*use|non[\s_-]*free|all[\s_-]*rights[\s_-]*reserved|\bcc[\s_-]*by[\s\w-]*\bn[cd]\b"
@@ -61,10 +63,15 @@ def _imageinfo_params() -> dict[str, Any]:
     return {
         "prop": "imageinfo",
         "iiprop": "url|size|mime|extmetadata",
-        "iiurlwidth": settings.THUMB_WIDTH,
+        "iiurlwidth": standard_thumb_width(settings.THUMB_WIDTH),
         "iiextmetadatafilter": "|".join(EXTMETADATA_FIELDS),
         "iiextmetadatalanguage": "en",
     }
+
+
+def standard_thumb_width(width: int) -> int:
+    """The standard thumbnail width nearest ``width`` (the larger on a tie)."""
+    return min(STANDARD_THUMB_WIDTHS, key=lambda standard: (abs(standard - width), -standard))
 
 
 def _base_params() -> dict[str, Any]:
