@@ -629,11 +629,12 @@ class EmbeddingCache:
         """Refuse a query embedded by another CLIP model than the one that built the cache."""
         same = model == self.model and (pretrained is None or (pretrained or "") == self.pretrained)
         if not same:
+            build = f"memer cache build --model {model}" + (f" --pretrained {pretrained}" if pretrained else "")
             raise CacheError(
                 f"The Open Images cache was built with CLIP {self.model} ({self.pretrained or 'no tag'}), "
                 f"but the query was embedded with {model} ({pretrained or 'no tag'}); their vectors do not compare.",
                 f"Use MEMER_CLIP_MODEL={self.model} MEMER_CLIP_PRETRAINED={self.pretrained}, or rebuild the cache "
-                f"for {model} with `memer cache build --model {model} --pretrained {pretrained or ''}`.",
+                f"for {model} with `{build}`.",
             )
 
     def row(self, i: int) -> dict[str, Any]:

@@ -260,6 +260,23 @@ def test_model_guard_names_both_models(tmp_path):
         cache.check_model("ViT-B-32", "laion400m_e32")
 
 
+@pytest.mark.parametrize(
+    ("model", "pretrained", "command"),
+    [
+        ("ViT-L-14", "laion2b_s32b_b82k", "`memer cache build --model ViT-L-14 --pretrained laion2b_s32b_b82k`."),
+        ("ViT-L-14", "", "`memer cache build --model ViT-L-14`."),
+        ("ViT-L-14", None, "`memer cache build --model ViT-L-14`."),
+        ("local-dir:/models/clip", "", "`memer cache build --model local-dir:/models/clip`."),
+    ],
+)
+def test_model_guard_hint_names_the_rebuild_command(tmp_path, model, pretrained, command):
+    cache = write_cache(tmp_path, unit_rows(np.random.default_rng(9), 10, 16))
+    with pytest.raises(CacheError) as err:
+        cache.check_model(model, pretrained)
+    assert str(err.value).endswith(command)
+    assert "--pretrained `" not in str(err.value) and "--pretrained  " not in str(err.value)
+
+
 # --- corruption ----------------------------------------------------------------------
 
 
