@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import requests
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+API_ADDRESS_HINT = "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."
 CHUNK_SIZE = 64 * 1024
 # A downloaded file's stem, before the URL hash and extension, is cut to this many characters
 # and to this many UTF-8 bytes (filesystems count bytes, at most 255 a name; CJK is 3 a character).
@@ -133,12 +134,14 @@ def request_json(url: str, params: Mapping[str, Any] | None = None) -> JsonRespo
     except requests.RequestException as err:
         raise SourceError(f"{host} could not be reached: {describe_failure(err)}.", "Check the connection and try again.") from err
     if response.status_code >= 400:
-        raise SourceError(f"{host} answered HTTP {response.status_code}.", "Try again in a minute.")
+        # 404, 403, 400 ...: asking again will not help; a mistyped address is the usual cause.
+        client_error = response.status_code < 500 and response.status_code != 429
+        raise SourceError(f"{host} answered HTTP {response.status_code}.", API_ADDRESS_HINT if client_error else "Try again in a minute.")
     try:
         payload = response.json()
     except ValueError as err:
         kind = response.headers.get("Content-Type", "unknown type").split(";")[0]
-        raise SourceError(f"{host} did not answer with JSON ({kind}).", "Check the API address setting.") from err
+        raise SourceError(f"{host} did not answer with JSON ({kind}).", API_ADDRESS_HINT) from err
     return JsonResponse(payload, response.headers, response.status_code)
 
 

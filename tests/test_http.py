@@ -71,6 +71,26 @@ def test_get_json_retries_429_after_the_capped_retry_after(server, quick):
 
 
 @pytest.mark.parametrize(
+    ("status", "hint"),
+    [
+        (404, "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."),
+        (403, "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."),
+        (400, "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."),
+        (429, "Try again in a minute."),
+        (500, "Try again in a minute."),
+        (503, "Try again in a minute."),
+    ],
+)
+def test_http_errors_say_what_to_do(server, quick, status, hint):
+    server.route("/api", lambda r: Response.json({"ok": True}))
+    server.fault("/api", "status", status=status, retry_after="0")
+    with pytest.raises(SourceError) as caught:
+        http.get_json(server.url + "/api")
+    assert caught.value.message == f"127.0.0.1 answered HTTP {status}."
+    assert caught.value.hint == hint
+
+
+@pytest.mark.parametrize(
     ("fault", "params", "message"),
     [
         ("status", {"status": 500}, "HTTP 500"),

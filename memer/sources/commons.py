@@ -15,7 +15,6 @@ import time
 from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit
 
 from memer import http, settings
 from memer.candidates import ImageCandidate
@@ -161,7 +160,7 @@ def _query_all(api: str, params: dict[str, Any], enough: Any, *, source: str) ->
 
 def _call(api: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """One API request; a lagged server is asked again after ``Retry-After``, other API errors raise."""
-    host = urlsplit(api).hostname or api
+    host = http.host_of(api) or api
     for attempt in range(max(0, settings.MAXLAG_RETRIES) + 1):
         answer = http.request_json(api, params)
         payload = answer.payload if isinstance(answer.payload, dict) else {}
