@@ -19,6 +19,7 @@ from typing import Any
 
 from memer import http, settings
 from memer.cache import CacheWriter, image_url, merge_shards, sha256_file
+from memer.candidates import collapse_whitespace
 from memer.errors import CacheError
 
 SPLITS = ("train", "validation", "test")
@@ -122,10 +123,6 @@ def iter_narratives(path: str | Path) -> Iterator[tuple[str, str, str]]:
                 raise CacheError(f"{path} line {number} is not a narrative record ({err}).", "Delete the file so the next build downloads it again.") from None
 
 
-def _clean(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _annotator_key(annotator: str) -> tuple[int, str]:
     return (int(annotator), "") if annotator.isdigit() else (1 << 62, annotator)
 
@@ -134,7 +131,7 @@ def choose_narratives(records: Iterator[tuple[str, str, str]]) -> dict[str, str]
     """One caption per image by ``NARRATIVE_RULE``; empty captions never win."""
     best: dict[str, tuple[int, tuple[int, str], str]] = {}
     for image_id, annotator, caption in records:
-        text = _clean(caption)
+        text = collapse_whitespace(caption)
         if not text:
             continue
         candidate = (-len(text), _annotator_key(annotator), text)

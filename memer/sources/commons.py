@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from memer import http, settings
-from memer.candidates import ImageCandidate
+from memer.candidates import ImageCandidate, collapse_whitespace, trim_words
 from memer.errors import SourceError
 
 # What we read from extmetadata; the API sends only these (iiextmetadatafilter).
@@ -35,7 +35,6 @@ EXTMETADATA_FIELDS = (
     "NonFree",
     "Copyrighted",
 )
-DESCRIPTION_WORDS = 60
 # Files worth a meme background; SVGs on Wikipedia pages are nearly always logos, maps and icons.
 BITMAP_MIMES = {"image/jpeg", "image/png", "image/webp", "image/tiff", "image/gif", "image/bmp"}
 _MAX_BATCH = 50  # the API scales at most 50 images per request
@@ -228,7 +227,7 @@ def _candidate(page: Mapping[str, Any], source: str) -> ImageCandidate | None:
         source=source,
         title=value("ObjectName") or re.sub(r"\.\w{2,5}$", "", file_name) or file_name,
         image_url=image_url,
-        description=_trim_words(value("ImageDescription"), DESCRIPTION_WORDS),
+        description=trim_words(value("ImageDescription")),
         author=value("Artist") or value("Credit") or "unknown",
         license=licence,
         license_url=_text(_meta_value(meta, "LicenseUrl")),
@@ -278,7 +277,7 @@ def _text(value: Any) -> str:
         return _text(value)
     if isinstance(value, list):
         return _text(" ".join(_text(v) for v in value))
-    return _collapse(_strip_html(str(value)))
+    return collapse_whitespace(_strip_html(str(value)))
 
 
 class _TextOnly(HTMLParser):
@@ -314,15 +313,6 @@ def _strip_html(markup: str) -> str:
     parser.feed(markup)
     parser.close()
     return "".join(parser.parts)
-
-
-def _collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _trim_words(text: str, words: int) -> str:
-    parts = text.split()
-    return text if len(parts) <= words else " ".join(parts[:words]) + " …"
 
 
 def _truthy(value: Any) -> bool:

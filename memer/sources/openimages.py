@@ -13,9 +13,7 @@ from typing import Any
 
 from memer import settings
 from memer.cache import EmbeddingCache, image_url
-from memer.candidates import ImageCandidate
-
-DESCRIPTION_WORDS = 60
+from memer.candidates import ImageCandidate, trim_words
 
 
 def search_openimages(query: str, limit: int | None = None, *, cache: EmbeddingCache | None = None, clip: Any = None) -> list[ImageCandidate]:
@@ -49,11 +47,6 @@ def open_cache() -> EmbeddingCache:
 @lru_cache(maxsize=1)
 def _open_cache(directory: str, manifest_stamp: int | None) -> EmbeddingCache:
     return EmbeddingCache.open(directory)
-
-
-def trim_words(text: str, words: int = DESCRIPTION_WORDS) -> str:
-    parts = text.split()
-    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " …"
 
 
 def row_candidate(row: dict[str, Any], cache_score: float | None = None) -> ImageCandidate:
