@@ -259,7 +259,7 @@ def _run_make(args: argparse.Namespace) -> int:
     if args.pick < 1 or args.caption < 1:
         raise MemerError("--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.")
     output = Path(args.output).expanduser()
-    if not (output.parent if str(output.parent) else Path(".")).is_dir():  # say so before minutes of work
+    if not output.parent.is_dir():  # say so before minutes of work
         raise RenderError(f"The folder {output.parent} does not exist.", "Create it or write somewhere else.")
 
     result = pipeline.search(args.query, sources=args.sources, progress=_progress())
