@@ -21,6 +21,7 @@ import os
 import pickle
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -531,6 +532,7 @@ class EmbeddingCache:
         self.embeddings = embeddings
         self._db = db
         self._searcher: Any = None
+        self._searcher_lock = threading.Lock()
 
     # --- construction ---
     @classmethod
@@ -599,10 +601,13 @@ class EmbeddingCache:
         for name, array, width in zip((INDEX_HEAD, INDEX_TAIL), codes, _index_layout(dim)[1:]):
             if array.shape != (rows, width) or array.dtype != np.int8:
                 raise _broken(directory, f"{name} holds {array.dtype} {array.shape}, expected int8 ({rows}, {width})")
+        db = None
         try:
             db = sqlite3.connect(f"file:{directory / METADATA}?mode=ro", uri=True, check_same_thread=False)
             low, high, count = db.execute("SELECT min(id), max(id), count(*) FROM rows").fetchone()
         except sqlite3.Error as err:
+            if db is not None:
+                db.close()
             raise _broken(directory, f"{METADATA} is damaged ({err})") from None
         if count != rows or (rows and (low, high) != (0, rows - 1)):
             db.close()
@@ -649,9 +654,11 @@ class EmbeddingCache:
     # --- search ---
     @property
     def searcher(self) -> Any:
-        if self._searcher is None:
-            self._searcher = self._choose_searcher()
-        return self._searcher
+        # Two first searches at once (the app's threads) must not both read the index into memory.
+        with self._searcher_lock:
+            if self._searcher is None:
+                self._searcher = self._choose_searcher()
+            return self._searcher
 
     def _choose_searcher(self) -> Any:
         device = _cuda_device()

@@ -277,6 +277,54 @@ def test_model_guard_hint_names_the_rebuild_command(tmp_path, model, pretrained,
     assert "--pretrained `" not in str(err.value) and "--pretrained  " not in str(err.value)
 
 
+def test_a_failing_row_count_closes_the_database(tmp_path, monkeypatch):
+    write_cache(tmp_path, unit_rows(np.random.default_rng(5), 10, 8))
+    opened = []
+    real_connect = sqlite3.connect
+
+    class Connection:
+        def __init__(self, *args, **kwargs):
+            self.real = real_connect(*args, **kwargs)
+            self.closed = False
+            opened.append(self)
+
+        def execute(self, *args):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+
+        def close(self):
+            self.closed = True
+            self.real.close()
+
+    monkeypatch.setattr(cache_module.sqlite3, "connect", Connection)
+    with pytest.raises(CacheError, match="damaged"):
+        EmbeddingCache.open(tmp_path / "c")
+    assert len(opened) == 1 and opened[0].closed
+
+
+def test_concurrent_first_searches_build_the_searcher_once(tmp_path, monkeypatch):
+    import threading
+    import time as time_module
+
+    cache = write_cache(tmp_path, unit_rows(np.random.default_rng(6), 40, 8))
+    built = []
+    real_choose = EmbeddingCache._choose_searcher
+
+    def slow_choose(self):
+        built.append(1)
+        time_module.sleep(0.2)  # the index being read into memory
+        return real_choose(self)
+
+    monkeypatch.setattr(EmbeddingCache, "_choose_searcher", slow_choose)
+    query = unit_rows(np.random.default_rng(7), 1, 8)[0]
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.search(query, 3)[0].tolist())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1 and len(results) == 4 and all(r == results[0] for r in results)
+
+
 # --- corruption ----------------------------------------------------------------------
 
 

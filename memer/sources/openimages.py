@@ -18,10 +18,10 @@ from memer.candidates import ImageCandidate, trim_words
 
 def search_openimages(query: str, limit: int | None = None, *, cache: EmbeddingCache | None = None, clip: Any = None) -> list[ImageCandidate]:
     """The ``limit`` Open Images pictures whose narratives are closest to ``query``."""
-    cache = cache if cache is not None else open_cache()
     limit = settings.OPENIMAGES_LIMIT if limit is None else limit
     if limit <= 0 or not query.strip():
-        return []
+        return []  # nothing to do: no need for a cache, or an error when there is none
+    cache = cache if cache is not None else open_cache()
     if clip is None:
         from memer.clip import load_clip
 
