@@ -10,6 +10,7 @@ from memer.candidates import ImageCandidate  # noqa: E402
 from memer.errors import (  # noqa: E402
     CacheError,
     CaptionError,
+    ConfigError,
     ImageError,
     MemerError,
     ModelError,
@@ -25,6 +26,7 @@ __all__ = [
     "SourceError",
     "CaptionError",
     "CacheError",
+    "ConfigError",
     "ModelError",
     "RenderError",
 ]

@@ -21,6 +21,7 @@ import os
 import pickle
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -148,33 +149,38 @@ class CacheWriter:
         if self.written != self.rows:
             self.abort()
             raise CacheError(f"Only {self.written} of {self.rows} rows were written; the cache was not saved.")
-        self._db.commit()
-        self._db.close()
-        self._embeddings.flush()
-        embeddings = self._embeddings
-        del self._embeddings
-        _write_index(self.tmp, np.asarray(embeddings), progress=progress)
-        del embeddings
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "model": self.model,
-            "pretrained": self.pretrained,
-            "dim": self.dim,
-            "rows": self.rows,
-            "dtype": "float16",
-            "normalised": True,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "memer_version": __version__,
-            "sources": self.sources,
-            "files": {name: {"bytes": (self.tmp / name).stat().st_size, "sha256": sha256_file(self.tmp / name)} for name in PARTS},
-            **self.extra,
-        }
-        (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        _swap_into_place(self.tmp, self.directory)
+        try:
+            self._db.commit()
+            self._db.close()
+            self._embeddings.flush()
+            embeddings = self._embeddings
+            del self._embeddings
+            _write_index(self.tmp, np.asarray(embeddings), progress=progress)
+            del embeddings
+            manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "model": self.model,
+                "pretrained": self.pretrained,
+                "dim": self.dim,
+                "rows": self.rows,
+                "dtype": "float16",
+                "normalised": True,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "memer_version": __version__,
+                "sources": self.sources,
+                "files": {name: {"bytes": (self.tmp / name).stat().st_size, "sha256": sha256_file(self.tmp / name)} for name in PARTS},
+                **self.extra,
+            }
+            (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+            _swap_into_place(self.tmp, self.directory)
+        except BaseException:
+            self.abort()  # a half-finished copy of a ~1 GB cache must not be left behind
+            raise
         return self.directory
 
     def abort(self) -> None:
+        """Drop the temporary folder; the cache in place (if any) is untouched."""
         try:
             self._db.close()
         except Exception:
@@ -195,7 +201,12 @@ def _swap_into_place(tmp: Path, directory: Path) -> None:
     if directory.exists():
         old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
         directory.rename(old)
-    tmp.rename(directory)
+    try:
+        tmp.rename(directory)
+    except BaseException:
+        if old is not None:
+            old.rename(directory)  # put the old cache back
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -521,6 +532,7 @@ class EmbeddingCache:
         self.embeddings = embeddings
         self._db = db
         self._searcher: Any = None
+        self._searcher_lock = threading.Lock()
 
     # --- construction ---
     @classmethod
@@ -589,10 +601,13 @@ class EmbeddingCache:
         for name, array, width in zip((INDEX_HEAD, INDEX_TAIL), codes, _index_layout(dim)[1:]):
             if array.shape != (rows, width) or array.dtype != np.int8:
                 raise _broken(directory, f"{name} holds {array.dtype} {array.shape}, expected int8 ({rows}, {width})")
+        db = None
         try:
             db = sqlite3.connect(f"file:{directory / METADATA}?mode=ro", uri=True, check_same_thread=False)
             low, high, count = db.execute("SELECT min(id), max(id), count(*) FROM rows").fetchone()
         except sqlite3.Error as err:
+            if db is not None:
+                db.close()
             raise _broken(directory, f"{METADATA} is damaged ({err})") from None
         if count != rows or (rows and (low, high) != (0, rows - 1)):
             db.close()
@@ -619,11 +634,12 @@ class EmbeddingCache:
         """Refuse a query embedded by another CLIP model than the one that built the cache."""
         same = model == self.model and (pretrained is None or (pretrained or "") == self.pretrained)
         if not same:
+            build = f"memer cache build --model {model}" + (f" --pretrained {pretrained}" if pretrained else "")
             raise CacheError(
                 f"The Open Images cache was built with CLIP {self.model} ({self.pretrained or 'no tag'}), "
                 f"but the query was embedded with {model} ({pretrained or 'no tag'}); their vectors do not compare.",
                 f"Use MEMER_CLIP_MODEL={self.model} MEMER_CLIP_PRETRAINED={self.pretrained}, or rebuild the cache "
-                f"for {model} with `memer cache build --model {model} --pretrained {pretrained or ''}`.",
+                f"for {model} with `{build}`.",
             )
 
     def row(self, i: int) -> dict[str, Any]:
@@ -638,9 +654,11 @@ class EmbeddingCache:
     # --- search ---
     @property
     def searcher(self) -> Any:
-        if self._searcher is None:
-            self._searcher = self._choose_searcher()
-        return self._searcher
+        # Two first searches at once (the app's threads) must not both read the index into memory.
+        with self._searcher_lock:
+            if self._searcher is None:
+                self._searcher = self._choose_searcher()
+            return self._searcher
 
     def _choose_searcher(self) -> Any:
         device = _cuda_device()
@@ -756,7 +774,14 @@ class _NoGlobalsUnpickler(pickle.Unpickler):
 
 def load_legacy_annotations(path: str | Path) -> list[tuple[str, str, str]]:
     """Read the original ``[("split/imageid", description, author), ...]`` pickle without running code."""
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")
+    except OSError as err:
+        raise CacheError(
+            f"Could not read the annotations file {path} ({err.strerror or err}).",
+            "Give the path of the original AI-Memer annotations pickle.",
+        ) from None
+    with handle:
         try:
             data = _NoGlobalsUnpickler(handle).load()
         except CacheError:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from memer import http, settings
 from memer.cache import CacheWriter, image_url, merge_shards, sha256_file
+from memer.candidates import collapse_whitespace
 from memer.errors import CacheError
 
 SPLITS = ("train", "validation", "test")
@@ -59,22 +59,23 @@ def download_file(url: str, dest: str | Path, *, progress: bool = True, session:
         return _source_record(url, dest)
     part = dest.with_name(dest.name + ".part")
     session = session or http.get_session()  # memer's User-Agent, timeouts and retry policy
+    # The session already retries 429 and 5xx answers (honouring Retry-After); this loop only
+    # picks a broken or short transfer up again where it stopped.
     attempts = max(1, settings.HTTP_RETRIES + 1)
     last_error = ""
-    for attempt in range(attempts):
+    for _ in range(attempts):
         last_error = ""
         have = part.stat().st_size if part.is_file() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
         try:
-            with session.get(url, headers=headers, stream=True, timeout=(settings.CONNECT_TIMEOUT, settings.READ_TIMEOUT)) as response:
+            with session.get(url, headers=headers, stream=True, timeout=http.timeout()) as response:
                 if response.status_code == 416 and have:  # the part file already holds everything
                     break
                 if response.status_code not in (200, 206):
-                    last_error = f"HTTP {response.status_code}"
-                    if response.status_code in (429, 500, 502, 503, 504):
-                        time.sleep(min(2.0**attempt, settings.RETRY_AFTER_MAX))
-                        continue
-                    break
+                    raise CacheError(
+                        f"Could not download {url} (HTTP {response.status_code}).",
+                        "Check the URL settings (MEMER_NARRATIVES_URL, MEMER_OPENIMAGES_META_URL) and your connection.",
+                    )
                 if response.status_code == 200:
                     have = 0  # the server ignored Range: start over
                 length = response.headers.get("Content-Length")
@@ -90,12 +91,14 @@ def download_file(url: str, dest: str | Path, *, progress: bool = True, session:
                     continue
                 break
         except requests.RequestException as err:
-            last_error = f"{type(err).__name__}: {err}"
+            last_error = http.describe_failure(err)
             continue
-    else:
-        raise CacheError(f"Could not download {url} ({last_error}); the partial file {part} is kept.", "Run the same command again to resume.")
-    if not part.is_file() or last_error.startswith("HTTP"):
-        raise CacheError(f"Could not download {url} ({last_error or 'no data'}).", "Check the URL settings (MEMER_NARRATIVES_URL, MEMER_OPENIMAGES_META_URL) and your connection.")
+    if last_error:
+        if part.is_file():
+            raise CacheError(f"Could not download {url} ({last_error}); the partial file {part} is kept.", "Run the same command again to resume.")
+        raise CacheError(f"Could not download {url} ({last_error}).", "Check your connection and run the same command again.")
+    if not part.is_file():
+        raise CacheError(f"Could not download {url} (no data).", "Check the URL settings (MEMER_NARRATIVES_URL, MEMER_OPENIMAGES_META_URL) and your connection.")
     part.rename(dest)
     return _source_record(url, dest)
 
@@ -120,10 +123,6 @@ def iter_narratives(path: str | Path) -> Iterator[tuple[str, str, str]]:
                 raise CacheError(f"{path} line {number} is not a narrative record ({err}).", "Delete the file so the next build downloads it again.") from None
 
 
-def _clean(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _annotator_key(annotator: str) -> tuple[int, str]:
     return (int(annotator), "") if annotator.isdigit() else (1 << 62, annotator)
 
@@ -132,7 +131,7 @@ def choose_narratives(records: Iterator[tuple[str, str, str]]) -> dict[str, str]
     """One caption per image by ``NARRATIVE_RULE``; empty captions never win."""
     best: dict[str, tuple[int, tuple[int, str], str]] = {}
     for image_id, annotator, caption in records:
-        text = _clean(caption)
+        text = collapse_whitespace(caption)
         if not text:
             continue
         candidate = (-len(text), _annotator_key(annotator), text)

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+DESCRIPTION_WORDS = 60  # a candidate's description is cut to this many words
+
 SOURCE_NAMES = {
     "commons": "Wikimedia Commons",
     "wikipedia": "Wikipedia",
@@ -51,3 +53,14 @@ class ImageCandidate:
         data["path"] = str(self.path) if self.path else None
         data["attribution"] = self.attribution()
         return data
+
+
+def collapse_whitespace(text: str) -> str:
+    """Runs of spaces, tabs and newlines become one space; ends trimmed."""
+    return " ".join(text.split())
+
+
+def trim_words(text: str, words: int = DESCRIPTION_WORDS) -> str:
+    """``text`` with whitespace collapsed, cut to ``words`` words (marked with "…" when cut)."""
+    parts = text.split()
+    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " …"

@@ -259,7 +259,7 @@ def _run_make(args: argparse.Namespace) -> int:
     if args.pick < 1 or args.caption < 1:
         raise MemerError("--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.")
     output = Path(args.output).expanduser()
-    if not (output.parent if str(output.parent) else Path(".")).is_dir():  # say so before minutes of work
+    if not output.parent.is_dir():  # say so before minutes of work
         raise RenderError(f"The folder {output.parent} does not exist.", "Create it or write somewhere else.")
 
     result = pipeline.search(args.query, sources=args.sources, progress=_progress())
@@ -306,12 +306,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _describe_os_error(err: OSError) -> str:
+    paths = " -> ".join(str(p) for p in (err.filename, err.filename2) if p is not None)
+    reason = err.strerror or str(err) or type(err).__name__
+    return f"{reason}: {paths}" if paths else reason
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except MemerError as err:
         print(f"memer: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as err:  # a path the user gave: missing, a file where a folder should be, not writable
+        print(f"memer: error: {_describe_os_error(err)}. Check the path and its permissions.", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("memer: interrupted", file=sys.stderr)

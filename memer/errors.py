@@ -39,3 +39,7 @@ class ModelError(MemerError):
 
 class RenderError(MemerError):
     """A caption cannot be set on the picture (empty text, bad option)."""
+
+
+class ConfigError(MemerError, ValueError):
+    """A setting has a value memer cannot use (a ``MEMER_*`` environment variable)."""

@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -34,8 +35,12 @@ if TYPE_CHECKING:
     import requests
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+API_ADDRESS_HINT = "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."
 CHUNK_SIZE = 64 * 1024
-MAX_NAME_CHARS = 80  # of a downloaded file's stem, before the URL hash and extension
+# A downloaded file's stem, before the URL hash and extension, is cut to this many characters
+# and to this many UTF-8 bytes (filesystems count bytes, at most 255 a name; CJK is 3 a character).
+MAX_NAME_CHARS = 80
+MAX_NAME_BYTES = 150
 
 _session: requests.Session | None = None
 _session_key: tuple[Any, ...] | None = None
@@ -104,7 +109,8 @@ def _build_session() -> requests.Session:
     return session
 
 
-def _timeout() -> tuple[float, float]:
+def timeout() -> tuple[float, float]:
+    """The (connect, read) timeout every request of memer's session uses."""
     return (settings.CONNECT_TIMEOUT, settings.READ_TIMEOUT)
 
 
@@ -122,18 +128,20 @@ def request_json(url: str, params: Mapping[str, Any] | None = None) -> JsonRespo
     """GET a JSON API; transport failures and non-JSON answers become SourceError."""
     import requests
 
-    host = urlsplit(url).hostname or url
+    host = host_of(url) or url
     try:
-        response = get_session().get(url, params=params, timeout=_timeout())
+        response = get_session().get(url, params=params, timeout=timeout())
     except requests.RequestException as err:
         raise SourceError(f"{host} could not be reached: {describe_failure(err)}.", "Check the connection and try again.") from err
     if response.status_code >= 400:
-        raise SourceError(f"{host} answered HTTP {response.status_code}.", "Try again in a minute.")
+        # 404, 403, 400 ...: asking again will not help; a mistyped address is the usual cause.
+        client_error = response.status_code < 500 and response.status_code != 429
+        raise SourceError(f"{host} answered HTTP {response.status_code}.", API_ADDRESS_HINT if client_error else "Try again in a minute.")
     try:
         payload = response.json()
     except ValueError as err:
         kind = response.headers.get("Content-Type", "unknown type").split(";")[0]
-        raise SourceError(f"{host} did not answer with JSON ({kind}).", "Check the API address setting.") from err
+        raise SourceError(f"{host} did not answer with JSON ({kind}).", API_ADDRESS_HINT) from err
     return JsonResponse(payload, response.headers, response.status_code)
 
 
@@ -157,6 +165,8 @@ def describe_failure(err: BaseException) -> str:
         return str(err)
     if isinstance(err, requests.HTTPError) and err.response is not None:
         return f"HTTP {err.response.status_code}"
+    if isinstance(err, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return f"bad address ({err})"
     chain = list(_exception_chain(err))
     names = {type(e).__name__ for e in chain}
     if isinstance(err, requests.ConnectTimeout) or "ConnectTimeoutError" in names:
@@ -217,9 +227,15 @@ def safe_filename(title: str, url: str, extension: str) -> str:
     name = re.split(r"[\\/]", name)[-1]  # only the last path part of a hostile title
     name = unicodedata.normalize("NFKC", name)
     name = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)  # the extension comes from the bytes
-    name = re.sub(r"[^\w\-]+", "_", name).strip("._-")[:MAX_NAME_CHARS].strip("._-")
+    name = re.sub(r"[^\w\-]+", "_", name).strip("._-")
+    name = _cut_to_bytes(name[:MAX_NAME_CHARS], MAX_NAME_BYTES).strip("._-")
     digest = url_key(url)[:10]
     return f"{name}-{digest}.{extension}" if name else f"{digest}.{extension}"
+
+
+def _cut_to_bytes(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
 def _inside(folder: Path, name: str) -> Path:
@@ -242,7 +258,7 @@ def cached_path(url: str, cache_dir: Path | None = None) -> Path | None:
 
 def _atomic_write_from(chunks: Iterable[bytes], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".memer-", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
@@ -270,6 +286,14 @@ class DownloadReport:
     failed: list[tuple[ImageCandidate, str]] = field(default_factory=list)  # (candidate, reason)
 
 
+def host_of(url: str) -> str:
+    """The URL's host name; "" when there is none or the URL is malformed (``http://[::1/a.jpg``)."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
 def host_limit(host: str) -> int:
     if host == settings.WIKIMEDIA_UPLOAD_HOST:
         return max(1, settings.WIKIMEDIA_UPLOAD_LIMIT)
@@ -292,11 +316,26 @@ def download_image(url: str) -> Path:
         return found
     import requests
 
-    host = urlsplit(url).hostname or ""
+    host = host_of(url)
     cap = settings.MAX_DOWNLOAD_BYTES
+    deadline = settings.DOWNLOAD_DEADLINE
     with _host_slot(host):
+        # READ_TIMEOUT bounds each read; the deadline bounds the whole file, so a server that
+        # trickles bytes cannot hold one of the host's few slots for long. It is checked
+        # between chunks, and a watchdog shuts the socket if a chunk itself never ends.
+        give_up = time.monotonic() + deadline
+        too_slow = f"took longer than {deadline:g} s"
+        watchdog: threading.Timer | None = None
+
+        def check_deadline() -> None:
+            if time.monotonic() > give_up:
+                raise DownloadFailure(too_slow)
+
         try:
-            with get_session().get(url, stream=True, timeout=_timeout()) as response:
+            with get_session().get(url, stream=True, timeout=timeout()) as response:
+                watchdog = threading.Timer(max(give_up - time.monotonic(), 0.0), _cut_off, args=(response,))
+                watchdog.daemon = True
+                watchdog.start()
                 response.raise_for_status()
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > cap:
@@ -304,9 +343,11 @@ def download_image(url: str) -> Path:
                 body = response.iter_content(CHUNK_SIZE)
                 head = b""
                 for chunk in body:
+                    check_deadline()
                     head += chunk
                     if len(head) >= 32:
                         break
+                check_deadline()
                 kind = sniff_image_type(head)
                 if kind is None:
                     content_type = response.headers.get("Content-Type", "").split(";")[0].strip() or "unknown type"
@@ -316,10 +357,12 @@ def download_image(url: str) -> Path:
                 def capped() -> Iterable[bytes]:
                     received = 0
                     for chunk in itertools.chain([head], body):
+                        check_deadline()
                         received += len(chunk)
                         if received > cap:
                             raise DownloadFailure(f"larger than {_human_size(cap)}")
                         yield chunk
+                    check_deadline()
                     if expected is not None and received < expected:
                         raise DownloadFailure("truncated download")
 
@@ -327,7 +370,27 @@ def download_image(url: str) -> Path:
                 _atomic_write_from(capped(), target)
                 return target
         except requests.RequestException as err:
+            if time.monotonic() > give_up:  # the watchdog cut the connection
+                raise DownloadFailure(too_slow) from err
             raise DownloadFailure(describe_failure(err)) from err
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+
+def _cut_off(response: requests.Response) -> None:
+    """Shut the socket under a streaming response, so a read blocked on a slow server ends now."""
+    import socket
+
+    raw = response.raw
+    connection = getattr(raw, "connection", None) or getattr(raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return  # already finished or released; the checks between chunks still apply
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def download_images(
@@ -355,7 +418,7 @@ def download_images(
     outcome: dict[int, str | Path] = {}
     queues: dict[str, deque[int]] = {}
     for index, candidate in enumerate(items):
-        queues.setdefault(urlsplit(candidate.image_url).hostname or "", deque()).append(index)
+        queues.setdefault(host_of(candidate.image_url), deque()).append(index)
 
     bar = tqdm(total=len(items), desc="Downloading images", unit="img", disable=not progress)
     bar_lock = threading.Lock()
@@ -377,6 +440,8 @@ def download_images(
             outcome[index] = str(err)
         except OSError as err:
             outcome[index] = f"could not save the file: {err.strerror or err}"
+        except Exception as err:  # e.g. a malformed address: this file fails, the batch goes on
+            outcome[index] = describe_failure(err)
         with bar_lock:
             bar.update(1)
             done = next(finished)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from memer.errors import ConfigError
+
 PREFIX = "MEMER_"
 
 
@@ -25,7 +27,7 @@ def _number(name: str, default: float, cast: type, what: str):
     try:
         return cast(raw)
     except ValueError:
-        raise ValueError(f"{PREFIX}{name}={raw!r} is not {what}") from None
+        raise ConfigError(f"{PREFIX}{name}={raw!r} is not {what}.", f"Unset {PREFIX}{name} or give {what}.") from None
 
 
 def _int(name: str, default: int) -> int:
@@ -45,7 +47,7 @@ def _bool(name: str, default: bool) -> bool:
         return True
     if value in {"0", "false", "no", "off"}:
         return False
-    raise ValueError(f"{PREFIX}{name}={raw!r} is not a yes/no value (use 1 or 0)")
+    raise ConfigError(f"{PREFIX}{name}={raw!r} is not a yes/no value.", f"Unset {PREFIX}{name} or give 1 or 0.")
 
 
 def _list(name: str, default: list[str]) -> list[str]:
@@ -75,6 +77,7 @@ CONTACT = _str("CONTACT", "memer-maintainers@users.noreply.github.com")
 USER_AGENT = _str("USER_AGENT", "")  # empty: memer/<version> (<PROJECT_URL>; <CONTACT>) requests/<version>
 CONNECT_TIMEOUT = _float("CONNECT_TIMEOUT", 5.0)
 READ_TIMEOUT = _float("READ_TIMEOUT", 20.0)
+DOWNLOAD_DEADLINE = _float("DOWNLOAD_DEADLINE", 60.0)  # seconds for one whole image download
 HTTP_RETRIES = _int("HTTP_RETRIES", 3)
 HTTP_BACKOFF = _float("HTTP_BACKOFF", 0.5)  # seconds; doubles on each retry without Retry-After
 RETRY_AFTER_MAX = _float("RETRY_AFTER_MAX", 30.0)  # seconds; a longer Retry-After is capped

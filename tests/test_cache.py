@@ -112,6 +112,47 @@ def test_interrupted_write_leaves_nothing_that_opens(tmp_path):
     assert not writer.tmp.exists()
 
 
+def _fail(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("step", ["_write_index", "sha256_file", "_swap_into_place", "json.dumps"])
+@pytest.mark.parametrize("existing", [False, True], ids=["new", "rewrite"])
+def test_a_failed_commit_leaves_no_temporary_folder(tmp_path, monkeypatch, step, existing):
+    data = unit_rows(np.random.default_rng(3), 20, 8)
+    if existing:
+        write_cache(tmp_path, data)
+    target = cache_module.json if step == "json.dumps" else cache_module
+    monkeypatch.setattr(target, step.split(".")[-1], _fail)
+    with pytest.raises(OSError, match="No space left"):
+        EmbeddingCache.write(tmp_path / "c", data, make_rows(20), model="m", pretrained="p")
+    assert [p.name for p in tmp_path.iterdir()] == (["c"] if existing else [])
+    monkeypatch.undo()
+    if existing:
+        assert EmbeddingCache.open(tmp_path / "c").model == "ViT-B-32", "the old cache is untouched"
+    else:
+        with pytest.raises(CacheError, match="No Open Images cache"):
+            EmbeddingCache.open(tmp_path / "c")
+
+
+def test_a_failed_swap_puts_the_old_cache_back(tmp_path, monkeypatch):
+    data = unit_rows(np.random.default_rng(4), 20, 8)
+    write_cache(tmp_path, data)
+    real_rename = Path.rename
+
+    def rename(self, target):
+        if self.name.startswith(".c.tmp-"):
+            raise OSError(18, "Invalid cross-device link")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(OSError, match="cross-device"):
+        EmbeddingCache.write(tmp_path / "c", data, make_rows(20), model="m", pretrained="p")
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["c"]
+    assert EmbeddingCache.open(tmp_path / "c").model == "ViT-B-32"
+
+
 # --- exact search --------------------------------------------------------------------
 
 
@@ -217,6 +258,71 @@ def test_model_guard_names_both_models(tmp_path):
     assert "ViT-B-32" in str(err.value) and "ViT-L-14" in str(err.value) and "laion2b_s32b_b82k" in str(err.value)
     with pytest.raises(CacheError, match="ViT-B-32"):
         cache.check_model("ViT-B-32", "laion400m_e32")
+
+
+@pytest.mark.parametrize(
+    ("model", "pretrained", "command"),
+    [
+        ("ViT-L-14", "laion2b_s32b_b82k", "`memer cache build --model ViT-L-14 --pretrained laion2b_s32b_b82k`."),
+        ("ViT-L-14", "", "`memer cache build --model ViT-L-14`."),
+        ("ViT-L-14", None, "`memer cache build --model ViT-L-14`."),
+        ("local-dir:/models/clip", "", "`memer cache build --model local-dir:/models/clip`."),
+    ],
+)
+def test_model_guard_hint_names_the_rebuild_command(tmp_path, model, pretrained, command):
+    cache = write_cache(tmp_path, unit_rows(np.random.default_rng(9), 10, 16))
+    with pytest.raises(CacheError) as err:
+        cache.check_model(model, pretrained)
+    assert str(err.value).endswith(command)
+    assert "--pretrained `" not in str(err.value) and "--pretrained  " not in str(err.value)
+
+
+def test_a_failing_row_count_closes_the_database(tmp_path, monkeypatch):
+    write_cache(tmp_path, unit_rows(np.random.default_rng(5), 10, 8))
+    opened = []
+    real_connect = sqlite3.connect
+
+    class Connection:
+        def __init__(self, *args, **kwargs):
+            self.real = real_connect(*args, **kwargs)
+            self.closed = False
+            opened.append(self)
+
+        def execute(self, *args):
+            raise sqlite3.DatabaseError("database disk image is malformed")
+
+        def close(self):
+            self.closed = True
+            self.real.close()
+
+    monkeypatch.setattr(cache_module.sqlite3, "connect", Connection)
+    with pytest.raises(CacheError, match="damaged"):
+        EmbeddingCache.open(tmp_path / "c")
+    assert len(opened) == 1 and opened[0].closed
+
+
+def test_concurrent_first_searches_build_the_searcher_once(tmp_path, monkeypatch):
+    import threading
+    import time as time_module
+
+    cache = write_cache(tmp_path, unit_rows(np.random.default_rng(6), 40, 8))
+    built = []
+    real_choose = EmbeddingCache._choose_searcher
+
+    def slow_choose(self):
+        built.append(1)
+        time_module.sleep(0.2)  # the index being read into memory
+        return real_choose(self)
+
+    monkeypatch.setattr(EmbeddingCache, "_choose_searcher", slow_choose)
+    query = unit_rows(np.random.default_rng(7), 1, 8)[0]
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.search(query, 3)[0].tolist())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1 and len(results) == 4 and all(r == results[0] for r in results)
 
 
 # --- corruption ----------------------------------------------------------------------
@@ -377,6 +483,32 @@ def test_cli_import_legacy_and_info(tmp_path):
     assert broken.returncode == 1
     assert broken.stderr.startswith("memer: error:") and "metadata.sqlite is missing" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing annotations", "Could not read the annotations file {tmp}/missing.pkl (No such file or directory). Give the path"),
+        ("annotations are a folder", "Could not read the annotations file {tmp} (Is a directory). Give the path"),
+        ("cache folder under a file", "File exists: {tmp}/plain-file. Check the path and its permissions."),
+    ],
+)
+def test_cli_path_problems_are_one_line_errors(tmp_path, capsys, case, message):
+    from memer import cli
+
+    embeddings, annotations, _ = legacy_files(tmp_path, 5)
+    (tmp_path / "plain-file").write_text("not a folder")
+    pkl, folder = {
+        "missing annotations": (tmp_path / "missing.pkl", tmp_path / "cache"),
+        "annotations are a folder": (tmp_path, tmp_path / "cache"),
+        "cache folder under a file": (annotations, tmp_path / "plain-file" / "cache"),
+    }[case]
+    capsys.readouterr()
+    code = cli.main(["cache", "import-legacy", str(embeddings), str(pkl), "--dir", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("memer: error: ") and "Traceback" not in err
+    assert message.format(tmp=tmp_path) in err
 
 
 def test_torch_without_a_cpu_int8_kernel_falls_back_to_an_exact_scan(tmp_path, monkeypatch):

@@ -137,6 +137,39 @@ def test_download_failure_is_a_cache_error(tmp_path, openimages_server, server, 
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize(
+    ("fault", "params", "reason", "hint"),
+    [
+        ("status", {"status": 503}, "HTTP 503", "Check the URL settings"),
+        ("status", {"status": 429, "retry_after": "1"}, "HTTP 429", "Check the URL settings"),
+        ("reset", {}, "connection reset", "Check your connection and run the same command again."),
+    ],
+)
+def test_a_steadily_failing_server_is_asked_a_bounded_number_of_times(tmp_path, openimages_server, server, monkeypatch, fault, params, reason, hint):
+    monkeypatch.setattr(settings, "HTTP_RETRIES", 2)
+    monkeypatch.setattr(settings, "HTTP_BACKOFF", 0.0)
+    monkeypatch.setattr(settings, "RETRY_AFTER_MAX", 0.1)
+    path = openimages_server.narratives_path("validation")
+    server.fault(path, fault, **params)
+    with pytest.raises(CacheError) as caught:
+        download_file(server.url + path, tmp_path / "v.jsonl", progress=False)
+    message = str(caught.value)
+    assert f"({reason})" in message and hint in message
+    assert "partial file" not in message, "no partial file exists to be kept"
+    # The session's own retries (honouring Retry-After) are the only ones: 1 + HTTP_RETRIES requests.
+    assert len(server.requests_to(path)) == 3
+    assert not (tmp_path / "v.jsonl").exists() and not (tmp_path / "v.jsonl.part").exists()
+
+
+def test_a_transfer_that_keeps_breaking_keeps_its_partial_file(tmp_path, openimages_server, server, monkeypatch):
+    monkeypatch.setattr(settings, "HTTP_RETRIES", 1)
+    path = openimages_server.metadata_path("train")
+    server.fault(path, "truncate")
+    with pytest.raises(CacheError, match=r"the partial file .*v\.csv\.part is kept\. Run the same command again to resume\."):
+        download_file(server.url + path, tmp_path / "v.csv", progress=False)
+    assert (tmp_path / "v.csv.part").is_file()
+
+
 # --- end to end ----------------------------------------------------------------------
 
 

@@ -124,6 +124,15 @@ def test_download_puts_the_pictures_in_the_folder(pies, tmp_path, _memer):
     assert len(paths) == 2 and all(p.parent == tmp_path / "out" and p.stat().st_size > 0 for p in paths)
 
 
+def test_download_into_an_existing_file_is_a_one_line_error(pies, tmp_path, _memer):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    done = _memer(pies, tmp_path, "apple pie", "--sources", "commons", "--download", str(tmp_path / "taken"))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    error_lines = [line for line in done.stderr.replace("\r", "\n").splitlines() if line.startswith("memer:")]
+    assert error_lines == [f"memer: error: File exists: {tmp_path / 'taken'}. Check the path and its permissions."]
+
+
 def test_a_failing_download_is_reported_and_the_rest_still_listed(pies, tmp_path, server, _memer):
     server.fault(pies.files["File:Apple pie slice.jpg"].thumb_path, "html")
     done = _memer(pies, tmp_path, "apple pie", "--sources", "commons", "--download", str(tmp_path / "out"))

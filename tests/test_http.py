@@ -71,6 +71,26 @@ def test_get_json_retries_429_after_the_capped_retry_after(server, quick):
 
 
 @pytest.mark.parametrize(
+    ("status", "hint"),
+    [
+        (404, "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."),
+        (403, "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."),
+        (400, "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."),
+        (429, "Try again in a minute."),
+        (500, "Try again in a minute."),
+        (503, "Try again in a minute."),
+    ],
+)
+def test_http_errors_say_what_to_do(server, quick, status, hint):
+    server.route("/api", lambda r: Response.json({"ok": True}))
+    server.fault("/api", "status", status=status, retry_after="0")
+    with pytest.raises(SourceError) as caught:
+        http.get_json(server.url + "/api")
+    assert caught.value.message == f"127.0.0.1 answered HTTP {status}."
+    assert caught.value.hint == hint
+
+
+@pytest.mark.parametrize(
     ("fault", "params", "message"),
     [
         ("status", {"status": 500}, "HTTP 500"),
@@ -148,6 +168,24 @@ def test_a_file_over_the_cap_without_content_length_is_stopped_while_streaming(s
     assert http.download_images([small], progress=False).ok == [small] and small.path.read_bytes() == big[:40_000]
 
 
+@pytest.mark.parametrize(("piece", "pause"), [(2048, 0.05), (1, 0.2)], ids=["steady-trickle", "byte-by-byte"])
+def test_a_trickling_server_is_cut_off_at_the_download_deadline(server, quick, monkeypatch, piece, pause):
+    monkeypatch.setattr(settings, "DOWNLOAD_DEADLINE", 0.5)
+    slow_bytes = make_image("bmp", size=(200, 200))  # ~120 KB: about 3 s at 2 KB every 0.05 s
+    slow = ImageCandidate(source="commons", title="slow", image_url=server.add_file("/trickle/slow.bmp", slow_bytes, "image/bmp"))
+    fast = _files(server, 2, folder="/trickle/fast/")
+    server.fault("/trickle/slow.bmp", "trickle", size=piece, seconds=pause)
+    start = time.monotonic()
+    report = http.download_images([slow, *fast], progress=False)
+    elapsed = time.monotonic() - start
+    assert report.failed == [(slow, "took longer than 0.5 s")] and report.ok == fast
+    assert elapsed < 1.5, f"the slow file held its slot for {elapsed:.1f} s"
+    assert not any(p.name.endswith(".part") for p in settings.DOWNLOAD_DIR.iterdir())
+    again = ImageCandidate(source="commons", title="slow", image_url=slow.image_url)
+    server.clear_faults()
+    assert http.download_images([again], progress=False).ok == [again], "the session works after a cut-off"
+
+
 def test_repeated_downloads_hit_the_cache(server, tmp_path):
     candidates = _files(server, 3, folder="/cache/")
     first = http.download_images(candidates, tmp_path / "one", progress=False)
@@ -185,6 +223,22 @@ def test_safe_filename(title, stem):
     assert name == (f"{stem}-{digest}.png" if stem else f"{digest}.png")
 
 
+@pytest.mark.parametrize(
+    "title",
+    ["猫" * 90 + ".jpg", "é" * 200 + ".jpg", "a" + "語" * 85],
+    ids=["cjk", "latin-accents", "mixed"],
+)
+def test_long_non_ascii_titles_fit_the_filesystems_byte_limit(server, tmp_path, title):
+    name = http.safe_filename(title, "https://u/x", "jpg")
+    assert len(name.encode("utf-8")) <= http.MAX_NAME_BYTES + 15
+    assert name.encode("utf-8").decode("utf-8") == name  # no character cut in half
+    (candidate,) = _files(server, 1, folder="/long-title/")
+    candidate.title = title
+    report = http.download_images([candidate], tmp_path / "dest", progress=False)
+    assert report.failed == [] and candidate.path.parent == tmp_path / "dest"
+    assert candidate.path.name == http.safe_filename(title, candidate.image_url, "jpg")
+
+
 def test_the_per_host_limit_holds(server, upload_server, monkeypatch):
     monkeypatch.setattr(settings, "WIKIMEDIA_UPLOAD_HOST", "127.0.0.2")
     monkeypatch.setattr(settings, "WIKIMEDIA_UPLOAD_LIMIT", 2)
@@ -204,6 +258,33 @@ def test_candidates_without_an_address_fail_alone(server):
     empty = ImageCandidate(source="commons", title="nothing", image_url="")
     report = http.download_images([empty, good], progress=False)
     assert report.failed == [(empty, "no image address")] and report.ok == [good]
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [("http://[::1/a.jpg", "[::1"), ("http://exa mple.org/a.jpg", "exa mple.org"), ("ftp://example.org/a.jpg", "ftp://"), ("a.jpg", "a.jpg")],
+)
+def test_a_malformed_address_fails_alone(server, tmp_path, url, named):
+    good = _files(server, 2, folder="/malformed/")
+    bad = ImageCandidate(source="commons", title="bad", image_url=url)
+    report = http.download_images([good[0], bad, good[1]], tmp_path, progress=False)
+    assert report.ok == good and [c for c, _ in report.failed] == [bad]
+    reason = report.failed[0][1]
+    assert reason.startswith("bad address (") and named in reason  # the library's own words say what is wrong
+
+
+def test_an_unexpected_error_fails_one_file_only(server, monkeypatch):
+    good = _files(server, 2, folder="/unexpected/")
+    real = http.download_image
+
+    def download_image(url):
+        if url == good[0].image_url:
+            raise RuntimeError("something nobody planned for")
+        return real(url)
+
+    monkeypatch.setattr(http, "download_image", download_image)
+    report = http.download_images(good, progress=False)
+    assert report.ok == [good[1]] and report.failed == [(good[0], "RuntimeError: something nobody planned for")]
 
 
 def test_an_existing_file_in_the_destination_is_reused(server, tmp_path):

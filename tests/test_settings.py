@@ -35,6 +35,44 @@ def test_a_bad_value_names_the_variable(monkeypatch):
         importlib.reload(settings)
 
 
+@pytest.mark.parametrize(
+    ("env", "value", "hint"),
+    [
+        ("MEMER_TOP_K", "abc", "Unset MEMER_TOP_K or give a whole number."),
+        ("MEMER_TEMPERATURE", "warm", "Unset MEMER_TEMPERATURE or give a number."),
+        ("MEMER_OPENAI_VISION", "maybe", "Unset MEMER_OPENAI_VISION or give 1 or 0."),
+    ],
+)
+def test_a_bad_value_is_a_config_error_with_a_hint(monkeypatch, env, value, hint):
+    from memer.errors import ConfigError, MemerError
+
+    monkeypatch.setenv(env, value)
+    try:
+        with pytest.raises(ConfigError) as caught:
+            importlib.reload(settings)
+    finally:
+        monkeypatch.delenv(env)
+        importlib.reload(settings)
+    assert isinstance(caught.value, MemerError) and isinstance(caught.value, ValueError)
+    assert caught.value.message.startswith(f"{env}={value!r} is not") and caught.value.hint == hint
+
+
+def test_the_cli_reports_a_bad_setting_in_one_line_and_help_still_works():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "MEMER_TOP_K": "abc"}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "memer", *args], capture_output=True, text=True, cwd=root, env=env, timeout=60)  # noqa: E731
+    done = run("search", "x")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == "memer: error: MEMER_TOP_K='abc' is not a whole number. Unset MEMER_TOP_K or give a whole number.\n"
+    helped = run("--help")
+    assert helped.returncode == 0 and "usage: memer" in helped.stdout
+
+
 def test_every_setting_is_documented_in_the_readme():
     import re
     from pathlib import Path

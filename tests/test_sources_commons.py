@@ -143,6 +143,17 @@ def test_missing_pieces_give_no_candidates_rather_than_errors(payload):
         ("CC BY-NC-SA 4.0", False),
         ("CC BY-ND 3.0", False),
         ("All rights reserved", False),
+        ("Creative Commons Attribution-NonCommercial 4.0", False),
+        ("Creative Commons Attribution-NonCommercial-ShareAlike 3.0", False),
+        ("Attribution-NoDerivs 2.0", False),
+        ("Creative Commons Attribution-NoDerivatives 4.0 International", False),
+        ("Attribution Non-Commercial", False),
+        ("Attribution non commercial share alike", False),
+        ("Attribution_NonCommercial_NoDerivs", False),
+        ("Attribution No Derivatives", False),
+        ("Attribution-No-Derivs", False),
+        ("Creative Commons Attribution-ShareAlike 4.0", True),
+        ("Creative Commons Attribution 2.0", True),
         ("", False),
         ("Some made-up licence", False),
     ],
@@ -181,6 +192,19 @@ def test_commons_search_sends_one_polite_request_with_the_documented_parameters(
     assert "LicenseShortName" in request.param("iiextmetadatafilter").split("|")
     assert request.headers["user-agent"].startswith("memer/")
     assert settings.CONTACT in request.headers["user-agent"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "sent"),
+    [(960, 960), (250, 250), (1920, 1920), (1000, 960), (800, 960), (700, 500), (730, 960), (290, 330), (1, 250), (0, 250), (-5, 250), (5000, 1920), (1600, 1920), (1500, 1280)],
+)
+def test_only_standard_thumbnail_widths_are_asked_for(mediawiki, monkeypatch, setting, sent):
+    monkeypatch.setattr(settings, "THUMB_WIDTH", setting)
+    assert commons.standard_thumb_width(setting) == sent
+    mediawiki.add_file("Apple pie.jpg")
+    commons.search_commons("apple pie", limit=1)
+    (request,) = mediawiki.api_requests("commons")
+    assert request.param("iiurlwidth") == str(sent)
 
 
 def test_commons_results_are_free_plain_text_and_in_rank_order(mediawiki):

@@ -91,3 +91,9 @@ def test_embeddings_for_search_come_from_the_encoder(built):
     ids, _ = cache.search(query, 1)
     assert cache.row(int(ids[0]))["image_id"] == "0000c3d4e5f6a7b8"
     assert np.isclose(np.linalg.norm(query), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize(("query", "limit"), [("", None), ("   ", 5), ("apple", 0), ("apple", -1)])
+def test_nothing_asked_for_needs_no_cache(tmp_path, monkeypatch, query, limit):
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "no-cache-here")
+    assert search_openimages(query, limit) == []

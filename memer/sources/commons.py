@@ -15,10 +15,9 @@ import time
 from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit
 
 from memer import http, settings
-from memer.candidates import ImageCandidate
+from memer.candidates import ImageCandidate, collapse_whitespace, trim_words
 from memer.errors import SourceError
 
 # What we read from extmetadata; the API sends only these (iiextmetadatafilter).
@@ -36,12 +35,17 @@ EXTMETADATA_FIELDS = (
     "NonFree",
     "Copyrighted",
 )
-DESCRIPTION_WORDS = 60
 # Files worth a meme background; SVGs on Wikipedia pages are nearly always logos, maps and icons.
 BITMAP_MIMES = {"image/jpeg", "image/png", "image/webp", "image/tiff", "image/gif", "image/bmp"}
 _MAX_BATCH = 50  # the API scales at most 50 images per request
+# Wikimedia's standard thumbnail widths: its caches hold these, other widths are rendered anew.
+STANDARD_THUMB_WIDTHS = (250, 330, 500, 960, 1280, 1920)
 
-_NONFREE_LICENCE = re.compile(r"fair[\s_-]*use|non[\s_-]*free|all rights reserved|\bcc[\s_-]*by[\s\w-]*\bn[cd]\b", re.IGNORECASE)
+_NONFREE_LICENCE = re.compile(
+    r"fair[\s_-]*use|non[\s_-]*free|all[\s_-]*rights[\s_-]*reserved|\bcc[\s_-]*by[\s\w-]*\bn[cd]\b"
+    r"|non[\s_-]*commercial|no[\s_-]*deriv",
+    re.IGNORECASE,
+)
 _FREE_LICENCE = re.compile(
     r"\bcc[\s_-]*0\b|\bcc[\s_-]*zero\b|public[\s_-]*domain|\bpd\b|^pd[\s_-]|no restrictions|\bcc[\s_-]*by\b"
     r"|\bgfdl\b|\bfal\b|free art|copyrighted free use|attribution|\bogl\b|open government"
@@ -57,10 +61,15 @@ def _imageinfo_params() -> dict[str, Any]:
     return {
         "prop": "imageinfo",
         "iiprop": "url|size|mime|extmetadata",
-        "iiurlwidth": settings.THUMB_WIDTH,
+        "iiurlwidth": standard_thumb_width(settings.THUMB_WIDTH),
         "iiextmetadatafilter": "|".join(EXTMETADATA_FIELDS),
         "iiextmetadatalanguage": "en",
     }
+
+
+def standard_thumb_width(width: int) -> int:
+    """The standard thumbnail width nearest ``width`` (the larger on a tie)."""
+    return min(STANDARD_THUMB_WIDTHS, key=lambda standard: (abs(standard - width), -standard))
 
 
 def _base_params() -> dict[str, Any]:
@@ -150,7 +159,7 @@ def _query_all(api: str, params: dict[str, Any], enough: Any, *, source: str) ->
 
 def _call(api: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """One API request; a lagged server is asked again after ``Retry-After``, other API errors raise."""
-    host = urlsplit(api).hostname or api
+    host = http.host_of(api) or api
     for attempt in range(max(0, settings.MAXLAG_RETRIES) + 1):
         answer = http.request_json(api, params)
         payload = answer.payload if isinstance(answer.payload, dict) else {}
@@ -218,7 +227,7 @@ def _candidate(page: Mapping[str, Any], source: str) -> ImageCandidate | None:
         source=source,
         title=value("ObjectName") or re.sub(r"\.\w{2,5}$", "", file_name) or file_name,
         image_url=image_url,
-        description=_trim_words(value("ImageDescription"), DESCRIPTION_WORDS),
+        description=trim_words(value("ImageDescription")),
         author=value("Artist") or value("Credit") or "unknown",
         license=licence,
         license_url=_text(_meta_value(meta, "LicenseUrl")),
@@ -268,7 +277,7 @@ def _text(value: Any) -> str:
         return _text(value)
     if isinstance(value, list):
         return _text(" ".join(_text(v) for v in value))
-    return _collapse(_strip_html(str(value)))
+    return collapse_whitespace(_strip_html(str(value)))
 
 
 class _TextOnly(HTMLParser):
@@ -304,15 +313,6 @@ def _strip_html(markup: str) -> str:
     parser.feed(markup)
     parser.close()
     return "".join(parser.parts)
-
-
-def _collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _trim_words(text: str, words: int) -> str:
-    parts = text.split()
-    return text if len(parts) <= words else " ".join(parts[:words]) + " …"
 
 
 def _truthy(value: Any) -> bool:

@@ -13,17 +13,15 @@ from typing import Any
 
 from memer import settings
 from memer.cache import EmbeddingCache, image_url
-from memer.candidates import ImageCandidate
-
-DESCRIPTION_WORDS = 60
+from memer.candidates import ImageCandidate, trim_words
 
 
 def search_openimages(query: str, limit: int | None = None, *, cache: EmbeddingCache | None = None, clip: Any = None) -> list[ImageCandidate]:
     """The ``limit`` Open Images pictures whose narratives are closest to ``query``."""
-    cache = cache if cache is not None else open_cache()
     limit = settings.OPENIMAGES_LIMIT if limit is None else limit
     if limit <= 0 or not query.strip():
-        return []
+        return []  # nothing to do: no need for a cache, or an error when there is none
+    cache = cache if cache is not None else open_cache()
     if clip is None:
         from memer.clip import load_clip
 
@@ -49,11 +47,6 @@ def open_cache() -> EmbeddingCache:
 @lru_cache(maxsize=1)
 def _open_cache(directory: str, manifest_stamp: int | None) -> EmbeddingCache:
     return EmbeddingCache.open(directory)
-
-
-def trim_words(text: str, words: int = DESCRIPTION_WORDS) -> str:
-    parts = text.split()
-    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " …"
 
 
 def row_candidate(row: dict[str, Any], cache_score: float | None = None) -> ImageCandidate:

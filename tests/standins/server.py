@@ -5,7 +5,8 @@ Localized Narratives files (``openimages.py``) and OpenAI (``openai_api.py``)
 register handlers on it. It listens on an ephemeral loopback port in a daemon
 thread, records every request, counts concurrent requests, and can make any
 path misbehave: delay, hang, an error status (with ``Retry-After``), a truncated
-body, HTML instead of an image, an oversized body or a connection reset.
+body, HTML instead of an image, an oversized body, a connection reset or a
+body trickled out in small pieces.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ class Response:
 
 Handler = Callable[[Request], Response]
 
-FAULT_KINDS = {"delay", "hang", "status", "truncate", "html", "oversize", "reset"}
+FAULT_KINDS = {"delay", "hang", "status", "truncate", "html", "oversize", "reset", "trickle"}
+TRICKLE_LIMIT = 10.0  # seconds a trickled answer may take at most, so a stuck client never holds the server
 
 
 @dataclass
@@ -70,7 +72,9 @@ class Fault:
     ``status`` (503 by default) with an optional ``retry_after`` header;
     truncate: promise the full length, send half, close; html: a 200 HTML page
     instead of the real body; oversize: a body of ``size`` bytes; reset: close
-    the connection with a TCP RST. ``times`` limits the fault to the first N
+    the connection with a TCP RST; trickle: the real body in pieces of ``size``
+    bytes (default 1024) every ``seconds`` (default 0.1), closing after
+    TRICKLE_LIMIT seconds if it is not done by then. ``times`` limits the fault to the first N
     matching requests (then the path behaves), None means every request.
     """
 
@@ -256,6 +260,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     response = Response(500, f"stand-in error: {err!r}".encode(), {"Content-Type": "text/plain"})
             if fault is not None and fault.kind == "truncate":
                 self._send(response, head, truncate=True)
+            elif fault is not None and fault.kind == "trickle":
+                self._send(response, head, trickle=fault)
             else:
                 self._send(response, head)
         finally:
@@ -289,9 +295,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return True
-        return False  # "truncate" acts after the handler ran
+        return False  # "truncate" and "trickle" act after the handler ran
 
-    def _send(self, response: Response, head: bool = False, truncate: bool = False) -> None:
+    def _send(self, response: Response, head: bool = False, truncate: bool = False, trickle: Fault | None = None) -> None:
         try:
             self.send_response(response.status)
             for name, value in response.headers.items():
@@ -311,6 +317,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
+            if trickle is not None:
+                piece, pause = trickle.size or 1024, trickle.seconds or 0.1
+                give_up = time.monotonic() + TRICKLE_LIMIT
+                for start in range(0, len(response.body), piece):
+                    if time.monotonic() > give_up or self.standin._stopping.is_set():
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
+                    self.wfile.write(response.body[start : start + piece])
+                    self.wfile.flush()
+                    self.standin._stopping.wait(pause)
+                return
             if chunked:
                 for start in range(0, len(response.body), 16 * 1024):
                     piece = response.body[start : start + 16 * 1024]
@@ -318,5 +336,5 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
                 return
             self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the client hung up (broken pipe, reset), e.g. after its own deadline
             self.close_connection = True
