@@ -805,6 +805,8 @@ def import_legacy(embeddings_path: str | Path, annotations_path: str | Path, dir
     import numpy as np
 
     directory = Path(directory if directory is not None else settings.CACHE_DIR)
+    if not Path(embeddings_path).is_file():
+        raise CacheError(f"{embeddings_path} does not exist.", "Give the path of the original embeddings .npy file.")
     try:
         embeddings = np.load(embeddings_path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as err:

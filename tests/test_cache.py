@@ -549,3 +549,8 @@ def test_search_is_exact_for_any_data(tmp_path_factory, rows, dim, levels, k, se
     query = rng.integers(-(levels // 2), levels // 2 + 1, dim).astype(np.float32)
     cache = write_cache(tmp_path_factory.mktemp("h"), data)
     assert_exact_top_k(cache, query, k)
+
+
+def test_legacy_import_of_a_missing_embeddings_file_says_so(tmp_path):
+    with pytest.raises(CacheError, match="does not exist. Give the path of the original embeddings"):
+        import_legacy(tmp_path / "nowhere.npy", tmp_path / "annotations.pkl", tmp_path / "cache")
