@@ -237,8 +237,7 @@ def meme_filename(name: str) -> str:
     """A file name anyone can save: lower-case ASCII words joined by dashes."""
     import unicodedata
 
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    stem = re.sub(r"\.(jpe?g|png|gif|webp|tiff?|bmp)$", "", ascii_name.removeprefix("File:"), flags=re.I)
+    stem = unicodedata.normalize("NFKD", _plain_title(name)).encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", stem.lower())[:8]
     return "-".join(words + ["meme"]) + ".png"
 
