@@ -56,8 +56,10 @@ def main() -> int:
             sequential.append(time.perf_counter() - start)
 
     one, many = statistics.median(batched), statistics.median(sequential)
-    print(f"local engine, tiny random chat model, CPU ({torch.get_num_threads()} threads), "
-          f"max_new_tokens={settings.MAX_NEW_TOKENS}, median of {args.rounds} rounds")
+    print(
+        f"local engine, tiny random chat model, CPU ({torch.get_num_threads()} threads), "
+        f"max_new_tokens={settings.MAX_NEW_TOKENS}, median of {args.rounds} rounds"
+    )
     print(f"  {args.n} captions, one batched generate:  {one * 1000:8.1f} ms  ({got_batched} usable)")
     print(f"  {args.n} captions, {args.n} sequential calls:   {many * 1000:8.1f} ms  ({got_sequential} usable)")
     print(f"  ratio (sequential / batched):      {many / one:8.1f}x  (target >= 4x)")

@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import requests  # noqa: E402
+import requests
 
-from memer import http, settings  # noqa: E402
-from memer.candidates import ImageCandidate  # noqa: E402
-from tests.standins.mediawiki import make_image  # noqa: E402
-from tests.standins.server import StandinServer  # noqa: E402
+from memer import http, settings
+from memer.candidates import ImageCandidate
+from tests.standins.mediawiki import make_image
+from tests.standins.server import StandinServer
 
 LATENCY = 0.3
 UPLOAD_FILES = 10
@@ -31,7 +31,11 @@ OTHER_FILES = 20
 
 
 def main() -> None:
-    with StandinServer(host="127.0.0.2") as upload, StandinServer(host="127.0.0.1") as other, tempfile.TemporaryDirectory() as tmp:
+    with (
+        StandinServer(host="127.0.0.2") as upload,
+        StandinServer(host="127.0.0.1") as other,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         settings.WIKIMEDIA_UPLOAD_HOST = "127.0.0.2"
         settings.DOWNLOAD_DIR = Path(tmp) / "cache"
         candidates = []
@@ -57,16 +61,24 @@ def main() -> None:
         assert not report.failed, report.failed
 
         start = time.perf_counter()
-        cached = http.download_images([ImageCandidate(c.source, c.title, c.image_url) for c in candidates], Path(tmp) / "again", progress=False)
+        cached = http.download_images(
+            [ImageCandidate(c.source, c.title, c.image_url) for c in candidates], Path(tmp) / "again", progress=False
+        )
         repeat = time.perf_counter() - start
         assert len(cached.ok) == len(candidates)
 
-        print(f"{len(candidates)} pictures ({UPLOAD_FILES} on a host limited to {settings.WIKIMEDIA_UPLOAD_LIMIT} at a time, "
-              f"{OTHER_FILES} on another), {LATENCY * 1000:.0f} ms latency each")
+        print(
+            f"{len(candidates)} pictures ({UPLOAD_FILES} on a host limited to {settings.WIKIMEDIA_UPLOAD_LIMIT} at a time, "
+            f"{OTHER_FILES} on another), {LATENCY * 1000:.0f} ms latency each"
+        )
         print(f"  sequential (one after another): {sequential:6.2f} s")
         print(f"  memer download_images:          {concurrent:6.2f} s   (target <= 1.8 s)")
-        print(f"  memer again, from the cache:    {repeat:6.2f} s   ({len(upload.requests) + len(other.requests) - len(candidates)} new requests)")
-        print(f"  speed-up: {sequential / concurrent:.1f}x   peak concurrency: media host {upload.peak_concurrency('/')}, other host {other.peak_concurrency('/')}")
+        print(
+            f"  memer again, from the cache:    {repeat:6.2f} s   ({len(upload.requests) + len(other.requests) - len(candidates)} new requests)"
+        )
+        print(
+            f"  speed-up: {sequential / concurrent:.1f}x   peak concurrency: media host {upload.peak_concurrency('/')}, other host {other.peak_concurrency('/')}"
+        )
 
 
 if __name__ == "__main__":

@@ -78,7 +78,9 @@ def make_cache(kind: str, rows: int, dim: int, directory: Path) -> float:
     writer = CacheWriter(directory, rows, dim, model="synthetic", pretrained=kind)
     done = 0
     for chunk in synthetic_rows(kind, rows, dim, seed=1):
-        writer.add(chunk, [{"image_id": f"{done + j:016x}", "split": "train", "image_url": "x"} for j in range(len(chunk))])
+        writer.add(
+            chunk, [{"image_id": f"{done + j:016x}", "split": "train", "image_url": "x"} for j in range(len(chunk))]
+        )
         done += len(chunk)
     writer.commit()
     return time.perf_counter() - start
@@ -86,7 +88,8 @@ def make_cache(kind: str, rows: int, dim: int, directory: Path) -> float:
 
 # --- measured in a fresh process ------------------------------------------------------
 
-WORKER = r"""
+WORKER = (
+    r"""
 import json, sys, time, resource
 import numpy as np
 sys.path.insert(0, ROOT)
@@ -123,11 +126,16 @@ else:
     extra = {"open_s": open_s}
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"times": times, "rss_base_mb": base, "rss_after_mb": rss_mb(), "peak_rss_mb": peak, **extra}))
-""".replace("ROOT", repr(str(ROOT))).replace("K)", f"{K})").replace("[:K]", f"[:{K}]").replace("k=K", f"k={K}")
+""".replace("ROOT", repr(str(ROOT)))
+    .replace("K)", f"{K})")
+    .replace("[:K]", f"[:{K}]")
+    .replace("k=K", f"k={K}")
+)
 
 
 def busy_share(seconds: float = 1.0) -> float:
     """How busy the CPUs are with other work right now (0..1), from /proc/stat; -1 where unknown."""
+
     def ticks():
         with open("/proc/stat") as stat:
             values = [int(v) for v in stat.readline().split()[1:]]
@@ -143,7 +151,12 @@ def busy_share(seconds: float = 1.0) -> float:
 
 
 def measure(method: str, directory: Path, query_file: Path, n: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", WORKER, method, str(directory), str(query_file), str(n)], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER, method, str(directory), str(query_file), str(n)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise SystemExit(f"{method} worker failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -163,7 +176,9 @@ def run(kind: str, args: argparse.Namespace, root: Path) -> None:
         seconds = make_cache(kind, args.rows, args.dim, directory)
         os.sync()  # let the written files reach the disk before anything is timed
         size = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
-        print(f"\n[{kind}] generated {args.rows:,} x {args.dim} float16 cache in {seconds:.1f} s ({size:,.0f} MB on disk)")
+        print(
+            f"\n[{kind}] generated {args.rows:,} x {args.dim} float16 cache in {seconds:.1f} s ({size:,.0f} MB on disk)"
+        )
     dim = json.loads((directory / "manifest.json").read_text())["dim"]
     query_file = root / f"queries-{kind}.npy"
     if args.cache:  # real cache: queries are perturbed rows, a stand-in for real text queries
@@ -172,7 +187,10 @@ def run(kind: str, args: argparse.Namespace, root: Path) -> None:
         cache = EmbeddingCache.open(directory)
         rng = np.random.default_rng(0)
         picks = rng.integers(0, len(cache), args.queries)
-        qs = np.asarray(cache.embeddings[np.sort(picks)], dtype=np.float32) + rng.standard_normal((args.queries, dim)).astype(np.float32) * 0.02
+        qs = (
+            np.asarray(cache.embeddings[np.sort(picks)], dtype=np.float32)
+            + rng.standard_normal((args.queries, dim)).astype(np.float32) * 0.02
+        )
         np.save(query_file, qs / np.linalg.norm(qs, axis=1, keepdims=True))
     else:
         np.save(query_file, queries(kind, args.queries, dim))
@@ -182,17 +200,25 @@ def run(kind: str, args: argparse.Namespace, root: Path) -> None:
     original = measure("original", directory, query_file, args.original_queries)
     m50, m95 = percentile(memer["times"], 50), percentile(memer["times"], 95)
     o50, o95 = percentile(original["times"], 50), percentile(original["times"], 95)
-    print(f"[{kind}] memer ({memer['searcher']}): p50 {m50:.1f} ms, p95 {m95:.1f} ms over {len(memer['times'])} queries; "
-          f"open {memer['open_s'] * 1000:.0f} ms, first query {memer['first_query_s'] * 1000:.0f} ms; "
-          f"stage-1 survivors p50 {memer['survivors_p50']:.0f} of {memer['rows']:,} rows, "
-          f"re-scored exactly p50 {memer['shortlist_p50']:.0f} rows (max {memer['shortlist_max']})")
-    print(f"[{kind}] memer resident memory: +{memer['rss_after_mb'] - memer['rss_base_mb']:.0f} MB for the cache "
-          f"(process {memer['rss_after_mb']:.0f} MB, of which {memer['rss_base_mb']:.0f} MB numpy+torch before opening)")
-    print(f"[{kind}] original (numpy float16 product + sorted()): p50 {o50:.0f} ms, p95 {o95:.0f} ms over {len(original['times'])} queries; "
-          f"resident +{original['rss_after_mb'] - original['rss_base_mb']:.0f} MB")
-    print(f"[{kind}] speed-up p50: {o50 / m50:.0f}x   targets: p50 <= 12 ms {'MET' if m50 <= 12 else 'NOT MET'}, "
-          f">= 100x {'MET' if o50 / m50 >= 100 else 'NOT MET'}, cache memory <= 750 MB "
-          f"{'MET' if memer['rss_after_mb'] - memer['rss_base_mb'] <= 750 else 'NOT MET'}")
+    print(
+        f"[{kind}] memer ({memer['searcher']}): p50 {m50:.1f} ms, p95 {m95:.1f} ms over {len(memer['times'])} queries; "
+        f"open {memer['open_s'] * 1000:.0f} ms, first query {memer['first_query_s'] * 1000:.0f} ms; "
+        f"stage-1 survivors p50 {memer['survivors_p50']:.0f} of {memer['rows']:,} rows, "
+        f"re-scored exactly p50 {memer['shortlist_p50']:.0f} rows (max {memer['shortlist_max']})"
+    )
+    print(
+        f"[{kind}] memer resident memory: +{memer['rss_after_mb'] - memer['rss_base_mb']:.0f} MB for the cache "
+        f"(process {memer['rss_after_mb']:.0f} MB, of which {memer['rss_base_mb']:.0f} MB numpy+torch before opening)"
+    )
+    print(
+        f"[{kind}] original (numpy float16 product + sorted()): p50 {o50:.0f} ms, p95 {o95:.0f} ms over {len(original['times'])} queries; "
+        f"resident +{original['rss_after_mb'] - original['rss_base_mb']:.0f} MB"
+    )
+    print(
+        f"[{kind}] speed-up p50: {o50 / m50:.0f}x   targets: p50 <= 12 ms {'MET' if m50 <= 12 else 'NOT MET'}, "
+        f">= 100x {'MET' if o50 / m50 >= 100 else 'NOT MET'}, cache memory <= 750 MB "
+        f"{'MET' if memer['rss_after_mb'] - memer['rss_base_mb'] <= 750 else 'NOT MET'}"
+    )
 
 
 def main() -> None:

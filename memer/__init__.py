@@ -6,8 +6,8 @@ imported only inside the functions that need them.
 
 __version__ = "0.1.0"
 
-from memer.candidates import ImageCandidate  # noqa: E402
-from memer.errors import (  # noqa: E402
+from memer.candidates import ImageCandidate
+from memer.errors import (
     CacheError,
     CaptionError,
     ConfigError,
@@ -19,14 +19,14 @@ from memer.errors import (  # noqa: E402
 )
 
 __all__ = [
-    "__version__",
-    "ImageCandidate",
-    "MemerError",
-    "ImageError",
-    "SourceError",
-    "CaptionError",
     "CacheError",
+    "CaptionError",
     "ConfigError",
+    "ImageCandidate",
+    "ImageError",
+    "MemerError",
     "ModelError",
     "RenderError",
+    "SourceError",
+    "__version__",
 ]

@@ -32,7 +32,7 @@ from memer import __version__, settings
 from memer.errors import CacheError
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 FORMAT = "memer-openimages-cache"
 FORMAT_VERSION = 1
@@ -116,9 +116,13 @@ class CacheWriter:
         self.directory.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.directory.parent / f".{self.directory.name}.tmp-{os.getpid()}-{time.time_ns()}"
         self.tmp.mkdir()
-        self._embeddings = np.lib.format.open_memmap(self.tmp / EMBEDDINGS, mode="w+", dtype=np.float16, shape=(self.rows, self.dim))
+        self._embeddings = np.lib.format.open_memmap(
+            self.tmp / EMBEDDINGS, mode="w+", dtype=np.float16, shape=(self.rows, self.dim)
+        )
         self._db = sqlite3.connect(self.tmp / METADATA)
-        columns = ", ".join(f"{name} {'INTEGER' if name == 'license_assumed' else 'TEXT'} NOT NULL" for name in ROW_FIELDS)
+        columns = ", ".join(
+            f"{name} {'INTEGER' if name == 'license_assumed' else 'TEXT'} NOT NULL" for name in ROW_FIELDS
+        )
         self._db.execute(f"CREATE TABLE rows (id INTEGER PRIMARY KEY, {columns})")
         self.written = 0
 
@@ -128,7 +132,9 @@ class CacheWriter:
 
         batch = np.asarray(embeddings, dtype=np.float32)
         if batch.ndim != 2 or batch.shape[1] != self.dim or batch.shape[0] != len(rows):
-            raise CacheError(f"A batch of {batch.shape} embeddings does not match {len(rows)} rows of dimension {self.dim}.")
+            raise CacheError(
+                f"A batch of {batch.shape} embeddings does not match {len(rows)} rows of dimension {self.dim}."
+            )
         if self.written + len(rows) > self.rows:
             raise CacheError(f"More rows than the {self.rows} announced for this cache.")
         norms = np.linalg.norm(batch, axis=1, keepdims=True)
@@ -169,7 +175,10 @@ class CacheWriter:
                 "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "memer_version": __version__,
                 "sources": self.sources,
-                "files": {name: {"bytes": (self.tmp / name).stat().st_size, "sha256": sha256_file(self.tmp / name)} for name in PARTS},
+                "files": {
+                    name: {"bytes": (self.tmp / name).stat().st_size, "sha256": sha256_file(self.tmp / name)}
+                    for name in PARTS
+                },
                 **self.extra,
             }
             (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -183,7 +192,7 @@ class CacheWriter:
         """Drop the temporary folder; the cache in place (if any) is untouched."""
         try:
             self._db.close()
-        except Exception:
+        except Exception:  # noqa: BLE001
             pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -268,7 +277,10 @@ def _write_index(directory: Path, embeddings: Any, *, progress: bool = False, bl
     scales = np.where(peak > 0, peak / 127.0, 1.0)
     head_codes = np.lib.format.open_memmap(directory / INDEX_HEAD, mode="w+", dtype=np.int8, shape=(rows, head))
     tail_codes = np.lib.format.open_memmap(directory / INDEX_TAIL, mode="w+", dtype=np.int8, shape=(rows, dim - split))
-    per_row = {name: np.empty(rows, dtype=np.float32) for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail", "tail_norm")}
+    per_row = {
+        name: np.empty(rows, dtype=np.float32)
+        for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail", "tail_norm")
+    }
     leading = np.empty((rows, lead), dtype=np.float32)
     for start in range(0, rows, block):
         rotated = np.asarray(embeddings[start : start + block], dtype=np.float64) @ rotation
@@ -277,7 +289,9 @@ def _write_index(directory: Path, embeddings: Any, *, progress: bool = False, bl
         quantised = np.clip(np.rint(rotated[:, lead:] / scales), -127, 127)
         head_codes[start:stop] = quantised[:, :head].astype(np.int8)
         tail_codes[start:stop] = quantised[:, head:].astype(np.int8)
-        error = np.concatenate([rotated[:, :lead] - leading[start:stop], rotated[:, lead:] - quantised * scales], axis=1)
+        error = np.concatenate(
+            [rotated[:, :lead] - leading[start:stop], rotated[:, lead:] - quantised * scales], axis=1
+        )
         # Norms are rounded up to float32 so a stored bound is never below the true one.
         per_row["residual_head"][start:stop] = _round_up(np.linalg.norm(error[:, :split], axis=1))
         per_row["residual_tail"][start:stop] = _round_up(np.linalg.norm(error[:, split:], axis=1))
@@ -325,7 +339,11 @@ def _scan_top(embeddings: Any, query: Any, k: int, block: int = SCAN_BLOCK) -> t
     for start in range(0, len(embeddings), block):
         scores = np.asarray(embeddings[start : start + block], dtype=np.float32) @ query
         # Everything tied with the block's k-th score stays, so ties resolve by row id as elsewhere.
-        keep = np.flatnonzero(scores >= np.partition(scores, len(scores) - k)[len(scores) - k]) if len(scores) > k else np.arange(len(scores))
+        keep = (
+            np.flatnonzero(scores >= np.partition(scores, len(scores) - k)[len(scores) - k])
+            if len(scores) > k
+            else np.arange(len(scores))
+        )
         best_ids = np.concatenate([best_ids, keep + start])
         best_scores = np.concatenate([best_scores, scores[keep]])
         best_ids, best_scores = _pick_top(best_ids, best_scores, k)
@@ -355,7 +373,10 @@ class _Int8Search:
             self.scales = params["scales"]
             self.leading = torch.from_numpy(params["leading"])
             self.tail_norms = params["tail_norm"]
-            self.per_row = {name: params[name].astype(np.float64) for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail")}
+            self.per_row = {
+                name: params[name].astype(np.float64)
+                for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail")
+            }
         for name, values in self.per_row.items():
             setattr(self, name + "_max", float(values.max(initial=0.0)))
         # Re-scoring reads single rows with pread, so the float16 matrix never becomes resident.
@@ -405,7 +426,9 @@ class _Int8Search:
         upper += approx
 
         # T: the k-th best exact score among the most promising rows, a lower bound on the true k-th.
-        probe = np.sort(torch.topk(torch.from_numpy(approx), min(self.rows, max(2 * k, 64)), sorted=False).indices.numpy())
+        probe = np.sort(
+            torch.topk(torch.from_numpy(approx), min(self.rows, max(2 * k, 64)), sorted=False).indices.numpy()
+        )
         probe_scores = self._exact(probe, query)
         threshold = float(np.partition(probe_scores, len(probe) - k)[len(probe) - k])
 
@@ -417,7 +440,9 @@ class _Int8Search:
         tail_query = torch.from_numpy(tail_code)
         if self.last_survivors * GATHER_SHARE <= self.rows:
             rows = np.flatnonzero(alive)
-            tail_ints = torch._int_mm(self.tail_codes.index_select(0, torch.from_numpy(rows)), tail_query).view(-1).numpy()
+            tail_ints = (
+                torch._int_mm(self.tail_codes.index_select(0, torch.from_numpy(rows)), tail_query).view(-1).numpy()
+            )
             full = tail_ints.astype(np.float32)
             full *= np.float32(tail_step)
             full += approx[rows]
@@ -474,7 +499,9 @@ class _TorchSearch:
         self.device = device
         matrix = torch.empty(embeddings.shape, dtype=torch.float16, device=device)
         for start in range(0, len(embeddings), SCAN_BLOCK):
-            matrix[start : start + SCAN_BLOCK] = torch.from_numpy(np.array(embeddings[start : start + SCAN_BLOCK])).to(device)
+            matrix[start : start + SCAN_BLOCK] = torch.from_numpy(np.array(embeddings[start : start + SCAN_BLOCK])).to(
+                device
+            )
         self.matrix = matrix
 
     def search(self, query: Any, k: int) -> tuple[Any, Any]:
@@ -498,7 +525,7 @@ def _cpu_int8_matmul_works() -> bool:
         a = torch.tensor([[100, -7], [3, 127], [-128, 5]], dtype=torch.int8)
         b = torch.tensor([[127], [-100]], dtype=torch.int8)
         return torch._int_mm(a, b).view(-1).tolist() == [13400, -12319, -16756]
-    except Exception:  # ImportError, a missing op, or no CPU kernel
+    except Exception:  # noqa: BLE001 - ImportError, a missing op, or no CPU kernel
         return False
 
 
@@ -558,7 +585,9 @@ class EmbeddingCache:
             raise CacheError(f"{len(array)} embeddings but {len(rows)} metadata rows; they must match one to one.")
         if len(array) == 0:
             raise CacheError("There are no embeddings to write; an empty cache would find nothing.")
-        writer = CacheWriter(directory, len(array), array.shape[1], model=model, pretrained=pretrained, sources=sources, extra=extra)
+        writer = CacheWriter(
+            directory, len(array), array.shape[1], model=model, pretrained=pretrained, sources=sources, extra=extra
+        )
         try:
             for start in range(0, len(array), batch):
                 writer.add(array[start : start + batch], rows[start : start + batch])
@@ -572,7 +601,7 @@ class EmbeddingCache:
         """Open and check a cache (fast: sizes and shapes, not checksums; see ``verify``)."""
         import numpy as np
 
-        directory = Path(directory if directory is not None else settings.CACHE_DIR)
+        directory = Path(directory if directory is not None else settings.cache_dir())
         manifest_path = directory / MANIFEST
         if not manifest_path.is_file():
             raise CacheError(f"No Open Images cache in {directory} (no {MANIFEST}).", REBUILD_HINT)
@@ -583,7 +612,10 @@ class EmbeddingCache:
         except (ValueError, KeyError, TypeError) as err:
             raise _broken(directory, f"{MANIFEST} is unreadable ({err})") from None
         if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-            raise _broken(directory, f"format {manifest.get('format')!r} v{manifest.get('format_version')} is not {FORMAT!r} v{FORMAT_VERSION}")
+            raise _broken(
+                directory,
+                f"format {manifest.get('format')!r} v{manifest.get('format_version')} is not {FORMAT!r} v{FORMAT_VERSION}",
+            )
         for name in PARTS:
             path = directory / name
             if not path.is_file():
@@ -597,7 +629,10 @@ class EmbeddingCache:
         except (ValueError, OSError) as err:
             raise _broken(directory, f"an array file is damaged ({err})") from None
         if embeddings.shape != (rows, dim) or embeddings.dtype != np.float16:
-            raise _broken(directory, f"{EMBEDDINGS} holds {embeddings.dtype} {embeddings.shape}, the manifest says float16 ({rows}, {dim})")
+            raise _broken(
+                directory,
+                f"{EMBEDDINGS} holds {embeddings.dtype} {embeddings.shape}, the manifest says float16 ({rows}, {dim})",
+            )
         for name, array, width in zip((INDEX_HEAD, INDEX_TAIL), codes, _index_layout(dim)[1:]):
             if array.shape != (rows, width) or array.dtype != np.int8:
                 raise _broken(directory, f"{name} holds {array.dtype} {array.shape}, expected int8 ({rows}, {width})")
@@ -674,7 +709,9 @@ class EmbeddingCache:
 
         query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         if query.shape != (self.dim,):
-            raise CacheError(f"A query of dimension {query.size} cannot search a cache of dimension {self.dim}; embed it with {self.model}.")
+            raise CacheError(
+                f"A query of dimension {query.size} cannot search a cache of dimension {self.dim}; embed it with {self.model}."
+            )
         if not np.all(np.isfinite(query)):
             raise CacheError("The query vector has NaN or infinite values.")
         k = min(int(k), len(self))
@@ -698,7 +735,9 @@ class EmbeddingCache:
             bad_norms += int(np.sum(np.abs(norms - 1) > 1e-2))
         if bad_norms:
             problems.append(f"{bad_norms} embeddings are not unit length")
-        empty = self._db.execute("SELECT count(*) FROM rows WHERE image_id = '' OR split = '' OR image_url = ''").fetchone()[0]
+        empty = self._db.execute(
+            "SELECT count(*) FROM rows WHERE image_id = '' OR split = '' OR image_url = ''"
+        ).fetchone()[0]
         if empty:
             problems.append(f"{empty} metadata rows lack an image id, split or URL")
         return CacheHealth(not problems, problems)
@@ -727,23 +766,41 @@ def merge_shards(shard_dirs: Iterable[str | Path], directory: str | Path) -> Pat
     indexes = [(s.manifest.get("shard") or {}).get("index") for s in shards]
     if indexes != list(range(count)):
         missing = sorted(set(range(count)) - set(indexes))
-        raise CacheError(f"The shards do not make a whole: have {indexes} of {count}, missing {missing}.", "Build the missing shards with `memer cache build --shard i/n`.")
+        raise CacheError(
+            f"The shards do not make a whole: have {indexes} of {count}, missing {missing}.",
+            "Build the missing shards with `memer cache build --shard i/n`.",
+        )
     for shard in shards[1:]:
         m = shard.manifest
         for key in ("model", "pretrained", "dim"):
             if m[key] != first[key]:
-                raise CacheError(f"Shard {shard.directory} has {key} {m[key]!r}, shard 0 has {first[key]!r}; they cannot be merged.")
+                raise CacheError(
+                    f"Shard {shard.directory} has {key} {m[key]!r}, shard 0 has {first[key]!r}; they cannot be merged."
+                )
         if m["shard"]["total_rows"] != first["shard"]["total_rows"] or _source_sums(m) != _source_sums(first):
-            raise CacheError(f"Shard {shard.directory} was built from other source files than shard 0; rebuild it from the same downloads.")
+            raise CacheError(
+                f"Shard {shard.directory} was built from other source files than shard 0; rebuild it from the same downloads."
+            )
     total = sum(len(s) for s in shards)
     if total != first["shard"]["total_rows"]:
         raise CacheError(f"The shards hold {total} rows, the build planned {first['shard']['total_rows']}.")
-    writer = CacheWriter(directory, total, int(first["dim"]), model=first["model"], pretrained=first["pretrained"], sources=first.get("sources", []), extra=_carry_extra(first))
+    writer = CacheWriter(
+        directory,
+        total,
+        int(first["dim"]),
+        model=first["model"],
+        pretrained=first["pretrained"],
+        sources=first.get("sources", []),
+        extra=_carry_extra(first),
+    )
     try:
         for shard in shards:
             for start in range(0, len(shard), SCAN_BLOCK):
                 stop = min(start + SCAN_BLOCK, len(shard))
-                writer.add(np.asarray(shard.embeddings[start:stop], dtype=np.float32), [shard.row(i) for i in range(start, stop)])
+                writer.add(
+                    np.asarray(shard.embeddings[start:stop], dtype=np.float32),
+                    [shard.row(i) for i in range(start, stop)],
+                )
             shard.close()
     except BaseException:
         writer.abort()
@@ -775,7 +832,7 @@ class _NoGlobalsUnpickler(pickle.Unpickler):
 def load_legacy_annotations(path: str | Path) -> list[tuple[str, str, str]]:
     """Read the original ``[("split/imageid", description, author), ...]`` pickle without running code."""
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115
     except OSError as err:
         raise CacheError(
             f"Could not read the annotations file {path} ({err.strerror or err}).",
@@ -786,7 +843,7 @@ def load_legacy_annotations(path: str | Path) -> list[tuple[str, str, str]]:
             data = _NoGlobalsUnpickler(handle).load()
         except CacheError:
             raise
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001
             raise CacheError(f"{path} is not a readable annotations pickle ({err}).") from None
     if not isinstance(data, (list, tuple)):
         raise CacheError(f"{path} holds a {type(data).__name__}, not a list of (split/imageid, description, author).")
@@ -800,11 +857,13 @@ def load_legacy_annotations(path: str | Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def import_legacy(embeddings_path: str | Path, annotations_path: str | Path, directory: str | Path | None = None) -> Path:
+def import_legacy(
+    embeddings_path: str | Path, annotations_path: str | Path, directory: str | Path | None = None
+) -> Path:
     """Turn the original AI-Memer files (ViT-B/32 float16 .npy + annotations pickle) into a cache."""
     import numpy as np
 
-    directory = Path(directory if directory is not None else settings.CACHE_DIR)
+    directory = Path(directory if directory is not None else settings.cache_dir())
     if not Path(embeddings_path).is_file():
         raise CacheError(f"{embeddings_path} does not exist.", "Give the path of the original embeddings .npy file.")
     try:
@@ -813,13 +872,23 @@ def import_legacy(embeddings_path: str | Path, annotations_path: str | Path, dir
         raise CacheError(f"{embeddings_path} is not a plain .npy array ({err}).") from None
     annotations = load_legacy_annotations(annotations_path)
     if embeddings.ndim != 2 or len(embeddings) != len(annotations):
-        raise CacheError(f"{embeddings_path} has shape {embeddings.shape} but {annotations_path} lists {len(annotations)} images; they must match row for row.")
+        raise CacheError(
+            f"{embeddings_path} has shape {embeddings.shape} but {annotations_path} lists {len(annotations)} images; they must match row for row."
+        )
     rows = [legacy_row(key, description, author) for key, description, author in annotations]
     sources = [
         {"name": Path(p).name, "url": "", "sha256": sha256_file(p), "bytes": Path(p).stat().st_size}
         for p in (embeddings_path, annotations_path)
     ]
-    return EmbeddingCache.write(directory, embeddings, rows, model="ViT-B-32", pretrained="openai", sources=sources, extra={"build": {"kind": "legacy-import"}})
+    return EmbeddingCache.write(
+        directory,
+        embeddings,
+        rows,
+        model="ViT-B-32",
+        pretrained="openai",
+        sources=sources,
+        extra={"build": {"kind": "legacy-import"}},
+    )
 
 
 def legacy_row(key: str, description: str, author: str) -> dict[str, Any]:

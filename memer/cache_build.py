@@ -19,8 +19,8 @@ from typing import Any
 
 from memer import http, settings
 from memer.cache import CacheWriter, image_url, merge_shards, sha256_file
-from memer.candidates import collapse_whitespace
 from memer.errors import CacheError
+from memer.text import collapse_whitespace
 
 SPLITS = ("train", "validation", "test")
 NARRATIVE_FILES = {
@@ -80,9 +80,18 @@ def download_file(url: str, dest: str | Path, *, progress: bool = True, session:
                     have = 0  # the server ignored Range: start over
                 length = response.headers.get("Content-Length")
                 total = have + int(length) if length and length.isdigit() else None
-                with open(part, "ab" if have else "wb") as out, tqdm(
-                    total=total, initial=have, unit="B", unit_scale=True, desc=dest.name, disable=not progress, leave=False
-                ) as bar:
+                with (
+                    open(part, "ab" if have else "wb") as out,
+                    tqdm(
+                        total=total,
+                        initial=have,
+                        unit="B",
+                        unit_scale=True,
+                        desc=dest.name,
+                        disable=not progress,
+                        leave=False,
+                    ) as bar,
+                ):
                     for block in response.iter_content(CHUNK):
                         out.write(block)
                         bar.update(len(block))
@@ -95,10 +104,18 @@ def download_file(url: str, dest: str | Path, *, progress: bool = True, session:
             continue
     if last_error:
         if part.is_file():
-            raise CacheError(f"Could not download {url} ({last_error}); the partial file {part} is kept.", "Run the same command again to resume.")
-        raise CacheError(f"Could not download {url} ({last_error}).", "Check your connection and run the same command again.")
+            raise CacheError(
+                f"Could not download {url} ({last_error}); the partial file {part} is kept.",
+                "Run the same command again to resume.",
+            )
+        raise CacheError(
+            f"Could not download {url} ({last_error}).", "Check your connection and run the same command again."
+        )
     if not part.is_file():
-        raise CacheError(f"Could not download {url} (no data).", "Check the URL settings (MEMER_NARRATIVES_URL, MEMER_OPENIMAGES_META_URL) and your connection.")
+        raise CacheError(
+            f"Could not download {url} (no data).",
+            "Check the URL settings (MEMER_NARRATIVES_URL, MEMER_OPENIMAGES_META_URL) and your connection.",
+        )
     part.rename(dest)
     return _source_record(url, dest)
 
@@ -120,7 +137,10 @@ def iter_narratives(path: str | Path) -> Iterator[tuple[str, str, str]]:
                 record = json.loads(line)
                 yield str(record["image_id"]), str(record.get("annotator_id", "")), str(record["caption"])
             except (ValueError, KeyError, TypeError) as err:
-                raise CacheError(f"{path} line {number} is not a narrative record ({err}).", "Delete the file so the next build downloads it again.") from None
+                raise CacheError(
+                    f"{path} line {number} is not a narrative record ({err}).",
+                    "Delete the file so the next build downloads it again.",
+                ) from None
 
 
 def _annotator_key(annotator: str) -> tuple[int, str]:
@@ -145,9 +165,14 @@ def iter_metadata(path: str | Path) -> Iterator[dict[str, str]]:
     """Rows of an Open Images ``*-images-with-rotation.csv``, streamed (quoted commas handled by csv)."""
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = {"ImageID", "OriginalLandingURL", "License", "AuthorProfileURL", "Author"} - set(reader.fieldnames or [])
+        missing = {"ImageID", "OriginalLandingURL", "License", "AuthorProfileURL", "Author"} - set(
+            reader.fieldnames or []
+        )
         if missing:
-            raise CacheError(f"{path} lacks the columns {sorted(missing)}; it is not an Open Images metadata CSV.", "Delete it so the next build downloads it again.")
+            raise CacheError(
+                f"{path} lacks the columns {sorted(missing)}; it is not an Open Images metadata CSV.",
+                "Delete it so the next build downloads it again.",
+            )
         yield from reader
 
 
@@ -218,7 +243,9 @@ def shards_dir(directory: str | Path) -> Path:
     return directory.parent / f"{directory.name}-shards"
 
 
-def download_sources(splits: Sequence[str], download_dir: Path, *, progress: bool = True) -> dict[str, tuple[Path, Path, list[dict[str, Any]]]]:
+def download_sources(
+    splits: Sequence[str], download_dir: Path, *, progress: bool = True
+) -> dict[str, tuple[Path, Path, list[dict[str, Any]]]]:
     session = http.get_session()
     out = {}
     for split in splits:
@@ -226,7 +253,10 @@ def download_sources(splits: Sequence[str], download_dir: Path, *, progress: boo
         metadata_url = f"{settings.OPENIMAGES_META_URL.rstrip('/')}/{METADATA_FILES[split]}"
         narratives = download_dir / NARRATIVE_FILES[split]
         metadata = download_dir / Path(METADATA_FILES[split]).name
-        records = [download_file(narratives_url, narratives, progress=progress, session=session), download_file(metadata_url, metadata, progress=progress, session=session)]
+        records = [
+            download_file(narratives_url, narratives, progress=progress, session=session),
+            download_file(metadata_url, metadata, progress=progress, session=session),
+        ]
         out[split] = (narratives, metadata, records)
     return out
 
@@ -251,8 +281,8 @@ def build_cache(
     unknown = [s for s in splits if s not in SPLITS]
     if unknown or not splits:
         raise CacheError(f"Unknown split(s) {unknown}; choose from {', '.join(SPLITS)}.")
-    directory = Path(directory if directory is not None else settings.CACHE_DIR)
-    download_dir = Path(download_dir if download_dir is not None else settings.CACHE_DOWNLOAD_DIR)
+    directory = Path(directory if directory is not None else settings.cache_dir())
+    download_dir = Path(download_dir if download_dir is not None else settings.cache_download_dir())
     files = download_sources(splits, download_dir, progress=progress)
     rows: list[dict[str, Any]] = []
     skipped = 0
@@ -265,8 +295,18 @@ def build_cache(
         sources += records
     total = len(rows)
     if not total:
-        raise CacheError("The downloaded files yield no captioned image with metadata; nothing to build.", "Check the files in " + str(download_dir))
-    extra: dict[str, Any] = {"build": {"kind": "localized-narratives", "splits": splits, "narrative_rule": NARRATIVE_RULE, "skipped_without_metadata": skipped}}
+        raise CacheError(
+            "The downloaded files yield no captioned image with metadata; nothing to build.",
+            "Check the files in " + str(download_dir),
+        )
+    extra: dict[str, Any] = {
+        "build": {
+            "kind": "localized-narratives",
+            "splits": splits,
+            "narrative_rule": NARRATIVE_RULE,
+            "skipped_without_metadata": skipped,
+        }
+    }
     target = directory
     if shard is not None:
         index, count = shard
@@ -283,9 +323,19 @@ def build_cache(
         raise CacheError(f"Asked for CLIP {model} but the given encoder is {encoder.model_name}.")
     batch_size = max(1, batch_size or settings.CLIP_BATCH_SIZE)
     first = np.asarray(encoder.encode_text([rows[0]["caption"]]), dtype=np.float32)
-    writer = CacheWriter(target, len(rows), first.shape[1], model=encoder.model_name, pretrained=encoder.pretrained or "", sources=sources, extra=extra)
+    writer = CacheWriter(
+        target,
+        len(rows),
+        first.shape[1],
+        model=encoder.model_name,
+        pretrained=encoder.pretrained or "",
+        sources=sources,
+        extra=extra,
+    )
     try:
-        for start in tqdm(range(0, len(rows), batch_size), desc="embedding captions", unit="batch", disable=not progress):
+        for start in tqdm(
+            range(0, len(rows), batch_size), desc="embedding captions", unit="batch", disable=not progress
+        ):
             batch = rows[start : start + batch_size]
             writer.add(encoder.encode_text([row["caption"] for row in batch]), batch)
     except BaseException:
@@ -297,10 +347,13 @@ def build_cache(
 
 def merge(directory: str | Path | None = None, shard_dirs: Sequence[str | Path] | None = None) -> Path:
     """Merge the shards under ``<dir>-shards/`` (or the folders given) into ``<dir>``."""
-    directory = Path(directory if directory is not None else settings.CACHE_DIR)
+    directory = Path(directory if directory is not None else settings.cache_dir())
     if not shard_dirs:
         root = shards_dir(directory)
         shard_dirs = sorted(p for p in root.glob("*-of-*") if p.is_dir()) if root.is_dir() else []
     if not shard_dirs:
-        raise CacheError(f"No shards found in {shards_dir(directory)}.", "Build them with `memer cache build --shard i/n` (same --dir) first.")
+        raise CacheError(
+            f"No shards found in {shards_dir(directory)}.",
+            "Build them with `memer cache build --shard i/n` (same --dir) first.",
+        )
     return merge_shards(shard_dirs, directory)

@@ -6,8 +6,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-DESCRIPTION_WORDS = 60  # a candidate's description is cut to this many words
-
 SOURCE_NAMES = {
     "commons": "Wikimedia Commons",
     "wikipedia": "Wikipedia",
@@ -40,7 +38,7 @@ class ImageCandidate:
 
     @property
     def source_name(self) -> str:
-        return SOURCE_NAMES.get(self.source, self.source)
+        return source_display_name(self.source)
 
     def attribution(self) -> str:
         """The credit line shown under a meme, e.g. "Image: Jane Doe / Wikimedia Commons, CC BY-SA 4.0"."""
@@ -55,12 +53,6 @@ class ImageCandidate:
         return data
 
 
-def collapse_whitespace(text: str) -> str:
-    """Runs of spaces, tabs and newlines become one space; ends trimmed."""
-    return " ".join(text.split())
-
-
-def trim_words(text: str, words: int = DESCRIPTION_WORDS) -> str:
-    """``text`` with whitespace collapsed, cut to ``words`` words (marked with "…" when cut)."""
-    parts = text.split()
-    return " ".join(parts) if len(parts) <= words else " ".join(parts[:words]) + " …"
+def source_display_name(name: str) -> str:
+    """ "commons" -> "Wikimedia Commons": how a source is named to people."""
+    return SOURCE_NAMES.get(name, name)

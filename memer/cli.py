@@ -43,7 +43,9 @@ def _parse_font_size(value: str) -> int | None:
     except ValueError:
         size = 0
     if size < 1:
-        raise MemerError(f"--font-size {value!r} is neither 'auto' nor a positive whole number.", "Use e.g. --font-size 64.")
+        raise MemerError(
+            f"--font-size {value!r} is neither 'auto' nor a positive whole number.", "Use e.g. --font-size 64."
+        )
     return size
 
 
@@ -197,9 +199,18 @@ def _run_cache_build(args: argparse.Namespace) -> int:
     from memer.cache_build import build_cache, parse_shard
 
     splits = [s.strip() for s in args.splits.split(",") if s.strip()]
-    report = build_cache(splits, model=args.model, pretrained=args.pretrained, batch_size=args.batch_size, shard=parse_shard(args.shard), directory=args.dir)
+    report = build_cache(
+        splits,
+        model=args.model,
+        pretrained=args.pretrained,
+        batch_size=args.batch_size,
+        shard=parse_shard(args.shard),
+        directory=args.dir,
+    )
     what = f"{report.rows} of {report.total_rows} rows" if report.rows != report.total_rows else f"{report.rows} rows"
-    print(f"built {report.directory}: {what}; {report.skipped_without_metadata} captioned images had no metadata and were left out")
+    print(
+        f"built {report.directory}: {what}; {report.skipped_without_metadata} captioned images had no metadata and were left out"
+    )
     return 0
 
 
@@ -269,7 +280,9 @@ def _run_make(args: argparse.Namespace) -> int:
     if not result.candidates:
         raise SourceError(f"No pictures found for {args.query!r}.", "Try other words, or check the sources above.")
     if args.pick > len(result.candidates):
-        raise SourceError(f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number.")
+        raise SourceError(
+            f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number."
+        )
     picture = result.candidates[args.pick - 1]
 
     batch = pipeline.captions(picture, theme=args.query, engine=args.engine, style=args.style)

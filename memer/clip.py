@@ -133,7 +133,13 @@ def _load(model_name: str, pretrained: str, device: str, precision: str) -> Clip
         clip_model, preprocess, tokenizer = _create(open_clip_name, model_name, pretrained, device, precision)
         status.update()
         loaded = ClipModel(
-            clip_model, preprocess, tokenizer, model_name=model_name, pretrained=pretrained, device=device, precision=precision
+            clip_model,
+            preprocess,
+            tokenizer,
+            model_name=model_name,
+            pretrained=pretrained,
+            device=device,
+            precision=precision,
         )
         status.update()
     finally:
@@ -185,7 +191,9 @@ def _check_model_name(model_name: str, pretrained: str) -> str:
 def _create(open_clip_name: str, model_name: str, pretrained: str, device: str, precision: str) -> tuple[Any, Any, Any]:
     import open_clip
 
-    weights = str(Path(pretrained).expanduser()) if pretrained and Path(pretrained).expanduser().is_file() else pretrained
+    weights = (
+        str(Path(pretrained).expanduser()) if pretrained and Path(pretrained).expanduser().is_file() else pretrained
+    )
     try:
         clip_model, _, preprocess = open_clip.create_model_and_transforms(
             open_clip_name, pretrained=weights or None, device=device, precision=precision
@@ -221,7 +229,15 @@ class ClipModel:
     """A loaded open_clip model; every vector it returns is float32 and unit length."""
 
     def __init__(
-        self, model: Any, preprocess: Any, tokenizer: Any, *, model_name: str, pretrained: str, device: str, precision: str = "fp32"
+        self,
+        model: Any,
+        preprocess: Any,
+        tokenizer: Any,
+        *,
+        model_name: str,
+        pretrained: str,
+        device: str,
+        precision: str = "fp32",
     ) -> None:
         self.model = model
         self.preprocess = preprocess
@@ -235,7 +251,9 @@ class ClipModel:
     def __repr__(self) -> str:
         return f"ClipModel({_describe(self.model_name, self.pretrained)!r}, device={self.device!r}, dim={self.dim})"
 
-    def encode_text(self, texts: Sequence[str], *, batch_size: int | None = None, show_progress: bool = False) -> np.ndarray:
+    def encode_text(
+        self, texts: Sequence[str], *, batch_size: int | None = None, show_progress: bool = False
+    ) -> np.ndarray:
         def encode(batch: Sequence[str]) -> Any:
             return self.model.encode_text(self.tokenizer(list(batch)).to(self.device))
 
@@ -259,7 +277,12 @@ class ClipModel:
         return self.encode_text([query_prompt(query)])[0]
 
     def _encode(
-        self, items: Sequence[Any], encode: Callable[[Sequence[Any]], Any], batch_size: int | None, show_progress: bool, label: str
+        self,
+        items: Sequence[Any],
+        encode: Callable[[Sequence[Any]], Any],
+        batch_size: int | None,
+        show_progress: bool,
+        label: str,
     ) -> np.ndarray:
         import numpy as np
         import torch
@@ -463,5 +486,7 @@ def embed_and_rank(
         progress("Comparing pictures with the query", 1.0)
 
     vectors = np.concatenate(chunks) if chunks else np.zeros((0, clip.dim), dtype=np.float32)
-    ranked, duplicates = rank(clip.encode_query(query), embedded, vectors, top_k=top_k, dedupe_threshold=dedupe_threshold)
+    ranked, duplicates = rank(
+        clip.encode_query(query), embedded, vectors, top_k=top_k, dedupe_threshold=dedupe_threshold
+    )
     return ranked, dropped + duplicates

@@ -83,7 +83,7 @@ def download_notes() -> list[str]:
             f"Local caption model {caption_model}: {size}, downloaded only when you pick the local engine "
             "(not needed with an OpenAI key)."
         )
-    cache_dir = Path(settings.CACHE_DIR)
+    cache_dir = Path(settings.cache_dir())
     if cache_dir.is_dir() and any(cache_dir.iterdir()):
         notes.append(f"Open Images cache: {cache_dir} ({_human(_folder_size(cache_dir))}), already here.")
     else:

@@ -76,7 +76,13 @@ def _retry_class() -> type:
 def get_session() -> requests.Session:
     """The process's one session; rebuilt only when the settings it was made from change."""
     global _session, _session_key
-    key = (user_agent(), settings.HTTP_RETRIES, settings.HTTP_BACKOFF, settings.DOWNLOAD_WORKERS, settings.PER_HOST_LIMIT)
+    key = (
+        user_agent(),
+        settings.HTTP_RETRIES,
+        settings.HTTP_BACKOFF,
+        settings.DOWNLOAD_WORKERS,
+        settings.PER_HOST_LIMIT,
+    )
     with _session_lock:
         if _session is None or key != _session_key:
             _session = _build_session()
@@ -132,11 +138,16 @@ def request_json(url: str, params: Mapping[str, Any] | None = None) -> JsonRespo
     try:
         response = get_session().get(url, params=params, timeout=timeout())
     except requests.RequestException as err:
-        raise SourceError(f"{host} could not be reached: {describe_failure(err)}.", "Check the connection and try again.") from err
+        raise SourceError(
+            f"{host} could not be reached: {describe_failure(err)}.", "Check the connection and try again."
+        ) from err
     if response.status_code >= 400:
         # 404, 403, 400 ...: asking again will not help; a mistyped address is the usual cause.
         client_error = response.status_code < 500 and response.status_code != 429
-        raise SourceError(f"{host} answered HTTP {response.status_code}.", API_ADDRESS_HINT if client_error else "Try again in a minute.")
+        raise SourceError(
+            f"{host} answered HTTP {response.status_code}.",
+            API_ADDRESS_HINT if client_error else "Try again in a minute.",
+        )
     try:
         payload = response.json()
     except ValueError as err:
@@ -165,7 +176,9 @@ def describe_failure(err: BaseException) -> str:
         return str(err)
     if isinstance(err, requests.HTTPError) and err.response is not None:
         return f"HTTP {err.response.status_code}"
-    if isinstance(err, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+    if isinstance(
+        err, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
+    ):
         return f"bad address ({err})"
     chain = list(_exception_chain(err))
     names = {type(e).__name__ for e in chain}
@@ -247,7 +260,7 @@ def _inside(folder: Path, name: str) -> Path:
 
 def cached_path(url: str, cache_dir: Path | None = None) -> Path | None:
     """The cached download of ``url``, if there is one."""
-    folder = Path(cache_dir or settings.DOWNLOAD_DIR)
+    folder = Path(cache_dir or settings.download_dir())
     key = url_key(url)
     for ext in EXTENSIONS.values():
         path = folder / f"{key}.{ext}"
@@ -366,7 +379,7 @@ def download_image(url: str) -> Path:
                     if expected is not None and received < expected:
                         raise DownloadFailure("truncated download")
 
-                target = Path(settings.DOWNLOAD_DIR) / f"{url_key(url)}.{EXTENSIONS[kind]}"
+                target = settings.download_dir() / f"{url_key(url)}.{EXTENSIONS[kind]}"
                 _atomic_write_from(capped(), target)
                 return target
         except requests.RequestException as err:
@@ -402,7 +415,7 @@ def download_images(
 ) -> DownloadReport:
     """Download every candidate's ``image_url`` concurrently; set ``candidate.path`` on success.
 
-    Files land in the URL-keyed cache (settings.DOWNLOAD_DIR); with ``dest_dir``
+    Files land in the URL-keyed cache (settings.download_dir()); with ``dest_dir``
     a copy named after the title is put there too. Each host is served by at
     most ``host_limit(host)`` lanes of a pool of settings.DOWNLOAD_WORKERS
     threads, so a slow, strictly limited host never blocks workers another
@@ -440,7 +453,7 @@ def download_images(
             outcome[index] = str(err)
         except OSError as err:
             outcome[index] = f"could not save the file: {err.strerror or err}"
-        except Exception as err:  # e.g. a malformed address: this file fails, the batch goes on
+        except Exception as err:  # noqa: BLE001 - e.g. a malformed address: this file fails, the batch goes on
             outcome[index] = describe_failure(err)
         with bar_lock:
             bar.update(1)
@@ -466,7 +479,9 @@ def download_images(
     ]
     try:
         if order:
-            with ThreadPoolExecutor(max_workers=max(1, min(settings.DOWNLOAD_WORKERS, len(order))), thread_name_prefix="memer-download") as pool:
+            with ThreadPoolExecutor(
+                max_workers=max(1, min(settings.DOWNLOAD_WORKERS, len(order))), thread_name_prefix="memer-download"
+            ) as pool:
                 for future in [pool.submit(lane, queues[host]) for host in order]:
                     future.result()
     finally:

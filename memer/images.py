@@ -80,7 +80,9 @@ def _read(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, str]:
             with path.open("rb") as handle:
                 data = handle.read(max_bytes + 1)
         except OSError as err:
-            raise ImageError(f"Cannot read {name}: {err.strerror or err}.", "Check the file and its permissions.") from None
+            raise ImageError(
+                f"Cannot read {name}: {err.strerror or err}.", "Check the file and its permissions."
+            ) from None
     if len(data) > max_bytes:
         raise ImageError(
             f"{name} is over the {max_bytes / 1e6:.1f} MB limit.",
@@ -91,7 +93,9 @@ def _read(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, str]:
     return data, name
 
 
-def open_image(source: str | Path | bytes, *, max_bytes: int | None = None, max_pixels: int | None = None) -> Image.Image:
+def open_image(
+    source: str | Path | bytes, *, max_bytes: int | None = None, max_pixels: int | None = None
+) -> Image.Image:
     """Open a picture from a path or bytes as an upright RGB image, or raise ``ImageError``.
 
     EXIF orientation is applied; transparency lands on white; 16-bit and float
@@ -137,7 +141,9 @@ def open_image(source: str | Path | bytes, *, max_bytes: int | None = None, max_
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError, ZeroDivisionError) as err:
         reason = str(err) or type(err).__name__
         if "truncated" in reason.lower() or isinstance(err, EOFError):
-            raise ImageError(f"{name} is truncated ({reason}).", "The download was cut short; fetch it again.") from None
+            raise ImageError(
+                f"{name} is truncated ({reason}).", "The download was cut short; fetch it again."
+            ) from None
         raise ImageError(f"{name} is corrupt and cannot be decoded ({reason}).", "Pick another picture.") from None
 
 
@@ -175,7 +181,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     try:
         return image.convert("RGB")
     except ValueError:
-        raise ImageError(f"Pictures in Pillow mode {mode} are not supported.", "Convert it to PNG or JPEG first.") from None
+        raise ImageError(
+            f"Pictures in Pillow mode {mode} are not supported.", "Convert it to PNG or JPEG first."
+        ) from None
 
 
 def _onto_white(rgba: Image.Image) -> Image.Image:

@@ -47,7 +47,7 @@ class SearchResult:
 
 @dataclass
 class Meme:
-    image: "Image.Image"
+    image: Image.Image
     caption: str
     attribution: str
     filename: str  # a safe suggestion, e.g. "apple-pie-meme.png"
@@ -144,7 +144,7 @@ def _ask_source(name: str, query: str, clip_future) -> tuple[SourceStatus, list[
             candidates = searcher(query)
     except MemerError as err:
         return SourceStatus(name, False, 0, str(err)), []
-    except Exception as err:  # a bug or an unforeseen failure in one source must not sink the search
+    except Exception as err:  # noqa: BLE001 - a bug or an unforeseen failure in one source must not sink the search
         return SourceStatus(name, False, 0, f"unexpected error: {type(err).__name__}: {err}"), []
     message = "" if candidates else "no pictures for this topic"
     return SourceStatus(name, True, len(candidates), message), candidates
@@ -176,7 +176,7 @@ def captions(
     model: str | None = None,
     api_key: str | None = None,
     progress: ProgressHook | None = None,
-) -> "CaptionBatch":
+) -> CaptionBatch:
     """Caption candidates for the picked picture, each with a safety level.
 
     The picture itself goes along (the OpenAI engine looks at a small copy),
@@ -242,7 +242,7 @@ def meme_filename(name: str) -> str:
     return "-".join(words + ["meme"]) + ".png"
 
 
-def _picture(candidate: ImageCandidate) -> "Image.Image":
+def _picture(candidate: ImageCandidate) -> Image.Image:
     """The candidate's picture, downloading it first if the search did not."""
     from memer import http
 
@@ -259,7 +259,7 @@ def _picture(candidate: ImageCandidate) -> "Image.Image":
 
 
 @lru_cache(maxsize=4)
-def _open_cached(path: str, mtime_ns: int) -> "Image.Image":
+def _open_cached(path: str, mtime_ns: int) -> Image.Image:
     """Re-rendering the same picture (live preview) decodes it once."""
     from memer.images import open_image
 

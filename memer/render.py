@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from memer.candidates import ImageCandidate
 
 POSITIONS = ("top", "bottom", "both")
-MAIN_FONT_NAME = "Anton-Regular.ttf"
 # Where systems keep a colour emoji font (Linux/Colab, macOS, Windows).
 SYSTEM_EMOJI_FONTS = (
     "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
@@ -102,10 +101,6 @@ class Measurer(Protocol):
 def _font_path(name: str) -> Path:
     path = Path(name).expanduser()
     return path if path.is_absolute() else settings.FONT_DIR / path
-
-
-def _is_unset(path: Path) -> bool:
-    return str(path) in ("", ".")
 
 
 @functools.lru_cache(maxsize=16)
@@ -183,7 +178,7 @@ def _load_emoji_face(path: str) -> Face | None:
 
 
 def _find_emoji_font() -> str | None:
-    if not _is_unset(settings.EMOJI_FONT):
+    if settings.EMOJI_FONT is not None:
         return str(settings.EMOJI_FONT) if Path(settings.EMOJI_FONT).is_file() else None
     return next((p for p in SYSTEM_EMOJI_FONTS if Path(p).is_file()), None)
 
@@ -200,7 +195,7 @@ class FontStack:
     def _ink_height(self, index: int, text: str) -> float:
         face = self.faces[index]
         font = _load_font(face.path, face.load_size or _REFERENCE_SIZE)
-        left, top, right, bottom = font.getbbox(text, anchor="ls")
+        _left, top, _right, _bottom = font.getbbox(text, anchor="ls")
         return float(-top)
 
     def face_for(self, char: str) -> int | None:
@@ -225,7 +220,11 @@ class FontStack:
             category = unicodedata.category(char)
             code = ord(char)
             is_modifier = 0x1F3FB <= code <= 0x1F3FF or 0xFE00 <= code <= 0xFE0F or 0xE0020 <= code <= 0xE007F
-            if out and out[-1][1] != " " and (category in _ATTACHED_CATEGORIES or is_modifier or char in _JOINERS or joined):
+            if (
+                out
+                and out[-1][1] != " "
+                and (category in _ATTACHED_CATEGORIES or is_modifier or char in _JOINERS or joined)
+            ):
                 face_index, previous = out[-1]
                 if code in self.faces[face_index].codepoints:
                     out[-1] = (face_index, previous + char)
@@ -269,7 +268,11 @@ class FontStack:
         for index, text in runs(clusters):
             face = self.faces[index]
             scale = self.emoji_scale(face, size) if face.color else 1.0
-            font = _load_font(face.path, face.load_size or size) if face.color else _load_font(face.path, self.face_size(index, size))
+            font = (
+                _load_font(face.path, face.load_size or size)
+                if face.color
+                else _load_font(face.path, self.face_size(index, size))
+            )
             ink_left, top, ink_right, bottom = font.getbbox(text, anchor="ls")
             if width == 0.0:
                 left = min(left, ink_left * scale)
@@ -292,7 +295,7 @@ class FontStack:
 
 @functools.lru_cache(maxsize=8)
 def _emoji_height(path: str, load_size: int) -> int:
-    left, top, right, bottom = _load_font(path, load_size).getbbox("\U0001f600", anchor="ls")
+    _left, top, _right, bottom = _load_font(path, load_size).getbbox("\U0001f600", anchor="ls")
     return max(1, bottom - top)
 
 
@@ -327,7 +330,7 @@ def _font_stack(main: str, fallbacks: tuple[str, ...], emoji: str | None) -> Fon
 
 def font_stack() -> FontStack:
     """The configured fonts (settings.FONT, FALLBACK_FONTS, EMOJI_FONT), loaded once."""
-    main = _font_path(MAIN_FONT_NAME) if _is_unset(settings.FONT) else Path(settings.FONT).expanduser()
+    main = Path(settings.font_file()).expanduser()
     fallbacks = tuple(str(_font_path(name)) for name in settings.FALLBACK_FONTS)
     return _font_stack(str(main), fallbacks, _find_emoji_font())
 
@@ -516,7 +519,9 @@ def layout_text(
         )
 
     def attempt(size: int, height: float, lines_allowed: float, break_words: bool) -> TextLayout | None:
-        layout = _fit(paragraphs, fonts, size, box_width, outline=outline, line_spacing=line_spacing, break_words=break_words)
+        layout = _fit(
+            paragraphs, fonts, size, box_width, outline=outline, line_spacing=line_spacing, break_words=break_words
+        )
         if layout is None or len(layout.lines) > lines_allowed or layout.height > height:
             return None
         return layout
@@ -602,7 +607,9 @@ class Placement:
     top: int
 
 
-def plan_meme(width: int, height: int, text: str, options: RenderOptions, fonts: FontStack | None = None) -> list[Placement]:
+def plan_meme(
+    width: int, height: int, text: str, options: RenderOptions, fonts: FontStack | None = None
+) -> list[Placement]:
     """Where each caption block goes on a ``width`` x ``height`` canvas; no drawing."""
     _check_options(options)
     if not text or not text.strip():
@@ -630,7 +637,9 @@ def plan_meme(width: int, height: int, text: str, options: RenderOptions, fonts:
     if len(layouts) == 2 and options.font_size is None:
         shared = min(layout.size for layout in layouts)  # one size for both halves looks deliberate
         layouts = [
-            layout if layout.size == shared else _checked_layout(part, fonts, box_width, box_height, region, options, height, shared)
+            layout
+            if layout.size == shared
+            else _checked_layout(part, fonts, box_width, box_height, region, options, height, shared)
             for layout, (part, _) in zip(layouts, drawable)
         ]
     return [
@@ -700,13 +709,21 @@ def _draw_block(canvas: Image.Image, draw, layout: TextLayout, fonts: FontStack,
                 continue
             font = _load_font(face.path, fonts.face_size(index, layout.size))
             draw.text(
-                (x, baseline), text, font=font, fill="white", stroke_width=layout.stroke, stroke_fill="black", anchor="ls"
+                (x, baseline),
+                text,
+                font=font,
+                fill="white",
+                stroke_width=layout.stroke,
+                stroke_fill="black",
+                anchor="ls",
             )
             x += font.getlength(text)
         baseline += layout.pitch
 
 
-def _draw_emoji(canvas: Image.Image, fonts: FontStack, face: Face, text: str, x: float, baseline: float, size: int) -> float:
+def _draw_emoji(
+    canvas: Image.Image, fonts: FontStack, face: Face, text: str, x: float, baseline: float, size: int
+) -> float:
     """Colour emoji are drawn at the font's own size and resized to sit with the text."""
     from PIL import Image, ImageDraw
 
@@ -818,7 +835,9 @@ def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> byt
     info = PngImagePlugin.PngInfo()
     for key, value in (metadata or {}).items():
         if key not in METADATA_KEYS:
-            raise RenderError(f"{key!r} is not a PNG metadata field memer writes.", f"Use one of {', '.join(METADATA_KEYS)}.")
+            raise RenderError(
+                f"{key!r} is not a PNG metadata field memer writes.", f"Use one of {', '.join(METADATA_KEYS)}."
+            )
         text = redact_secrets(str(value))[:_MAX_METADATA_CHARS]
         text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
         if not text:
@@ -842,9 +861,11 @@ def save_png(path: str | Path, png: bytes) -> Path:
     if not directory.is_dir():
         raise RenderError(f"The folder {directory} does not exist.", "Create it or write somewhere else.")
     try:
-        handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{target.name}.", suffix=".tmp", delete=False)
+        handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{target.name}.", suffix=".tmp", delete=False)  # noqa: SIM115
     except OSError as err:
-        raise RenderError(f"Cannot write to {directory}: {err.strerror or err}.", "Choose a folder you can write to.") from None
+        raise RenderError(
+            f"Cannot write to {directory}: {err.strerror or err}.", "Choose a folder you can write to."
+        ) from None
     try:
         with handle:
             handle.write(png)

@@ -57,18 +57,37 @@ def _list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-def _path(name: str, default: Path) -> Path:
+def _path(name: str, default: Path | None) -> Path | None:
     raw = os.environ.get(PREFIX + name)
     return Path(raw).expanduser() if raw else default
 
 
 # --- where things live -------------------------------------------------------
+# A setting left unset (None) derives from another at call time, so overriding the one it
+# derives from moves it too: read these through the functions below, not the names.
 PACKAGE_DIR = Path(__file__).resolve().parent
 USER_CACHE = _path("USER_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "memer")
-# Downloaded images, keyed by URL, so a repeated search downloads nothing.
-DOWNLOAD_DIR = _path("DOWNLOAD_DIR", USER_CACHE / "images")
-# The Open Images CLIP embedding cache (see cache/README.md).
-CACHE_DIR = _path("CACHE_DIR", Path("cache") / "openimages")
+# Downloaded images, keyed by URL, so a repeated search downloads nothing. Default: USER_CACHE/images.
+DOWNLOAD_DIR = _path("DOWNLOAD_DIR", None)
+# The Open Images CLIP embedding cache (see cache/README.md). Default: USER_CACHE/openimages.
+CACHE_DIR = _path("CACHE_DIR", None)
+
+
+def download_dir() -> Path:
+    return DOWNLOAD_DIR or USER_CACHE / "images"
+
+
+def cache_dir() -> Path:
+    return CACHE_DIR or USER_CACHE / "openimages"
+
+
+def cache_download_dir() -> Path:
+    return CACHE_DOWNLOAD_DIR or USER_CACHE / "openimages-sources"
+
+
+def font_file() -> Path:
+    return FONT or FONT_DIR / "Anton-Regular.ttf"
+
 
 # --- HTTP (memer/http.py) ------------------------------------------------------
 # Wikimedia asks for a descriptive User-Agent with contact information.
@@ -102,13 +121,14 @@ API_MAX_REQUESTS = _int("API_MAX_REQUESTS", 5)  # continuation requests per sear
 MIN_IMAGE_SIDE = _int("MIN_IMAGE_SIDE", 200)  # smaller files are icons, not backgrounds
 ALLOW_NONFREE = _bool("ALLOW_NONFREE", False)
 
-# --- Open Images (memer/cache.py, memer/sources/openimages.py) ----------------
+# --- Open Images (memer/sources/openimages/) --------------------------------
 OPENIMAGES_URL = _str("OPENIMAGES_URL", "https://open-images-dataset.s3.amazonaws.com")
 OPENIMAGES_LIMIT = _int("OPENIMAGES_LIMIT", 20)
 NARRATIVES_URL = _str("NARRATIVES_URL", "https://storage.googleapis.com/localized-narratives/annotations")
 OPENIMAGES_META_URL = _str("OPENIMAGES_META_URL", "https://storage.googleapis.com/openimages/2018_04")
 # Where `memer cache build` keeps the downloaded narratives and metadata CSVs (~1 GB; resumable).
-CACHE_DOWNLOAD_DIR = _path("CACHE_DOWNLOAD_DIR", USER_CACHE / "openimages-sources")
+# Default: USER_CACHE/openimages-sources.
+CACHE_DOWNLOAD_DIR = _path("CACHE_DOWNLOAD_DIR", None)
 
 # --- which sources a search asks ---------------------------------------------
 SOURCES = _list("SOURCES", ["commons", "wikipedia", "openimages"])
@@ -151,20 +171,20 @@ TEMPERATURE = _float("TEMPERATURE", 0.7)
 TOP_P = _float("TOP_P", 0.95)
 MAX_NEW_TOKENS = _int("MAX_NEW_TOKENS", 40)
 
-# --- rendering (memer/render.py) ----------------------------------------------
+# --- rendering (memer/render/) ------------------------------------------------
 OUTPUT_SIZE = _int("OUTPUT_SIZE", 1024)  # longest side of the meme, in pixels
 MAX_LINES = _int("MAX_LINES", 3)
 MARGIN = _float("MARGIN", 0.04)  # of the image width, each side
 BLOCK_HEIGHT = _float("BLOCK_HEIGHT", 0.33)  # of the image height, per text block
 MIN_FONT_SIZE = _int("MIN_FONT_SIZE", 10)
 OUTLINE = _float("OUTLINE", 0.08)  # outline width as a fraction of the font size
-# Bundled fonts: inside the package when installed from a wheel, the repo's fonts/ in a checkout.
-FONT_DIR = _path("FONT_DIR", next((d for d in (PACKAGE_DIR / "fonts", PACKAGE_DIR.parent / "fonts") if d.is_dir()), PACKAGE_DIR / "fonts"))
-FONT = _path("FONT", Path(""))  # empty: FONT_DIR / "Anton-Regular.ttf"
+# The bundled fonts are package data (memer/fonts/).
+FONT_DIR = _path("FONT_DIR", PACKAGE_DIR / "fonts")
+FONT = _path("FONT", None)  # the caption font; default: FONT_DIR/Anton-Regular.ttf
 ATTRIBUTION_STRIP = _bool("ATTRIBUTION_STRIP", False)
 # Fonts tried, in order, for characters the main font lacks: names in FONT_DIR or absolute paths.
 FALLBACK_FONTS = _list("FALLBACK_FONTS", ["DejaVuSansCondensed-Bold.ttf", "DroidSansFallbackFull.ttf"])
-EMOJI_FONT = _path("EMOJI_FONT", Path(""))  # empty: a system colour emoji font, if one is installed
+EMOJI_FONT = _path("EMOJI_FONT", None)  # None: a system colour emoji font, if one is installed
 LINE_SPACING = _float("LINE_SPACING", 1.12)  # baseline to baseline, in font sizes
 # Auto-fit below this size (fraction of the image height) may use more than MAX_LINES lines.
 READABLE_SIZE = _float("READABLE_SIZE", 0.04)

@@ -170,7 +170,9 @@ class App:
         engines = available_engines()
         default_engine = settings.CAPTION_ENGINE or ("openai" if self.key_found else "local")
         self.engine = w.ToggleButtons(
-            options=list(engines), value=default_engine if default_engine in engines else engines[0], description="Engine"
+            options=list(engines),
+            value=default_engine if default_engine in engines else engines[0],
+            description="Engine",
         )
         styles = available_styles()
         self.style = w.Dropdown(
@@ -179,7 +181,9 @@ class App:
             description="Style",
         )
         # Synced on Enter or leaving the box, then taken out of it at once: the saved widget state never holds it.
-        self.key_box = w.Password(placeholder="sk-… (kept in memory only)", description="OpenAI key", continuous_update=False)
+        self.key_box = w.Password(
+            placeholder="sk-… (kept in memory only)", description="OpenAI key", continuous_update=False
+        )
         self.key_box.observe(self._take_key, names="value")
         _set_tooltip(self.key_box, "No OpenAI key was found; paste one here or use the local engine")
         self.generate_button = w.Button(description="Write captions", button_style="primary", icon="pencil")
@@ -301,7 +305,9 @@ class App:
         except Exception as err:  # noqa: BLE001 - anything else is still a message, not a traceback
             self.last_error = err
             self.status.value = ""
-            self._error(f"Something went wrong: {type(err).__name__}: {err}. Try again; if it keeps happening, report it.")
+            self._error(
+                f"Something went wrong: {type(err).__name__}: {err}. Try again; if it keeps happening, report it."
+            )
         finally:
             self.working = False
             self._sync()

@@ -46,8 +46,7 @@ def server(standin_server: StandinServer) -> Iterator[StandinServer]:
 @pytest.fixture(autouse=True)
 def _isolated_user_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep downloads and caches of one test out of every other test and out of ~/.cache."""
-    from memer import settings
+    from tests.standins.settings import override
 
-    root = tmp_path_factory.mktemp("user-cache")
-    monkeypatch.setattr(settings, "USER_CACHE", root)
-    monkeypatch.setattr(settings, "DOWNLOAD_DIR", root / "images")
+    # The download folder, the Open Images cache and the builder's downloads all follow USER_CACHE.
+    override(monkeypatch, USER_CACHE=tmp_path_factory.mktemp("user-cache"))

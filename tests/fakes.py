@@ -19,11 +19,23 @@ from memer.candidates import ImageCandidate
 from memer.captions.base import Caption, CaptionBatch
 from memer.pipeline import Meme, SearchResult, SourceStatus
 
-COLOURS = [(230, 126, 34), (52, 152, 219), (46, 204, 113), (155, 89, 182), (241, 196, 15),
-           (231, 76, 60), (26, 188, 156), (52, 73, 94), (243, 156, 18), (127, 140, 141)]
-LICENSES = [("CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0/"),
-            ("CC0", "https://creativecommons.org/publicdomain/zero/1.0/"),
-            ("CC BY 2.0", "https://creativecommons.org/licenses/by/2.0/")]
+COLOURS = [
+    (230, 126, 34),
+    (52, 152, 219),
+    (46, 204, 113),
+    (155, 89, 182),
+    (241, 196, 15),
+    (231, 76, 60),
+    (26, 188, 156),
+    (52, 73, 94),
+    (243, 156, 18),
+    (127, 140, 141),
+]
+LICENSES = [
+    ("CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0/"),
+    ("CC0", "https://creativecommons.org/publicdomain/zero/1.0/"),
+    ("CC BY 2.0", "https://creativecommons.org/licenses/by/2.0/"),
+]
 CAPTION_TEXTS = [
     "When the pie is done but the oven timer says five more minutes",
     "Grandma's secret ingredient is butter. More butter.",
@@ -79,46 +91,75 @@ class FakePipeline:
         for i in range(self.n_candidates):
             path = make_picture(self.folder / f"{i}.jpg", COLOURS[i % len(COLOURS)], f"{query} {i + 1}")
             licence, licence_url = LICENSES[i % len(LICENSES)]
-            candidates.append(ImageCandidate(
-                source="commons" if i % 2 == 0 else "wikipedia",
-                title=f"File:{query.title()} {i + 1}.jpg",
-                image_url=f"https://upload.example/{i}.jpg",
-                description=f"A picture of {query}, number {i + 1}",
-                author=f"Author <{i}>",  # angle brackets: the app must escape them
-                license=licence,
-                license_url=licence_url,
-                path=path,
-                score=0.3 - i * 0.01,
-            ))
-        statuses = [SourceStatus("commons", True, (self.n_candidates + 1) // 2),
-                    SourceStatus("wikipedia", True, self.n_candidates // 2)]
+            candidates.append(
+                ImageCandidate(
+                    source="commons" if i % 2 == 0 else "wikipedia",
+                    title=f"File:{query.title()} {i + 1}.jpg",
+                    image_url=f"https://upload.example/{i}.jpg",
+                    description=f"A picture of {query}, number {i + 1}",
+                    author=f"Author <{i}>",  # angle brackets: the app must escape them
+                    license=licence,
+                    license_url=licence_url,
+                    path=path,
+                    score=0.3 - i * 0.01,
+                )
+            )
+        statuses = [
+            SourceStatus("commons", True, (self.n_candidates + 1) // 2),
+            SourceStatus("wikipedia", True, self.n_candidates // 2),
+        ]
         if self.failed_source:
             statuses.append(SourceStatus("openimages", False, 0, "cache not found; build it with `memer cache build`"))
         if progress:
             progress("Done", 1.0)
         return SearchResult(query=query, candidates=candidates, sources=statuses)
 
-    def captions(self, candidate, *, theme, engine=None, style=None, n=None, model=None, api_key=None,
-                 progress=None) -> CaptionBatch:
-        self._enter("captions", (candidate,), {"theme": theme, "engine": engine, "style": style, "n": n,
-                                               "model": model, "api_key": api_key, "progress": progress})
+    def captions(
+        self, candidate, *, theme, engine=None, style=None, n=None, model=None, api_key=None, progress=None
+    ) -> CaptionBatch:
+        self._enter(
+            "captions",
+            (candidate,),
+            {
+                "theme": theme,
+                "engine": engine,
+                "style": style,
+                "n": n,
+                "model": model,
+                "api_key": api_key,
+                "progress": progress,
+            },
+        )
         if progress:
             progress("Writing captions…", 0.5)
         engine = engine or "local"
-        captions = [Caption(text, engine, "fake-model", level, ["violence"] if level else [])
-                    for text, level in zip(CAPTION_TEXTS, self.levels)]
+        captions = [
+            Caption(text, engine, "fake-model", level, ["violence"] if level else [])
+            for text, level in zip(CAPTION_TEXTS, self.levels)
+        ]
         check = "OpenAI moderation (omni-moderation-latest)" if engine == "openai" else "offline word list (weaker)"
         return CaptionBatch(captions, engine, "fake-model", check, note="")
 
-    def render(self, candidate, text, *, position="bottom", font_size=None, keep_case=False,
-               attribution_strip=False, engine="") -> Meme:
+    def render(
+        self, candidate, text, *, position="bottom", font_size=None, keep_case=False, attribution_strip=False, engine=""
+    ) -> Meme:
         """The real renderer (memer.pipeline.render): only search and captions are faked."""
         from memer import pipeline
 
-        self._enter("render", (candidate, text), {"position": position, "font_size": font_size,
-                                                  "keep_case": keep_case, "engine": engine})
-        return pipeline.render(candidate, text, position=position, font_size=font_size, keep_case=keep_case,
-                               attribution_strip=attribution_strip, engine=engine)
+        self._enter(
+            "render",
+            (candidate, text),
+            {"position": position, "font_size": font_size, "keep_case": keep_case, "engine": engine},
+        )
+        return pipeline.render(
+            candidate,
+            text,
+            position=position,
+            font_size=font_size,
+            keep_case=keep_case,
+            attribution_strip=attribution_strip,
+            engine=engine,
+        )
 
     def steps(self) -> list[str]:
         return [step for step, _, _ in self.calls]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import socket
 import subprocess
 import sys
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +37,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-
 @dataclass
 class Served:
     notebook: Path
@@ -49,7 +48,13 @@ class Served:
 
 SERVED = {
     "ai-memer": Served(ROOT / "AI_Memer.ipynb", world=True, pictures=10, unsafe_caption=None, screenshot=True),
-    "fake-pipeline": Served(ROOT / "tests" / "notebooks" / "app_with_fake_pipeline.ipynb", world=False, pictures=10, unsafe_caption=6, screenshot=False),
+    "fake-pipeline": Served(
+        ROOT / "tests" / "notebooks" / "app_with_fake_pipeline.ipynb",
+        world=False,
+        pictures=10,
+        unsafe_caption=6,
+        screenshot=False,
+    ),
 }
 
 pytestmark = [
@@ -97,9 +102,16 @@ def serve(notebook: Path, env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     kernel_env.pop("OPENAI_API_KEY", None) if "OPENAI_API_KEY" not in env else None
     log = tmp_path / "voila.log"
     command = [
-        sys.executable, "-m", "voila", str(notebook),
-        "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
-        "--Voila.token=", "--VoilaConfiguration.show_tracebacks=True",
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port_retries=0",
+        "--Voila.token=",
+        "--VoilaConfiguration.show_tracebacks=True",
     ]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=notebook.parent, env=kernel_env, stdout=out, stderr=subprocess.STDOUT)
@@ -172,9 +184,7 @@ def test_the_whole_pass_in_chromium(served, tmp_path):
             preview = page.locator("img.memer-preview")
             expect(preview).to_be_visible()
             expect(page.locator(".memer-credit").last).to_contain_text("Image:")
-            page.wait_for_function(
-                "img => img.complete && img.naturalWidth > 0", arg=preview.element_handle()
-            )
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
             expect(page.get_by_role("button", name="Download PNG")).to_be_enabled()  # idle: the render is done
             expect(page.get_by_role("button", name="Search")).to_be_enabled()
             if case.screenshot:

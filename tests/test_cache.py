@@ -23,7 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def make_rows(n: int) -> list[dict]:
     return [
-        {"image_id": f"{i:016x}", "split": "train", "caption": f"caption {i}", "author": f"author {i}", "license": "CC BY 2.0", "image_url": f"http://x/train/{i:016x}.jpg"}
+        {
+            "image_id": f"{i:016x}",
+            "split": "train",
+            "caption": f"caption {i}",
+            "author": f"author {i}",
+            "license": "CC BY 2.0",
+            "image_url": f"http://x/train/{i:016x}.jpg",
+        }
         for i in range(n)
     ]
 
@@ -69,7 +76,12 @@ def test_write_open_round_trip(tmp_path):
     assert row["image_id"] == f"{7:016x}" and row["author"] == "author 7" and row["row"] == 7
     assert row["license_assumed"] is False
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
-    assert manifest["rows"] == 300 and manifest["dim"] == 48 and manifest["dtype"] == "float16" and manifest["normalised"] is True
+    assert (
+        manifest["rows"] == 300
+        and manifest["dim"] == 48
+        and manifest["dtype"] == "float16"
+        and manifest["normalised"] is True
+    )
     assert set(manifest["files"]) == set(cache_module.PARTS)
     with pytest.raises(IndexError):
         cache.row(300)
@@ -357,7 +369,10 @@ CORRUPTIONS = {
     "manifest format": (lambda d: _edit_manifest(d / "manifest.json", format_version=99), "format"),
     "garbled manifest": (lambda d: (d / "manifest.json").write_text("{not json"), "unreadable"),
     "missing manifest": (lambda d: (d / "manifest.json").unlink(), "No Open Images cache"),
-    "garbage metadata": (lambda d: (d / "metadata.sqlite").write_bytes(b"x" * (d / "metadata.sqlite").stat().st_size), "metadata.sqlite"),
+    "garbage metadata": (
+        lambda d: (d / "metadata.sqlite").write_bytes(b"x" * (d / "metadata.sqlite").stat().st_size),
+        "metadata.sqlite",
+    ),
 }
 
 
@@ -467,7 +482,9 @@ def test_legacy_counts_must_match(tmp_path):
 
 def run_cli(*args: str, cache_dir: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "MEMER_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "memer", "cache", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "memer", "cache", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
 
 
 def test_cli_import_legacy_and_info(tmp_path):
@@ -488,7 +505,10 @@ def test_cli_import_legacy_and_info(tmp_path):
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("missing annotations", "Could not read the annotations file {tmp}/missing.pkl (No such file or directory). Give the path"),
+        (
+            "missing annotations",
+            "Could not read the annotations file {tmp}/missing.pkl (No such file or directory). Give the path",
+        ),
         ("annotations are a folder", "Could not read the annotations file {tmp} (Is a directory). Give the path"),
         ("cache folder under a file", "File exists: {tmp}/plain-file. Check the path and its permissions."),
     ],
@@ -530,7 +550,8 @@ def test_empty_cache_is_refused(tmp_path):
         EmbeddingCache.write(tmp_path / "c", np.zeros((0, 16)), [], model="m", pretrained="p")
 
 
-from hypothesis import HealthCheck, given, settings as hypothesis_settings  # noqa: E402
+from hypothesis import HealthCheck, given  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 

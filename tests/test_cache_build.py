@@ -145,7 +145,9 @@ def test_download_failure_is_a_cache_error(tmp_path, openimages_server, server, 
         ("reset", {}, "connection reset", "Check your connection and run the same command again."),
     ],
 )
-def test_a_steadily_failing_server_is_asked_a_bounded_number_of_times(tmp_path, openimages_server, server, monkeypatch, fault, params, reason, hint):
+def test_a_steadily_failing_server_is_asked_a_bounded_number_of_times(
+    tmp_path, openimages_server, server, monkeypatch, fault, params, reason, hint
+):
     monkeypatch.setattr(settings, "HTTP_RETRIES", 2)
     monkeypatch.setattr(settings, "HTTP_BACKOFF", 0.0)
     monkeypatch.setattr(settings, "RETRY_AFTER_MAX", 0.1)
@@ -165,7 +167,9 @@ def test_a_transfer_that_keeps_breaking_keeps_its_partial_file(tmp_path, openima
     monkeypatch.setattr(settings, "HTTP_RETRIES", 1)
     path = openimages_server.metadata_path("train")
     server.fault(path, "truncate")
-    with pytest.raises(CacheError, match=r"the partial file .*v\.csv\.part is kept\. Run the same command again to resume\."):
+    with pytest.raises(
+        CacheError, match=r"the partial file .*v\.csv\.part is kept\. Run the same command again to resume\."
+    ):
         download_file(server.url + path, tmp_path / "v.csv", progress=False)
     assert (tmp_path / "v.csv.part").is_file()
 
@@ -178,7 +182,7 @@ def test_build_end_to_end(openimages_server, server):
     report = build_cache(encoder=encoder, batch_size=3, progress=False)
     assert report.rows == EXPECTED_ROWS and report.skipped_without_metadata == 1
     assert max(encoder.calls[1:]) == 3  # batched (the first call only probes the dimension)
-    cache = EmbeddingCache.open(settings.CACHE_DIR)
+    cache = EmbeddingCache.open(settings.cache_dir())
     assert len(cache) == EXPECTED_ROWS and cache.model == "hashing-test"
     rows = [cache.row(i) for i in range(len(cache))]
     assert [r["split"] for r in rows] == ["train"] * 3 + ["validation"] * 2 + ["test"] * 2
@@ -192,9 +196,13 @@ def test_build_end_to_end(openimages_server, server):
     assert cats["license"] == "CC BY-SA 2.0"
     assert {r["image_id"] for r in rows}.isdisjoint({"0000d4e5f6a7b8c9", "0000e5f6a7b8c9d0", "0000ffffffffffff"})
     # Every captioned image with metadata is there, embedded from its chosen caption.
-    expected_ids = {image_id for _, image_id, narratives, meta in IMAGES if meta and any(c.strip() for _, c in narratives)}
+    expected_ids = {
+        image_id for _, image_id, narratives, meta in IMAGES if meta and any(c.strip() for _, c in narratives)
+    }
     assert {r["image_id"] for r in rows} == expected_ids
-    np.testing.assert_allclose(np.asarray(cache.embeddings[0], np.float32), encoder.encode_text([rows[0]["caption"]])[0], atol=1e-3)
+    np.testing.assert_allclose(
+        np.asarray(cache.embeddings[0], np.float32), encoder.encode_text([rows[0]["caption"]])[0], atol=1e-3
+    )
     # Sources: all six files, with the sha256 of what the server sent.
     sums = {s["name"]: s["sha256"] for s in cache.manifest["sources"]}
     for path, body in openimages_server.files.items():
@@ -207,7 +215,7 @@ def test_build_end_to_end(openimages_server, server):
 
 def test_build_selected_splits(openimages_server, server):
     build_cache(["validation"], encoder=HashingEncoder(), progress=False)
-    cache = EmbeddingCache.open(settings.CACHE_DIR)
+    cache = EmbeddingCache.open(settings.cache_dir())
     assert len(cache) == 2 and cache.manifest["build"]["splits"] == ["validation"]
     assert not server.requests_to(openimages_server.narratives_path("train"))
     with pytest.raises(CacheError, match="Unknown split"):
@@ -223,10 +231,10 @@ def test_interrupted_build_leaves_no_cache(openimages_server):
 
     with pytest.raises(KeyboardInterrupt):
         build_cache(encoder=FailingEncoder(), batch_size=2, progress=False)
-    assert not settings.CACHE_DIR.exists()
-    assert not list(settings.CACHE_DIR.parent.glob(".*tmp*"))
+    assert not settings.cache_dir().exists()
+    assert not list(settings.cache_dir().parent.glob(".*tmp*"))
     with pytest.raises(CacheError, match="No Open Images cache"):
-        EmbeddingCache.open(settings.CACHE_DIR)
+        EmbeddingCache.open(settings.cache_dir())
 
 
 @pytest.mark.parametrize("count", [2, 3])
@@ -237,7 +245,7 @@ def test_shards_merge_into_the_full_build(openimages_server, tmp_path, count):
         report = build_cache(encoder=HashingEncoder(), shard=(index, count), progress=False)
         assert report.total_rows == EXPECTED_ROWS
     with pytest.raises(CacheError, match="not a shard"):
-        merge(settings.CACHE_DIR, [full_dir])
+        merge(settings.cache_dir(), [full_dir])
     merged_dir = merge()
     full, merged = EmbeddingCache.open(full_dir), EmbeddingCache.open(merged_dir)
     assert len(merged) == len(full) == EXPECTED_ROWS and "shard" not in merged.manifest
@@ -251,7 +259,7 @@ def test_merge_refuses_missing_shards(openimages_server):
     build_cache(encoder=HashingEncoder(), shard=(2, 3), progress=False)
     with pytest.raises(CacheError, match=r"missing \[1\]"):
         merge()
-    assert not settings.CACHE_DIR.exists()
+    assert not settings.cache_dir().exists()
 
 
 def test_merge_refuses_mixed_models(openimages_server):
@@ -264,19 +272,42 @@ def test_merge_refuses_mixed_models(openimages_server):
 def test_cli_merge_and_errors(openimages_server, tmp_path):
     for index in range(2):
         build_cache(encoder=HashingEncoder(), shard=(index, 2), progress=False)
-    env = {**os.environ, "MEMER_CACHE_DIR": str(settings.CACHE_DIR), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "memer", "cache", "merge"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    env = {**os.environ, "MEMER_CACHE_DIR": str(settings.cache_dir()), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "memer", "cache", "merge"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    assert len(EmbeddingCache.open(settings.CACHE_DIR)) == EXPECTED_ROWS
-    bad = subprocess.run([sys.executable, "-m", "memer", "cache", "build", "--shard", "5/2"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert len(EmbeddingCache.open(settings.cache_dir())) == EXPECTED_ROWS
+    bad = subprocess.run(
+        [sys.executable, "-m", "memer", "cache", "build", "--shard", "5/2"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert bad.returncode == 1 and bad.stderr.startswith("memer: error:") and "i/n" in bad.stderr
-    info = json.loads(subprocess.run([sys.executable, "-m", "memer", "cache", "info"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120).stdout.split("\nhealth")[0])
+    info = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "memer", "cache", "info"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=120,
+        ).stdout.split("\nhealth")[0]
+    )
     assert info["rows"] == EXPECTED_ROWS
 
 
 def test_expected_manifest_matches_what_a_build_writes(openimages_server):
     build_cache(encoder=HashingEncoder(), progress=False)
-    written = json.loads((settings.CACHE_DIR / "manifest.json").read_text())
+    written = json.loads((settings.cache_dir() / "manifest.json").read_text())
     expected = json.loads((ROOT / "cache" / "expected-manifest.json").read_text())
     assert set(expected) == set(written)
     assert set(expected["files"]) == set(written["files"])
@@ -285,4 +316,8 @@ def test_expected_manifest_matches_what_a_build_writes(openimages_server):
     assert [s["url"].replace("https://storage.googleapis.com", "") for s in expected["sources"]] == [
         s["url"].replace(openimages_server.server.url, "") for s in written["sources"]
     ]
-    assert (expected["model"], expected["pretrained"], expected["dim"]) == (settings.CLIP_MODEL, settings.CLIP_PRETRAINED, 512)
+    assert (expected["model"], expected["pretrained"], expected["dim"]) == (
+        settings.CLIP_MODEL,
+        settings.CLIP_PRETRAINED,
+        512,
+    )

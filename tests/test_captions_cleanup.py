@@ -56,7 +56,12 @@ def test_clean_caption(raw, clean):
     [
         (["a one", "b two", "c three"], 2, ["a one", "b two"], ""),
         (["a one", "b two"], 2, ["a one", "b two"], ""),
-        (["Same joke", "same joke!", '"Same joke."', "Other"], 3, ["Same joke", "Other"], "only 2 of 3 captions came back usable (2 near-duplicate dropped)"),
+        (
+            ["Same joke", "same joke!", '"Same joke."', "Other"],
+            3,
+            ["Same joke", "Other"],
+            "only 2 of 3 captions came back usable (2 near-duplicate dropped)",
+        ),
         (["", "  ", '""', "Real one"], 2, ["Real one"], "(3 empty dropped)"),
         (["Pie is life", "Pie is life!!", "", "x"], 4, ["Pie is life", "x"], "1 empty and 1 near-duplicate dropped"),
         ([], 3, [], "only 0 of 3"),
@@ -86,7 +91,12 @@ def test_near_duplicates(a, b, same):
 
 @pytest.mark.parametrize(
     ("raw", "line"),
-    [("A caption\nTheme: next", "A caption"), ("\n\nAfter blank lines\nmore", "After blank lines"), ("no newline", "no newline"), ("", "")],
+    [
+        ("A caption\nTheme: next", "A caption"),
+        ("\n\nAfter blank lines\nmore", "After blank lines"),
+        ("no newline", "no newline"),
+        ("", ""),
+    ],
 )
 def test_first_line(raw, line):
     assert first_line(raw) == line

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from memer import settings
-from memer.captions import SAFE, SENSITIVE, UNSAFE, CaptionRequest, generate_captions
-from memer.captions import local_engine
+from memer.captions import SAFE, SENSITIVE, UNSAFE, CaptionRequest, generate_captions, local_engine
 from memer.captions.cleanup import clean_captions, first_line
 from memer.captions.safety import WORD_LIST_CHECK
 from memer.errors import CaptionError, ModelError
@@ -163,7 +162,10 @@ def test_dtype_follows_the_device(monkeypatch, device, capability, expected):
     assert local_engine.choose_dtype(device) == expected
 
 
-@pytest.mark.parametrize(("available", "requested", "expected"), [(True, "", "cuda"), (False, "", "cpu"), (True, "cpu", "cpu"), (False, "CPU", "cpu")])
+@pytest.mark.parametrize(
+    ("available", "requested", "expected"),
+    [(True, "", "cuda"), (False, "", "cpu"), (True, "cpu", "cpu"), (False, "CPU", "cpu")],
+)
 def test_device_is_cuda_when_available(monkeypatch, tiny_chat_lm, available, requested, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *_: (7, 5))  # a T4, without one
@@ -192,7 +194,16 @@ def test_edge_settings_still_give_captions(monkeypatch, tiny_chat_lm, setting, v
     assert batch.engine == "local"
 
 
-@pytest.mark.parametrize(("version", "keyword"), [("4.40.2", "torch_dtype"), ("4.55.4", "torch_dtype"), ("4.56.0", "dtype"), ("5.23.0", "dtype"), ("5.0.0rc1", "dtype")])
+@pytest.mark.parametrize(
+    ("version", "keyword"),
+    [
+        ("4.40.2", "torch_dtype"),
+        ("4.55.4", "torch_dtype"),
+        ("4.56.0", "dtype"),
+        ("5.23.0", "dtype"),
+        ("5.0.0rc1", "dtype"),
+    ],
+)
 def test_dtype_keyword_matches_the_transformers_version(monkeypatch, version, keyword):
     import transformers
 
@@ -204,7 +215,11 @@ def test_word_list_levels_each_caption(monkeypatch, tiny_chat_lm):
     written = ["This damn pie\nTheme: next", "1. A lovely pie.", "Fuck this pie", "  "]
     monkeypatch.setattr(local_engine, "sample", lambda local, prompt, n: written)
     batch = generate_captions("pie", engine="local", model=str(tiny_chat_lm), n=4)
-    assert [(c.text, c.level) for c in batch.captions] == [("This damn pie", SENSITIVE), ("A lovely pie", SAFE), ("Fuck this pie", UNSAFE)]
+    assert [(c.text, c.level) for c in batch.captions] == [
+        ("This damn pie", SENSITIVE),
+        ("A lovely pie", SAFE),
+        ("Fuck this pie", UNSAFE),
+    ]
     assert batch.captions[0].categories == ["mild profanity"]
     assert "only 3 of 4" in batch.note
 

@@ -13,8 +13,7 @@ import pytest
 from PIL import Image
 
 from memer import settings
-from memer.captions import SAFE, SENSITIVE, UNSAFE, find_openai_key, generate_captions
-from memer.captions import openai_engine
+from memer.captions import SAFE, SENSITIVE, UNSAFE, find_openai_key, generate_captions, openai_engine
 from memer.errors import CaptionError
 from tests.standins.openai_api import FAKE_KEY
 
@@ -26,7 +25,11 @@ def picture() -> Image.Image:
 
 def _image_parts(request) -> list[dict]:
     content = request.json()["messages"][-1]["content"]
-    return [part for part in content if isinstance(part, dict) and part.get("type") == "image_url"] if isinstance(content, list) else []
+    return (
+        [part for part in content if isinstance(part, dict) and part.get("type") == "image_url"]
+        if isinstance(content, list)
+        else []
+    )
 
 
 def test_ten_captions_from_one_completion_and_one_moderation_request(openai_api, picture):
@@ -89,10 +92,17 @@ def test_no_picture_no_image_part(openai_api):
         ({}, 1, {"temperature", "top_p", "reasoning_effort"}, set()),
         ({"temperature": "unsupported_value"}, 2, {"top_p", "reasoning_effort"}, {"temperature"}),
         ({"reasoning_effort": "unsupported_parameter"}, 2, {"temperature", "top_p"}, {"reasoning_effort"}),
-        ({"temperature": "unsupported_value", "top_p": "unsupported_value"}, 3, {"reasoning_effort"}, {"temperature", "top_p"}),
+        (
+            {"temperature": "unsupported_value", "top_p": "unsupported_value"},
+            3,
+            {"reasoning_effort"},
+            {"temperature", "top_p"},
+        ),
     ],
 )
-def test_parameters_a_model_refuses_are_dropped_and_the_request_repeated(openai_api, rejected, expected_requests, kept, dropped):
+def test_parameters_a_model_refuses_are_dropped_and_the_request_repeated(
+    openai_api, rejected, expected_requests, kept, dropped
+):
     openai_api.rejected_params = dict(rejected)
     batch = generate_captions("apple pie", engine="openai")
 
@@ -114,15 +124,34 @@ def test_an_unrelated_bad_request_is_not_retried(openai_api):
 def _bad_request():
     from tests.standins.server import Response
 
-    return Response.json({"error": {"message": "Invalid 'messages[1]'", "type": "invalid_request_error", "param": "messages", "code": "invalid_value"}}, 400)
+    return Response.json(
+        {
+            "error": {
+                "message": "Invalid 'messages[1]'",
+                "type": "invalid_request_error",
+                "param": "messages",
+                "code": "invalid_value",
+            }
+        },
+        400,
+    )
 
 
 @pytest.mark.parametrize(
     ("flag_words", "expected"),
     [
-        ({"grandma": ("harassment", 0.97, True)}, {"Grandma said one slice. Grandma is not here": (UNSAFE, ["harassment"])}),
-        ({"diet": ("self-harm", 0.45, False)}, {"My diet starts after this pie. And the next one": (SENSITIVE, ["self-harm"])}),
-        ({"crust": ("violence", 0.29, False)}, {"Crust issues? Never heard of them": (SAFE, [])}),  # below the threshold
+        (
+            {"grandma": ("harassment", 0.97, True)},
+            {"Grandma said one slice. Grandma is not here": (UNSAFE, ["harassment"])},
+        ),
+        (
+            {"diet": ("self-harm", 0.45, False)},
+            {"My diet starts after this pie. And the next one": (SENSITIVE, ["self-harm"])},
+        ),
+        (
+            {"crust": ("violence", 0.29, False)},
+            {"Crust issues? Never heard of them": (SAFE, [])},
+        ),  # below the threshold
     ],
 )
 def test_moderation_sets_levels_and_categories(openai_api, flag_words, expected):
@@ -335,7 +364,9 @@ def test_key_order_explicit_then_environment_then_colab(monkeypatch, fake_colab)
     assert find_openai_key("  ") == "sk-from-env"
 
 
-@pytest.mark.parametrize("problem", [RuntimeError("SecretNotFoundError"), PermissionError("NotebookAccessError"), TimeoutError()])
+@pytest.mark.parametrize(
+    "problem", [RuntimeError("SecretNotFoundError"), PermissionError("NotebookAccessError"), TimeoutError()]
+)
 def test_colab_secret_errors_mean_no_key(monkeypatch, fake_colab, problem):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     fake_colab["OPENAI_API_KEY"] = problem

@@ -28,7 +28,9 @@ def test_styles_and_engines():
 
 def test_the_funny_zero_shot_prompt():
     text = instruction("apple pie", "a pie on a windowsill.")
-    assert text.startswith("Create a funny caption for a new meme about apple pie. The background picture is a pie on a windowsill.")
+    assert text.startswith(
+        "Create a funny caption for a new meme about apple pie. The background picture is a pie on a windowsill."
+    )
 
 
 @pytest.mark.parametrize(
@@ -109,7 +111,9 @@ def test_an_unknown_style_lists_the_choices():
         generate_captions("pie", style="limerick", engine="local")
 
 
-@pytest.mark.parametrize(("theme", "n", "match"), [("", 10, "needs a theme"), ("  ", 10, "needs a theme"), ("pie", 0, "at least one")])
+@pytest.mark.parametrize(
+    ("theme", "n", "match"), [("", 10, "needs a theme"), ("  ", 10, "needs a theme"), ("pie", 0, "at least one")]
+)
 def test_bad_requests_fail_before_any_engine(theme, n, match):
     with pytest.raises(CaptionError, match=match):
         generate_captions(theme, n=n, engine="local", model="/nonexistent")
@@ -137,4 +141,3 @@ def test_an_unknown_engine_is_an_error(monkeypatch):
     monkeypatch.setattr(settings, "CAPTION_ENGINE", "gpt3")
     with pytest.raises(CaptionError, match="openai, local"):
         choose_engine()
-

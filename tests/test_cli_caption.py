@@ -46,7 +46,9 @@ def test_openai_json_makes_two_requests_and_prints_ten_levelled_captions(openai_
 
 def test_plain_output_lists_captions_with_levels(openai_api, photo, capsys):
     openai_api.flag_words = {"grandma": ("harassment", 0.9, True)}
-    code = cli.main(["caption", str(photo), "--theme", "apple pie", "--engine", "openai", "--n", "3", "--style", "sarcastic"])
+    code = cli.main(
+        ["caption", str(photo), "--theme", "apple pie", "--engine", "openai", "--n", "3", "--style", "sarcastic"]
+    )
 
     out, err = capsys.readouterr()
     assert code == 0
@@ -60,7 +62,21 @@ def test_plain_output_lists_captions_with_levels(openai_api, photo, capsys):
 
 def test_local_engine_json(tiny_chat_lm, photo, capsys, monkeypatch):
     monkeypatch.setattr(settings, "DEVICE", "cpu")
-    code = cli.main(["caption", str(photo), "--theme", "apple pie", "--engine", "local", "--model", str(tiny_chat_lm), "--n", "4", "--json"])
+    code = cli.main(
+        [
+            "caption",
+            str(photo),
+            "--theme",
+            "apple pie",
+            "--engine",
+            "local",
+            "--model",
+            str(tiny_chat_lm),
+            "--n",
+            "4",
+            "--json",
+        ]
+    )
 
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -109,7 +125,12 @@ def test_a_file_that_is_not_a_picture(openai_api, tmp_path, capsys):
 def test_the_real_command_line_against_the_stand_in(openai_api, photo):
     """``python -m memer caption ... --json`` in a fresh process: two requests, ten levelled captions."""
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "OPENAI_BASE_URL": openai_api.server.url + "/v1", "OPENAI_API_KEY": FAKE_KEY, "MEMER_OPENAI_MAX_RETRIES": "0"}
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL": openai_api.server.url + "/v1",
+        "OPENAI_API_KEY": FAKE_KEY,
+        "MEMER_OPENAI_MAX_RETRIES": "0",
+    }
     done = subprocess.run(
         [sys.executable, "-m", "memer", "caption", str(photo), "--theme", "apple pie", "--engine", "openai", "--json"],
         capture_output=True, text=True, cwd=root, env=env, timeout=60,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,11 @@ def test_a_user_makes_a_meme(world, tmp_path):
     out = tmp_path / "meme.png"
     done = subprocess.run(
         [sys.executable, "-m", "memer", "make", "apple pie", "--engine", "openai", "-o", str(out)],
-        capture_output=True, text=True, cwd=ROOT, env={**world.env, "PATH": "/usr/bin:/bin"}, timeout=180,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**world.env, "PATH": "/usr/bin:/bin"},
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr
     meme = Image.open(out)
@@ -46,13 +49,19 @@ def _make(capsys, *args):
 
 def test_pick_and_caption_choose_the_nth(world, tmp_path, capsys):
     out = tmp_path / "second.png"
-    code, stdout, _ = _make(capsys, "--engine", "openai", "--pick", "2", "--caption", "3", "--position", "top", "-o", str(out))
+    code, _stdout, _ = _make(
+        capsys, "--engine", "openai", "--pick", "2", "--caption", "3", "--position", "top", "-o", str(out)
+    )
     assert code == 0
-    assert Image.open(out).text["Caption"] == clean_caption(world.openai.captions[2]) == "Grandma said one slice. Grandma is not here"
+    assert (
+        Image.open(out).text["Caption"]
+        == clean_caption(world.openai.captions[2])
+        == "Grandma said one slice. Grandma is not here"
+    )
 
 
 def test_unsafe_captions_are_skipped_unless_allowed(world, tmp_path, capsys):
-    first, second = world.openai.captions[:2]
+    first, _second = world.openai.captions[:2]
     world.openai.flag_words[first.split()[0].lower()] = ("violence", 0.9, True)
     out = tmp_path / "m.png"
     assert _make(capsys, "--engine", "openai", "-o", str(out))[0] == 0
@@ -65,7 +74,7 @@ def test_unsafe_captions_are_skipped_unless_allowed(world, tmp_path, capsys):
 def test_the_local_engine_makes_a_meme_without_a_key(world, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY")
     out = tmp_path / "local.png"
-    code, stdout, stderr = _make(capsys, "-o", str(out))
+    code, _stdout, stderr = _make(capsys, "-o", str(out))
     assert code == 0, stderr
     assert Image.open(out).text["Caption engine"] == "local"
     assert world.openai.completion_requests == []
@@ -82,7 +91,7 @@ def test_the_local_engine_makes_a_meme_without_a_key(world, tmp_path, capsys, mo
 )
 def test_bad_choices_are_one_line_errors_and_write_nothing(world, tmp_path, capsys, args, message):
     out = tmp_path / "never.png"
-    code, stdout, stderr = _make(capsys, *(["-o", str(out)] if "-o" not in args else []), *args)
+    code, _stdout, stderr = _make(capsys, *(["-o", str(out)] if "-o" not in args else []), *args)
     assert code == 1
     assert message in stderr and "Traceback" not in stderr
     assert not out.exists()

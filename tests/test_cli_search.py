@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-import re
 import os
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.standins.settings import as_environment, override
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +25,9 @@ def pies(mediawiki, _clip_env):
         artist='<bdi><a href="https://www.wikidata.org/wiki/Q1">Jane&nbsp;Doe</a></bdi>',
         description="<div lang='en'>A <b>warm</b> apple pie.</div>",
     )
-    mediawiki.add_file("Apple pie slice.jpg", artist=None, credit="<i>Bakery &amp; Co</i>", license="CC0", license_url=None)
+    mediawiki.add_file(
+        "Apple pie slice.jpg", artist=None, credit="<i>Bakery &amp; Co</i>", license="CC0", license_url=None
+    )
     mediawiki.add_file("Apple pie ad.jpg", license="Fair use", nonfree=True)
     mediawiki.add_file("Apple pie poster.jpg", repository="local", license="Fair use", nonfree=True)
     orchard = mediawiki.add_file("Orchard in autumn.jpg", description="Apple trees.", license="CC BY 2.0")
@@ -44,30 +48,26 @@ def _clip_env(tiny_clip_env, tiny_clip_settings):
     return tiny_clip_env
 
 
-def _settings_for(mediawiki, tmp_path) -> dict[str, str]:
+def _settings_for(mediawiki, tmp_path) -> dict[str, object]:
     return {
-        "MEMER_SOURCES": "commons,wikipedia",
-        "MEMER_COMMONS_API": mediawiki.commons_api,
-        "MEMER_WIKIPEDIA_API": mediawiki.wikipedia_api,
-        "MEMER_DOWNLOAD_DIR": str(tmp_path / "cache"),
-        "MEMER_READ_TIMEOUT": "2",
-        "MEMER_HTTP_RETRIES": "0",
+        "SOURCES": ["commons", "wikipedia"],
+        "COMMONS_API": mediawiki.commons_api,
+        "WIKIPEDIA_API": mediawiki.wikipedia_api,
+        "DOWNLOAD_DIR": tmp_path / "cache",
+        "READ_TIMEOUT": 2.0,
+        "HTTP_RETRIES": 0,
         # The tiny random CLIP sees synthetic pictures as very alike; only identical pixels are duplicates here.
-        "MEMER_DEDUPE_THRESHOLD": "0.999",
+        "DEDUPE_THRESHOLD": 0.999,
     }
 
 
 @pytest.fixture
 def _memer(monkeypatch, capsys):
     """Run ``memer search ...`` in this process (CLIP loads once per process), settings as the env would set them."""
-    from memer import cli, settings
+    from memer import cli
 
     def run(mediawiki, tmp_path, *args):
-        for env, value in _settings_for(mediawiki, tmp_path).items():
-            name = env.removeprefix("MEMER_")
-            current = getattr(settings, name)
-            cast = {list: lambda v: v.split(","), Path: Path}.get(type(current), type(current))
-            monkeypatch.setattr(settings, name, cast(value))
+        override(monkeypatch, **_settings_for(mediawiki, tmp_path))
         capsys.readouterr()
         code = cli.main(["search", *args])
         out = capsys.readouterr()
@@ -78,9 +78,15 @@ def _memer(monkeypatch, capsys):
 
 def test_a_user_runs_memer_search_json(pies, tmp_path):
     """The real command in a fresh process, configured only by environment variables."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **_settings_for(pies, tmp_path), **pies.clip_env}
+    memer_env = {f"MEMER_{name}": as_environment(value) for name, value in _settings_for(pies, tmp_path).items()}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **memer_env, **pies.clip_env}
     done = subprocess.run(
-        [sys.executable, "-m", "memer", "search", "apple pie", "--json"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+        [sys.executable, "-m", "memer", "search", "apple pie", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert sorted(c["title"] for c in json.loads(done.stdout)) == ["Apple pie", "Apple pie slice", "Orchard in autumn"]
@@ -91,14 +97,27 @@ def test_json_lists_free_attributed_candidates_from_both_sources(pies, tmp_path,
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     # Wikipedia's article shows the same Commons photo (listed once), an orchard, and a local fair-use poster (left out).
-    assert sorted((c["source"], c["title"]) for c in found) == [("commons", "Apple pie"), ("commons", "Apple pie slice"), ("wikipedia", "Orchard in autumn")]
+    assert sorted((c["source"], c["title"]) for c in found) == [
+        ("commons", "Apple pie"),
+        ("commons", "Apple pie slice"),
+        ("wikipedia", "Orchard in autumn"),
+    ]
     scores = [c["score"] for c in found]
     assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 for s in scores)
     assert len(pies.api_requests("wikipedia")) == 2
     first = next(c for c in found if c["title"] == "Apple pie")
     assert first["author"] == "Jane Doe" and first["description"] == "A warm apple pie."
     assert first["attribution"] == "Image: Jane Doe / Wikimedia Commons, CC BY-SA 4.0"
-    for key in ("license", "license_url", "page_url", "image_url", "original_url", "free", "attribution_required", "restrictions"):
+    for key in (
+        "license",
+        "license_url",
+        "page_url",
+        "image_url",
+        "original_url",
+        "free",
+        "attribution_required",
+        "restrictions",
+    ):
         assert key in first
     slice_ = next(c for c in found if c["title"] == "Apple pie slice")
     assert (slice_["author"], slice_["license"], slice_["license_url"]) == ("Bakery & Co", "CC0", "")

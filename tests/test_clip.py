@@ -238,7 +238,12 @@ def test_the_environment_names_the_model_in_a_fresh_process(tiny_clip_env: dict[
     code = "from memer.clip import load_clip; c = load_clip(); print(c.model_name, repr(c.pretrained), c.device, c.dim)"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run(
-        [sys.executable, "-c", code], env={**os.environ, **tiny_clip_env}, cwd=root, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        env={**os.environ, **tiny_clip_env},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.split() == [f"local-dir:{tiny_clip_dir}", "''", "cpu", "32"]
     assert "Loaded CLIP" in out.stderr

@@ -107,4 +107,4 @@ def test_describe_setup_puts_it_together(fake_torch, monkeypatch):
     lines = text.splitlines()
     assert lines[0] == "memer is running in a local Jupyter."
     assert lines[1].startswith("No GPU")
-    assert "Downloads:" in lines and all(line.startswith("  - ") for line in lines[lines.index("Downloads:") + 1:])
+    assert "Downloads:" in lines and all(line.startswith("  - ") for line in lines[lines.index("Downloads:") + 1 :])

@@ -43,7 +43,9 @@ def test_user_agent_names_memer_its_contact_and_requests():
 
 
 def test_user_agent_setting_overrides_and_the_session_follows(monkeypatch, server):
-    server.route("/ua", lambda r: Response.json({"ua": r.headers.get("user-agent"), "enc": r.headers.get("accept-encoding")}))
+    server.route(
+        "/ua", lambda r: Response.json({"ua": r.headers.get("user-agent"), "enc": r.headers.get("accept-encoding")})
+    )
     monkeypatch.setattr(settings, "USER_AGENT", "my-bot/1.0 (me@example.org)")
     answer = http.get_json(server.url + "/ua")
     assert answer["ua"] == "my-bot/1.0 (me@example.org)"
@@ -116,7 +118,7 @@ def test_downloads_land_in_the_cache_and_set_path(server):
     report = http.download_images(candidates, progress=False)
     assert report.failed == [] and report.ok == candidates
     for i, candidate in enumerate(candidates):
-        assert candidate.path.parent == settings.DOWNLOAD_DIR
+        assert candidate.path.parent == settings.download_dir()
         assert candidate.path.name == f"{http.url_key(candidate.image_url)}.jpg"
         assert candidate.path.read_bytes() == make_image("jpeg", seed=i)
 
@@ -136,7 +138,9 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize(("fault", "params", "reason"), FAULTS, ids=[f"{f[0]}-{f[1].get('status', '')}" for f in FAULTS])
+@pytest.mark.parametrize(
+    ("fault", "params", "reason"), FAULTS, ids=[f"{f[0]}-{f[1].get('status', '')}" for f in FAULTS]
+)
 def test_one_faulty_file_never_sinks_the_batch(server, quick, monkeypatch, fault, params, reason):
     monkeypatch.setattr(settings, "MAX_DOWNLOAD_BYTES", 100_000)
     candidates = _files(server, 4, folder=f"/faults-{fault}/")
@@ -151,19 +155,24 @@ def test_one_faulty_file_never_sinks_the_batch(server, quick, monkeypatch, fault
     else:
         assert report.failed == [(bad, reason)]
         assert report.ok == [c for c in candidates if c is not bad] and bad.path is None
-    assert not any(p.name.endswith(".part") for p in settings.DOWNLOAD_DIR.iterdir())
+    assert not any(p.name.endswith(".part") for p in settings.download_dir().iterdir())
 
 
 def test_a_file_over_the_cap_without_content_length_is_stopped_while_streaming(server, monkeypatch):
     monkeypatch.setattr(settings, "MAX_DOWNLOAD_BYTES", 50_000)
     big = make_image("bmp", size=(200, 200))  # ~120 KB, an image by its first bytes
 
-    server.route("/big.bmp", lambda r: Response(200, big, {"Content-Type": "image/bmp", "Transfer-Encoding": "chunked"}))
+    server.route(
+        "/big.bmp", lambda r: Response(200, big, {"Content-Type": "image/bmp", "Transfer-Encoding": "chunked"})
+    )
     candidate = ImageCandidate(source="commons", title="big", image_url=server.url + "/big.bmp")
     report = http.download_images([candidate], progress=False)
     assert report.failed == [(candidate, "larger than 48.8 KB")]
-    assert not list(settings.DOWNLOAD_DIR.iterdir())  # nothing half-written is left behind
-    server.route("/small.bmp", lambda r: Response(200, big[:40_000], {"Content-Type": "image/bmp", "Transfer-Encoding": "chunked"}))
+    assert not list(settings.download_dir().iterdir())  # nothing half-written is left behind
+    server.route(
+        "/small.bmp",
+        lambda r: Response(200, big[:40_000], {"Content-Type": "image/bmp", "Transfer-Encoding": "chunked"}),
+    )
     small = ImageCandidate(source="commons", title="small", image_url=server.url + "/small.bmp")
     assert http.download_images([small], progress=False).ok == [small] and small.path.read_bytes() == big[:40_000]
 
@@ -172,7 +181,9 @@ def test_a_file_over_the_cap_without_content_length_is_stopped_while_streaming(s
 def test_a_trickling_server_is_cut_off_at_the_download_deadline(server, quick, monkeypatch, piece, pause):
     monkeypatch.setattr(settings, "DOWNLOAD_DEADLINE", 0.5)
     slow_bytes = make_image("bmp", size=(200, 200))  # ~120 KB: about 3 s at 2 KB every 0.05 s
-    slow = ImageCandidate(source="commons", title="slow", image_url=server.add_file("/trickle/slow.bmp", slow_bytes, "image/bmp"))
+    slow = ImageCandidate(
+        source="commons", title="slow", image_url=server.add_file("/trickle/slow.bmp", slow_bytes, "image/bmp")
+    )
     fast = _files(server, 2, folder="/trickle/fast/")
     server.fault("/trickle/slow.bmp", "trickle", size=piece, seconds=pause)
     start = time.monotonic()
@@ -180,7 +191,7 @@ def test_a_trickling_server_is_cut_off_at_the_download_deadline(server, quick, m
     elapsed = time.monotonic() - start
     assert report.failed == [(slow, "took longer than 0.5 s")] and report.ok == fast
     assert elapsed < 1.5, f"the slow file held its slot for {elapsed:.1f} s"
-    assert not any(p.name.endswith(".part") for p in settings.DOWNLOAD_DIR.iterdir())
+    assert not any(p.name.endswith(".part") for p in settings.download_dir().iterdir())
     again = ImageCandidate(source="commons", title="slow", image_url=slow.image_url)
     server.clear_faults()
     assert http.download_images([again], progress=False).ok == [again], "the session works after a cut-off"
@@ -194,12 +205,26 @@ def test_repeated_downloads_hit_the_cache(server, tmp_path):
     second = http.download_images(again, tmp_path / "two", progress=False)
     assert len(second.ok) == 3
     assert len(server.requests_to("/cache/")) == 3, "the second search must download nothing"
-    assert all(c.path.parent == tmp_path / "two" and c.path.read_bytes() == o.path.read_bytes() for c, o in zip(again, candidates))
+    assert all(
+        c.path.parent == tmp_path / "two" and c.path.read_bytes() == o.path.read_bytes()
+        for c, o in zip(again, candidates)
+    )
 
 
 @pytest.mark.parametrize(
     "title",
-    ["../../x.jpg", "a/b.jpg", "/etc/passwd", "..\\..\\win.jpg", "nul\x00byte.jpg", "x" * 5000 + ".jpg", "..", "", "File:Ok.jpg", "Ünïcødé ☃.jpg"],
+    [
+        "../../x.jpg",
+        "a/b.jpg",
+        "/etc/passwd",
+        "..\\..\\win.jpg",
+        "nul\x00byte.jpg",
+        "x" * 5000 + ".jpg",
+        "..",
+        "",
+        "File:Ok.jpg",
+        "Ünïcødé ☃.jpg",
+    ],
 )
 def test_hostile_titles_stay_inside_the_destination(server, tmp_path, title):
     (candidate,) = _files(server, 1, folder="/hostile/")
@@ -254,7 +279,7 @@ def test_the_per_host_limit_holds(server, upload_server, monkeypatch):
 
 
 def test_candidates_without_an_address_fail_alone(server):
-    good, = _files(server, 1, folder="/alone/")
+    (good,) = _files(server, 1, folder="/alone/")
     empty = ImageCandidate(source="commons", title="nothing", image_url="")
     report = http.download_images([empty, good], progress=False)
     assert report.failed == [(empty, "no image address")] and report.ok == [good]
@@ -262,7 +287,12 @@ def test_candidates_without_an_address_fail_alone(server):
 
 @pytest.mark.parametrize(
     ("url", "named"),
-    [("http://[::1/a.jpg", "[::1"), ("http://exa mple.org/a.jpg", "exa mple.org"), ("ftp://example.org/a.jpg", "ftp://"), ("a.jpg", "a.jpg")],
+    [
+        ("http://[::1/a.jpg", "[::1"),
+        ("http://exa mple.org/a.jpg", "exa mple.org"),
+        ("ftp://example.org/a.jpg", "ftp://"),
+        ("a.jpg", "a.jpg"),
+    ],
 )
 def test_a_malformed_address_fails_alone(server, tmp_path, url, named):
     good = _files(server, 2, folder="/malformed/")

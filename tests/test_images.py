@@ -30,7 +30,12 @@ def _png_rgb48(samples: np.ndarray) -> bytes:
     height, width, _ = samples.shape
     header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
     rows = b"".join(b"\x00" + samples[y].astype(">u2").tobytes() for y in range(height))
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows)) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(rows))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _pixel(image: Image.Image, x: int = 0, y: int = 0) -> tuple[int, int, int]:
@@ -81,7 +86,11 @@ def _grey16(mode: str) -> bytes:
 
 MODE_CASES = {
     # name: (bytes, pixel at (0,0) expected within tolerance, pixel at (7,7) expected)
-    "RGB jpeg": (lambda: _encode(Image.new("RGB", (8, 8), (200, 30, 30)), "JPEG", quality=95), (200, 30, 30), (200, 30, 30)),
+    "RGB jpeg": (
+        lambda: _encode(Image.new("RGB", (8, 8), (200, 30, 30)), "JPEG", quality=95),
+        (200, 30, 30),
+        (200, 30, 30),
+    ),
     "L": (lambda: _encode(Image.new("L", (8, 8), 77), "PNG"), (77, 77, 77), (77, 77, 77)),
     "1-bit": (lambda: _encode(Image.new("1", (8, 8), 1), "PNG"), (255, 255, 255), (255, 255, 255)),
     "P": (lambda: _encode(Image.new("RGB", (8, 8), (0, 0, 255)).convert("P"), "PNG"), (0, 0, 255), (0, 0, 255)),
@@ -90,10 +99,26 @@ MODE_CASES = {
         (255, 255, 255),
         (255, 255, 255),
     ),
-    "LA half transparent": (lambda: _encode(Image.new("LA", (8, 8), (0, 128)), "PNG"), (127, 127, 127), (127, 127, 127)),
-    "RGBA transparent": (lambda: _encode(Image.new("RGBA", (8, 8), (255, 0, 0, 0)), "PNG"), (255, 255, 255), (255, 255, 255)),
-    "RGBA opaque": (lambda: _encode(Image.new("RGBA", (8, 8), (10, 200, 10, 255)), "PNG"), (10, 200, 10), (10, 200, 10)),
-    "CMYK": (lambda: _encode(Image.new("CMYK", (8, 8), (0, 255, 255, 0)), "JPEG", quality=95), (255, 0, 0), (255, 0, 0)),
+    "LA half transparent": (
+        lambda: _encode(Image.new("LA", (8, 8), (0, 128)), "PNG"),
+        (127, 127, 127),
+        (127, 127, 127),
+    ),
+    "RGBA transparent": (
+        lambda: _encode(Image.new("RGBA", (8, 8), (255, 0, 0, 0)), "PNG"),
+        (255, 255, 255),
+        (255, 255, 255),
+    ),
+    "RGBA opaque": (
+        lambda: _encode(Image.new("RGBA", (8, 8), (10, 200, 10, 255)), "PNG"),
+        (10, 200, 10),
+        (10, 200, 10),
+    ),
+    "CMYK": (
+        lambda: _encode(Image.new("CMYK", (8, 8), (0, 255, 255, 0)), "JPEG", quality=95),
+        (255, 0, 0),
+        (255, 0, 0),
+    ),
     "CMYK tiff": (lambda: _encode(Image.new("CMYK", (8, 8), (255, 0, 255, 0)), "TIFF"), (0, 255, 0), (0, 255, 0)),
     "LAB": (lambda: _encode(Image.new("LAB", (8, 8), (255, 128, 128)), "TIFF"), (255, 255, 255), (255, 255, 255)),
     "I;16 ramp": (lambda: _grey16("I;16"), (0, 0, 0), (255, 255, 255)),
@@ -113,7 +138,11 @@ MODE_CASES = {
         (255, 128, 0),
         (255, 128, 0),
     ),
-    "webp": (lambda: _encode(Image.new("RGB", (8, 8), (0, 128, 255)), "WEBP", lossless=True), (0, 128, 255), (0, 128, 255)),
+    "webp": (
+        lambda: _encode(Image.new("RGB", (8, 8), (0, 128, 255)), "WEBP", lossless=True),
+        (0, 128, 255),
+        (0, 128, 255),
+    ),
     "bmp": (lambda: _encode(Image.new("RGB", (8, 8), (9, 99, 199)), "BMP"), (9, 99, 199), (9, 99, 199)),
 }
 
@@ -258,7 +287,9 @@ def test_byte_cap_comes_from_settings(monkeypatch):
 
 @pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 def test_broken_exif_does_not_lose_the_picture():
-    data = bytearray(_encode(Image.new("RGB", (8, 8), "blue"), "JPEG", exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff"))
+    data = bytearray(
+        _encode(Image.new("RGB", (8, 8), "blue"), "JPEG", exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff")
+    )
     assert images.open_image(bytes(data)).size == (8, 8)
 
 

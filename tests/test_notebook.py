@@ -7,13 +7,11 @@ see the real services.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "AI_Memer.ipynb"
@@ -28,7 +26,9 @@ def notebook_env(world, tmp_path, monkeypatch) -> dict[str, str]:
     return world.env
 
 
-def run_notebook(path: Path, cwd: Path, *, skip_tags: set[str] = frozenset(), timeout: int = 60) -> nbformat.NotebookNode:
+def run_notebook(
+    path: Path, cwd: Path, *, skip_tags: set[str] = frozenset(), timeout: int = 60
+) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
     nb.cells = [c for c in nb.cells if not skip_tags & set(c.get("metadata", {}).get("tags", []))]
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()

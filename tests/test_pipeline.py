@@ -31,7 +31,13 @@ def test_search_ranks_every_source_together(pies):
     seen = []
     result = pipeline.search("  apple   pie ", progress=lambda message, fraction: seen.append((message, fraction)))
     assert result.query == "apple pie"
-    assert sorted(c.title for c in result.candidates) == ["Apple pie 0", "Apple pie 1", "Apple pie 2", "Apple pie 3", "Orchard"]
+    assert sorted(c.title for c in result.candidates) == [
+        "Apple pie 0",
+        "Apple pie 1",
+        "Apple pie 2",
+        "Apple pie 3",
+        "Orchard",
+    ]
     scores = [c.score for c in result.candidates]
     assert scores == sorted(scores, reverse=True)
     assert all(c.path is not None and c.path.is_file() for c in result.candidates)
@@ -92,13 +98,22 @@ def test_no_results_is_an_empty_answer_not_an_error(pies):
 def test_bad_search_input_is_a_clear_error(query, sources):
     with pytest.raises(SourceError) as caught:
         pipeline.search(query, sources=sources)
-    assert "Type what the meme is about" in str(caught.value) or "Choose from: commons, wikipedia, openimages" in str(caught.value)
+    assert "Type what the meme is about" in str(caught.value) or "Choose from: commons, wikipedia, openimages" in str(
+        caught.value
+    )
 
 
 def _candidate(tmp_path, **fields) -> ImageCandidate:
     path = tmp_path / "picture.jpg"
     Image.new("RGB", (480, 320), (40, 120, 200)).save(path)
-    defaults = dict(source="commons", title="File:Apple pie.jpg", image_url="http://127.0.0.1:9/x.jpg", author="Jane Doe", license="CC BY-SA 4.0", path=path)
+    defaults = dict(
+        source="commons",
+        title="File:Apple pie.jpg",
+        image_url="http://127.0.0.1:9/x.jpg",
+        author="Jane Doe",
+        license="CC BY-SA 4.0",
+        path=path,
+    )
     return ImageCandidate(**{**defaults, **fields})
 
 
@@ -109,7 +124,11 @@ def test_render_makes_a_credited_png(tmp_path):
     assert meme.filename == "apple-pie-meme.png"
     assert meme.attribution == "Image: Jane Doe / Wikimedia Commons, CC BY-SA 4.0"
     text = Image.open(io.BytesIO(meme.png)).text
-    assert text["Caption"] == "when the pie is a lie" and text["Author"] == "Jane Doe" and text["Caption engine"] == "local"
+    assert (
+        text["Caption"] == "when the pie is a lie"
+        and text["Author"] == "Jane Doe"
+        and text["Caption engine"] == "local"
+    )
 
 
 def test_render_burns_the_credit_strip_when_asked(tmp_path):
@@ -136,7 +155,12 @@ def test_render_says_when_the_picture_cannot_be_had(tmp_path, server):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("File:Apple pie.jpg", "apple-pie-meme.png"), ("Crème brûlée — 2.PNG", "creme-brulee-2-meme.png"), ("../../etc/passwd", "etc-passwd-meme.png"), ("", "meme.png")],
+    [
+        ("File:Apple pie.jpg", "apple-pie-meme.png"),
+        ("Crème brûlée — 2.PNG", "creme-brulee-2-meme.png"),
+        ("../../etc/passwd", "etc-passwd-meme.png"),
+        ("", "meme.png"),
+    ],
 )
 def test_meme_filename(name, expected):
     assert pipeline.meme_filename(name) == expected

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from memer import settings
@@ -113,7 +115,11 @@ ORIGINAL = "https://upload.example/commons/a/ab/Apple_pie.jpg"
         ({"original_url": ORIGINAL}, {"original_url": ORIGINAL.replace("https:", "http:")}, "same original file"),
         ({"image_url": "https://t.example/x.jpg"}, {"image_url": "https://T.EXAMPLE/x.jpg"}, "same image URL"),
         ({"image_url": "https://t.example/a%20b.jpg"}, {"image_url": "https://t.example/a b.jpg"}, "same image URL"),
-        ({"page_url": "https://c.example/wiki/File:A.jpg"}, {"page_url": "https://c.example/wiki/File:A.jpg/"}, "same file page"),
+        (
+            {"page_url": "https://c.example/wiki/File:A.jpg"},
+            {"page_url": "https://c.example/wiki/File:A.jpg/"},
+            "same file page",
+        ),
         ({"title": "File:Apple_pie.jpg"}, {"title": "apple pie.JPG"}, "same file name"),
         ({"original_url": ORIGINAL}, {"image_url": ORIGINAL}, "same file"),  # one's thumbnail is the other's file
     ],
@@ -160,14 +166,20 @@ def test_image_similarity_at_or_above_the_threshold_is_a_duplicate(turn: float, 
     ranked, dropped = rank(QUERY, [a, b], vectors, dedupe_threshold=threshold)
     if duplicate:
         assert len(ranked) == 1
-        (loser, reason), = dropped
+        ((_loser, reason),) = dropped
         assert reason == f'duplicate of "{ranked[0].title}" (Wikimedia Commons, image similarity {similarity:.2f})'
     else:
         assert len(ranked) == 2 and dropped == []
 
 
-BEST = dict(free=True, license="CC BY-SA 4.0", license_url="https://cc.example/by-sa/4.0", author="Jane Doe",
-            page_url="https://c.example/File:X.jpg", original_url="https://u.example/X.jpg")
+BEST = dict(
+    free=True,
+    license="CC BY-SA 4.0",
+    license_url="https://cc.example/by-sa/4.0",
+    author="Jane Doe",
+    page_url="https://c.example/File:X.jpg",
+    original_url="https://u.example/X.jpg",
+)
 
 
 @pytest.mark.parametrize(
@@ -228,14 +240,15 @@ def test_a_duplicate_does_not_take_a_top_k_place():
     vectors = np.stack([vector(0.9, 1), vector(0.85, 2), vector(0.5, 3), vector(0.4, 4)])
     ranked, dropped = rank(QUERY, candidates, vectors, top_k=2)
     assert titles(ranked) == ["c0", "c2"]
-    assert [(c.title, r.split(" (")[0]) for c, r in dropped] == [("c1", 'duplicate of "c0"'), ("c3", "ranked 3, below the top 2")]
+    assert [(c.title, r.split(" (")[0]) for c, r in dropped] == [
+        ("c1", 'duplicate of "c0"'),
+        ("c3", "ranked 3, below the top 2"),
+    ]
 
 
 @hypothesis_settings(max_examples=60, deadline=None)
 @given(
-    st.lists(
-        st.tuples(st.integers(0, 3), st.integers(1, 4), st.booleans(), st.booleans()), min_size=1, max_size=12
-    ),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(1, 4), st.booleans(), st.booleans()), min_size=1, max_size=12),
     st.integers(0, 8),
     st.floats(0.5, 1.0),
 )
@@ -243,8 +256,14 @@ def test_every_candidate_is_ranked_or_dropped_and_no_two_ranked_are_duplicates(r
     rng = np.random.default_rng(len(rows) * 31 + top_k)
     candidates, vectors = [], []
     for i, (file_id, look, free, credited) in enumerate(rows):
-        candidates.append(candidate(f"c{i}", original_url=f"https://u.example/{file_id}.jpg" if file_id else "",
-                                    free=free, author="Jane" if credited else "unknown"))
+        candidates.append(
+            candidate(
+                f"c{i}",
+                original_url=f"https://u.example/{file_id}.jpg" if file_id else "",
+                free=free,
+                author="Jane" if credited else "unknown",
+            )
+        )
         vectors.append(vector(0.6, look) + rng.normal(0, 0.05, DIM).astype(np.float32))
     vectors = np.stack(vectors)
     ranked, dropped = rank(QUERY, candidates, vectors, top_k=top_k, dedupe_threshold=threshold)
@@ -305,14 +324,20 @@ def picture(path: Path, red: int, green: int) -> Path:
 
 def test_embed_and_rank_drops_unusable_files_with_a_reason(tmp_path: Path, images_module, monkeypatch):
     monkeypatch.setattr(settings, "CLIP_BATCH_SIZE", 2)
-    good = [candidate(f"p{i}", path=picture(tmp_path / f"p{i}.png", red, 1 + i)) for i, red in enumerate([50, 200, 120])]
+    good = [
+        candidate(f"p{i}", path=picture(tmp_path / f"p{i}.png", red, 1 + i)) for i, red in enumerate([50, 200, 120])
+    ]
     broken = candidate("broken", path=tmp_path / "broken.jpg")
     broken.path.write_bytes(b"<html>not a picture</html>")
     missing = candidate("missing")
     stand_in = StandinClip()
     events = []
-    ranked, dropped = embed_and_rank(stand_in, "apple pie", [good[0], broken, missing, good[1], good[2]],
-                                     progress=lambda message, fraction: events.append(fraction))
+    ranked, dropped = embed_and_rank(
+        stand_in,
+        "apple pie",
+        [good[0], broken, missing, good[1], good[2]],
+        progress=lambda message, fraction: events.append(fraction),
+    )
     assert titles(ranked) == ["p1", "p2", "p0"]
     assert [c.score for c in ranked] == pytest.approx([200 / 255, 120 / 255, 50 / 255], abs=1e-4)
     reasons = {c.title: reason for c, reason in dropped}
@@ -342,10 +367,14 @@ def test_embed_and_rank_with_the_tiny_clip(tmp_path: Path, images_module, tiny_c
     ("fields", "expected"),
     [
         ({"title": "File:Apple_pie.jpg", "image_url": ""}, {"same file name": "apple pie.jpg"}),
-        ({"title": "Apple pie", "image_url": "HTTPS://Up.Example/a/Apple%20pie.jpg/"},
-         {"same image URL": "up.example/a/Apple pie.jpg"}),
-        ({"title": "x", "image_url": "", "page_url": "https://c.example/w/index.php?title=File:A.jpg"},
-         {"same file page": "c.example/w/index.php?title=File:A.jpg"}),
+        (
+            {"title": "Apple pie", "image_url": "HTTPS://Up.Example/a/Apple%20pie.jpg/"},
+            {"same image URL": "up.example/a/Apple pie.jpg"},
+        ),
+        (
+            {"title": "x", "image_url": "", "page_url": "https://c.example/w/index.php?title=File:A.jpg"},
+            {"same file page": "c.example/w/index.php?title=File:A.jpg"},
+        ),
         ({"title": "x", "image_url": "", "original_url": " "}, {}),
     ],
 )

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from memer import render, settings
@@ -237,7 +239,9 @@ def test_text_is_in_its_region_and_centred(position):
 
 
 def test_both_puts_text_at_top_and_bottom_and_nothing_between():
-    meme = render_meme(_grey(), "I don't always test my code. But when I do, I do it in production", RenderOptions(position="both"))
+    meme = render_meme(
+        _grey(), "I don't always test my code. But when I do, I do it in production", RenderOptions(position="both")
+    )
     rows = _ink(meme).any(axis=1)
     height = meme.size[1]
     assert rows[: height // 3].any() and rows[2 * height // 3 :].any()
@@ -277,7 +281,12 @@ def test_explicit_font_size_is_used():
 
 @pytest.mark.parametrize(
     "options",
-    [RenderOptions(position="middle"), RenderOptions(font_size=0), RenderOptions(font_size=-5), RenderOptions(output_size=3)],
+    [
+        RenderOptions(position="middle"),
+        RenderOptions(font_size=0),
+        RenderOptions(font_size=-5),
+        RenderOptions(output_size=3),
+    ],
 )
 def test_bad_options_are_render_errors(options):
     with pytest.raises(RenderError):
@@ -308,7 +317,9 @@ def test_long_and_short_captions_stay_inside(text, position):
 def test_attribution_strip_is_off_by_default_and_burned_in_when_asked():
     plain = render_meme(_grey(), "hello", RenderOptions(position="top"))
     assert not _ink(plain)[-5:].any()
-    credited = render_meme(_grey(), "hello", RenderOptions(position="bottom", attribution="Image: Jane Doe, CC BY-SA 4.0"))
+    credited = render_meme(
+        _grey(), "hello", RenderOptions(position="bottom", attribution="Image: Jane Doe, CC BY-SA 4.0")
+    )
     height = credited.size[1]
     strip = render._attribution_strip_height(height)
     pixels = np.asarray(credited).astype(int)

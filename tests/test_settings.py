@@ -65,10 +65,15 @@ def test_the_cli_reports_a_bad_setting_in_one_line_and_help_still_works():
 
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root), "MEMER_TOP_K": "abc"}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "memer", *args], capture_output=True, text=True, cwd=root, env=env, timeout=60)  # noqa: E731
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "memer", *args], capture_output=True, text=True, cwd=root, env=env, timeout=60
+    )
     done = run("search", "x")
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr == "memer: error: MEMER_TOP_K='abc' is not a whole number. Unset MEMER_TOP_K or give a whole number.\n"
+    assert (
+        done.stderr
+        == "memer: error: MEMER_TOP_K='abc' is not a whole number. Unset MEMER_TOP_K or give a whole number.\n"
+    )
     helped = run("--help")
     assert helped.returncode == 0 and "usage: memer" in helped.stdout
 

@@ -57,7 +57,11 @@ def test_both_formatversions_give_the_same_candidates_in_search_rank_order(wrap)
 
 PARSE_CASES = [
     # (extmetadata fields, attribute, expected)
-    ({"Artist": '<a href="//commons.wikimedia.org/wiki/User:J">Jane&nbsp;<b>Doe</b></a>\n\n  (talk)'}, "author", "Jane Doe (talk)"),
+    (
+        {"Artist": '<a href="//commons.wikimedia.org/wiki/User:J">Jane&nbsp;<b>Doe</b></a>\n\n  (talk)'},
+        "author",
+        "Jane Doe (talk)",
+    ),
     ({"Artist": "<span>Tom &amp; Jerry</span><script>alert(1)</script>"}, "author", "Tom & Jerry"),
     ({"Credit": "<span class='int-own-work'>Own work</span> by Ann"}, "author", "Own work by Ann"),
     ({}, "author", "unknown"),
@@ -65,7 +69,11 @@ PARSE_CASES = [
     ({"Artist": {"de": "Hans", "en": "<i>John</i>", "_type": "lang"}}, "author", "John"),
     ({"ImageDescription": {"fr": "Tarte", "de": "Kuchen", "_type": "lang"}}, "description", "Tarte"),
     ({"ImageDescription": {"en-gb": "Pie, British", "fr": "Tarte", "_type": "lang"}}, "description", "Pie, British"),
-    ({"ImageDescription": "<p>An <b>apple</b> pie</p><p>on a table &lt;3</p>"}, "description", "An apple pie on a table <3"),
+    (
+        {"ImageDescription": "<p>An <b>apple</b> pie</p><p>on a table &lt;3</p>"},
+        "description",
+        "An apple pie on a table <3",
+    ),
     ({"LicenseShortName": "CC0"}, "license_url", ""),
     ({"License": "cc-by-sa-4.0"}, "license", "cc-by-sa-4.0"),
     ({"AttributionRequired": "false", "LicenseShortName": "CC0"}, "attribution_required", False),
@@ -97,7 +105,10 @@ def test_long_descriptions_are_trimmed_to_about_sixty_words():
     ("info", "expected_url"),
     [
         ({"url": "https://u/orig.jpg"}, "https://u/orig.jpg"),  # no thumburl: the original
-        ({"thumburl": "https://u/960px-x.svg.png", "url": "https://u/x.svg", "mime": "image/svg+xml"}, "https://u/960px-x.svg.png"),
+        (
+            {"thumburl": "https://u/960px-x.svg.png", "url": "https://u/x.svg", "mime": "image/svg+xml"},
+            "https://u/960px-x.svg.png",
+        ),
     ],
 )
 def test_image_url_prefers_the_api_thumbnail(info, expected_url):
@@ -196,7 +207,22 @@ def test_commons_search_sends_one_polite_request_with_the_documented_parameters(
 
 @pytest.mark.parametrize(
     ("setting", "sent"),
-    [(960, 960), (250, 250), (1920, 1920), (1000, 960), (800, 960), (700, 500), (730, 960), (290, 330), (1, 250), (0, 250), (-5, 250), (5000, 1920), (1600, 1920), (1500, 1280)],
+    [
+        (960, 960),
+        (250, 250),
+        (1920, 1920),
+        (1000, 960),
+        (800, 960),
+        (700, 500),
+        (730, 960),
+        (290, 330),
+        (1, 250),
+        (0, 250),
+        (-5, 250),
+        (5000, 1920),
+        (1600, 1920),
+        (1500, 1280),
+    ],
 )
 def test_only_standard_thumbnail_widths_are_asked_for(mediawiki, monkeypatch, setting, sent):
     monkeypatch.setattr(settings, "THUMB_WIDTH", setting)
@@ -286,8 +312,17 @@ def test_http_errors_from_the_api_are_source_errors(mediawiki, server, monkeypat
 def test_formatversion_1_answers_parse_like_formatversion_2(mediawiki):
     for i in range(3):
         mediawiki.add_file(f"Crumble {i}.jpg")
-    params = {"action": "query", "generator": "search", "gsrsearch": "crumble", "gsrnamespace": 6, "gsrlimit": 10, "prop": "imageinfo",
-              "iiprop": "url|size|mime|extmetadata", "iiurlwidth": 960, "format": "json"}
+    params = {
+        "action": "query",
+        "generator": "search",
+        "gsrsearch": "crumble",
+        "gsrnamespace": 6,
+        "gsrlimit": 10,
+        "prop": "imageinfo",
+        "iiprop": "url|size|mime|extmetadata",
+        "iiurlwidth": 960,
+        "format": "json",
+    }
     v1 = http.get_json(mediawiki.commons_api, {**params, "formatversion": 1})
     v2 = http.get_json(mediawiki.commons_api, {**params, "formatversion": 2})
     assert isinstance(v1["query"]["pages"], dict) and isinstance(v2["query"]["pages"], list)
@@ -309,7 +344,7 @@ def _pie_article(mediawiki):
 
 
 def test_wikipedia_route_keeps_free_photos_and_drops_logos_icons_and_local_files(mediawiki):
-    photo, _ = _pie_article(mediawiki)
+    _photo, _ = _pie_article(mediawiki)
     found = commons.search_wikipedia("apple pie")
     assert [c.title for c in found] == ["Apple pie on a plate"]
     assert found[0].source == "wikipedia" and found[0].attribution().endswith("/ Wikipedia, CC BY-SA 4.0")
@@ -321,7 +356,7 @@ def test_wikipedia_route_keeps_free_photos_and_drops_logos_icons_and_local_files
 
 
 def test_wikipedia_route_with_allow_nonfree_includes_local_files(mediawiki):
-    _, poster = _pie_article(mediawiki)
+    _, _poster = _pie_article(mediawiki)
     found = commons.search_wikipedia("apple pie", allow_nonfree=True)
     titles = [c.title for c in found]
     assert "Pie film poster" in titles and "Pie logo" not in titles and "Pie icon" not in titles
@@ -331,8 +366,19 @@ def test_wikipedia_route_with_allow_nonfree_includes_local_files(mediawiki):
 def test_an_svg_is_downloaded_as_its_png_thumbnail(mediawiki, tmp_path):
     mediawiki.add_file("Apple pie diagram.svg", mime="image/svg+xml", size=(800, 600))
     (candidate,) = parse_api_response(
-        http.get_json(mediawiki.commons_api, {"action": "query", "generator": "search", "gsrsearch": "diagram", "prop": "imageinfo",
-                                               "iiprop": "url|size|mime|extmetadata", "iiurlwidth": 960, "format": "json", "formatversion": 2})
+        http.get_json(
+            mediawiki.commons_api,
+            {
+                "action": "query",
+                "generator": "search",
+                "gsrsearch": "diagram",
+                "prop": "imageinfo",
+                "iiprop": "url|size|mime|extmetadata",
+                "iiurlwidth": 960,
+                "format": "json",
+                "formatversion": 2,
+            },
+        )
     )
     assert candidate.extra["mime"] == "image/svg+xml" and candidate.image_url.endswith(".svg.png")
     report = http.download_images([candidate], tmp_path, progress=False)

@@ -10,7 +10,8 @@ from memer import settings
 from memer.cache import EmbeddingCache, legacy_row
 from memer.cache_build import build_cache
 from memer.errors import CacheError
-from memer.sources.openimages import row_candidate, search_openimages, trim_words
+from memer.sources.openimages import row_candidate, search_openimages
+from memer.text import trim_words
 from tests.standins.openimages import HashingEncoder
 
 
@@ -18,7 +19,7 @@ from tests.standins.openimages import HashingEncoder
 def built(openimages_server):
     encoder = HashingEncoder()
     build_cache(encoder=encoder, progress=False)
-    return EmbeddingCache.open(settings.CACHE_DIR), encoder
+    return EmbeddingCache.open(settings.cache_dir()), encoder
 
 
 def test_search_returns_credited_candidates(built, server):
@@ -80,7 +81,9 @@ def test_legacy_rows_are_marked_as_assumed_licences(monkeypatch):
     assert candidate.author == "Some One"
 
 
-@pytest.mark.parametrize(("text", "words", "expected"), [("a  b   c", 5, "a b c"), ("a b c d", 2, "a b …"), ("", 3, "")])
+@pytest.mark.parametrize(
+    ("text", "words", "expected"), [("a  b   c", 5, "a b c"), ("a b c d", 2, "a b …"), ("", 3, "")]
+)
 def test_trim_words(text, words, expected):
     assert trim_words(text, words) == expected
 

@@ -19,7 +19,11 @@ def test_routes_answer_and_requests_are_recorded(server):
 @pytest.mark.parametrize(
     ("kind", "params", "check"),
     [
-        ("status", {"status": 429, "retry_after": "2"}, lambda r: r.status_code == 429 and r.headers["Retry-After"] == "2"),
+        (
+            "status",
+            {"status": 429, "retry_after": "2"},
+            lambda r: r.status_code == 429 and r.headers["Retry-After"] == "2",
+        ),
         ("status", {"status": 503}, lambda r: r.status_code == 503),
         ("html", {}, lambda r: r.headers["Content-Type"].startswith("text/html")),
         ("oversize", {"size": 5000}, lambda r: len(r.content) == 5000),
@@ -61,7 +65,10 @@ def test_peak_concurrency_counts_a_folder(server):
     for i in range(4):
         server.add_file(f"/up/{i}.bin", b"a")
     server.latency = 0.3
-    threads = [threading.Thread(target=requests.get, args=(f"{server.url}/up/{i}.bin",), kwargs={"timeout": 5}) for i in range(4)]
+    threads = [
+        threading.Thread(target=requests.get, args=(f"{server.url}/up/{i}.bin",), kwargs={"timeout": 5})
+        for i in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -91,7 +91,7 @@ def test_search_fills_a_gallery_of_clickable_thumbnails_with_credits(app, fake):
         image, button, credit = cell.children
         assert max(jpeg_size(image.value)) <= settings.UI_THUMB_SIZE
         assert button is app.pick_buttons[i] and not button.disabled
-        assert "Author &lt;%d&gt;" % i in credit.value  # escaped, not raw HTML
+        assert f"Author &lt;{i}&gt;" in credit.value  # escaped, not raw HTML
         assert "<" + str(i) + ">" not in credit.value
         assert re.search(r"CC BY|CC0", credit.value)
         assert "Wikimedia Commons" in credit.value or "Wikipedia" in credit.value
@@ -220,7 +220,7 @@ def test_edits_update_the_live_preview(app, fake, change, expected):
     before, renders = app.preview.value, fake.steps().count("render")
     change(app)
     assert fake.steps().count("render") == renders + 1
-    _, (candidate, text), kwargs = fake.calls[-1]
+    _, (_candidate, text), kwargs = fake.calls[-1]
     got = {"text": text, **kwargs}
     assert {k: got[k] for k in expected} == expected
     assert app.preview.value != before
@@ -295,8 +295,10 @@ def test_download_on_colab_writes_the_file_and_calls_files_download(app, monkeyp
 @pytest.mark.parametrize(
     ("error", "shown"),
     [
-        (SourceError("Wikimedia Commons did not answer.", "Try again in a minute."),
-         "Wikimedia Commons did not answer. Try again in a minute."),
+        (
+            SourceError("Wikimedia Commons did not answer.", "Try again in a minute."),
+            "Wikimedia Commons did not answer. Try again in a minute.",
+        ),
         (RenderError("The caption <b>is</b> too long.", "Shorten it."), "The caption &lt;b&gt;is&lt;/b&gt; too long."),
         (RuntimeError("boom"), "Something went wrong: RuntimeError: boom."),
         (NotImplementedError("wired up in the whole-pass issue"), "NotImplementedError: wired up"),

@@ -18,14 +18,14 @@ from memer.errors import CaptionError
 ENGINES = ("openai", "local")
 
 __all__ = [
-    "Caption",
-    "CaptionBatch",
-    "CaptionRequest",
     "ENGINES",
     "SAFE",
     "SENSITIVE",
     "STYLES",
     "UNSAFE",
+    "Caption",
+    "CaptionBatch",
+    "CaptionRequest",
     "choose_engine",
     "find_openai_key",
     "generate_captions",
@@ -38,7 +38,9 @@ def choose_engine(engine: str | None = None, api_key: str | None = None) -> str:
     if not chosen:
         return "openai" if find_openai_key(api_key) else "local"
     if chosen not in ENGINES:
-        raise CaptionError(f"unknown caption engine {engine or settings.CAPTION_ENGINE!r}.", f"Choose one of: {', '.join(ENGINES)}.")
+        raise CaptionError(
+            f"unknown caption engine {engine or settings.CAPTION_ENGINE!r}.", f"Choose one of: {', '.join(ENGINES)}."
+        )
     return chosen
 
 
@@ -50,7 +52,9 @@ def _as_picture(image: Any) -> Any:
         from memer.images import open_image
 
         return open_image(image)
-    raise CaptionError(f"cannot use a {type(image).__name__} as the picture.", "Pass a PIL image, a file path or image bytes.")
+    raise CaptionError(
+        f"cannot use a {type(image).__name__} as the picture.", "Pass a PIL image, a file path or image bytes."
+    )
 
 
 def generate_captions(

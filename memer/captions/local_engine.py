@@ -73,7 +73,8 @@ def load_model(name: str | None = None, device: str | None = None) -> LocalModel
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError:
             raise ModelError(
-                "the local caption engine needs transformers and torch.", "pip install 'memer[local]', or use the OpenAI engine."
+                "the local caption engine needs transformers and torch.",
+                "pip install 'memer[local]', or use the OpenAI engine.",
             ) from None
         dtype = choose_dtype(device)
         try:

@@ -47,7 +47,7 @@ def _colab_secret() -> str | None:
         from google.colab import userdata  # type: ignore[import-not-found]
 
         value = userdata.get(KEY_ENV)
-    except Exception:  # SecretNotFoundError, NotebookAccessError, TimeoutException ...
+    except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError, TimeoutException ...
         return None
     return value.strip() or None if isinstance(value, str) else None
 
@@ -97,7 +97,10 @@ def build_messages(request: CaptionRequest, *, vision: bool) -> list[dict[str, A
     text = batch_instruction(request.theme, request.description, request.style, request.n, has_image=send_image)
     if not send_image:
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": text}]
-    picture = {"type": "image_url", "image_url": {"url": image_data_url(request.image, settings.VISION_SIZE), "detail": "low"}}
+    picture = {
+        "type": "image_url",
+        "image_url": {"url": image_data_url(request.image, settings.VISION_SIZE), "detail": "low"},
+    }
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": [{"type": "text", "text": text}, picture]},
@@ -225,7 +228,8 @@ def _caption_error(err: Exception, key: str, model: str) -> CaptionError:
         )
     if isinstance(err, openai.NotFoundError):
         return CaptionError(
-            f"OpenAI does not offer model {model!r} to this key.", "Set MEMER_OPENAI_MODEL to a chat model your account can use."
+            f"OpenAI does not offer model {model!r} to this key.",
+            "Set MEMER_OPENAI_MODEL to a chat model your account can use.",
         )
     if isinstance(err, openai.APIStatusError):
         detail = _redact(str(getattr(err, "message", "") or ""), key)[:300]
@@ -234,8 +238,13 @@ def _caption_error(err: Exception, key: str, model: str) -> CaptionError:
                 f"OpenAI had a server error (HTTP {err.status_code}){after}.",
                 "Try again in a few minutes, or use the free local engine (--engine local).",
             )
-        return CaptionError(f"OpenAI rejected the request (HTTP {err.status_code}): {detail}", "Check MEMER_OPENAI_MODEL and the settings.")
-    return CaptionError(f"the OpenAI request failed: {_redact(str(err), key)[:300]}", "Try again, or use the free local engine.")
+        return CaptionError(
+            f"OpenAI rejected the request (HTTP {err.status_code}): {detail}",
+            "Check MEMER_OPENAI_MODEL and the settings.",
+        )
+    return CaptionError(
+        f"the OpenAI request failed: {_redact(str(err), key)[:300]}", "Try again, or use the free local engine."
+    )
 
 
 # --- the engine ---------------------------------------------------------------------
@@ -248,12 +257,15 @@ def generate(request: CaptionRequest, *, model: str, api_key: str | None = None)
         raise CaptionError(MISSING_KEY)
     if not key.isascii() or any(c.isspace() for c in key):
         raise CaptionError(
-            "the OpenAI key has characters no key has (a stray quote or space?).", "Copy the key again and paste only the key."
+            "the OpenAI key has characters no key has (a stray quote or space?).",
+            "Copy the key again and paste only the key.",
         )
     try:
         import openai
     except ImportError:
-        raise CaptionError("the openai package is not installed.", "pip install 'memer[openai]', or use the free local engine.") from None
+        raise CaptionError(
+            "the openai package is not installed.", "pip install 'memer[openai]', or use the free local engine."
+        ) from None
 
     # base_url is left to the SDK, which reads OPENAI_BASE_URL itself.
     client = openai.OpenAI(api_key=key, timeout=settings.OPENAI_TIMEOUT, max_retries=settings.OPENAI_MAX_RETRIES)
@@ -272,7 +284,9 @@ def _generate(client: Any, request: CaptionRequest, model: str, key: str) -> Cap
         completion = _create_completion(client, model, messages)
     except openai.OpenAIError as err:
         failure = _caption_error(err, key, model)
-    if failure is not None:  # raised here, outside the handler, so the SDK's error (it may quote the key) is not attached
+    if (
+        failure is not None
+    ):  # raised here, outside the handler, so the SDK's error (it may quote the key) is not attached
         raise failure
 
     choice = completion.choices[0] if completion.choices else None
@@ -295,5 +309,7 @@ def _generate(client: Any, request: CaptionRequest, model: str, key: str) -> Cap
         log.warning("moderation failed, falling back to the word list: %s", reason)
         levels = [word_list_level(text) for text in texts]
         safety_check = f"{WORD_LIST_CHECK}; OpenAI moderation failed: {reason}"
-    captions = [Caption(text, ENGINE, used_model, level, categories) for text, (level, categories) in zip(texts, levels)]
+    captions = [
+        Caption(text, ENGINE, used_model, level, categories) for text, (level, categories) in zip(texts, levels)
+    ]
     return CaptionBatch(captions, ENGINE, used_model, safety_check, note)

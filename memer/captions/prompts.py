@@ -57,7 +57,9 @@ class Example:
 FEW_SHOT_EXAMPLES: dict[str, tuple[Example, ...]] = {
     "funny": (
         Example("Monday mornings", "a cat asleep face down on a laptop keyboard", "Loading motivation... 3% complete"),
-        Example("houseplants", "a wilted fern on a sunny windowsill", "I gave it water, light and love. It chose drama"),
+        Example(
+            "houseplants", "a wilted fern on a sunny windowsill", "I gave it water, light and love. It chose drama"
+        ),
     ),
     "wholesome": (
         Example("grandparents", "an old man teaching a little girl to fish on a lake", "Best teacher, no homework"),
@@ -68,15 +70,27 @@ FEW_SHOT_EXAMPLES: dict[str, tuple[Example, ...]] = {
         Example("diets", "a small salad next to a giant pizza", "A balanced meal: one of each"),
     ),
     "poem": (
-        Example("coffee", "a steaming mug on a messy desk", "Without my morning cup of brew / I'm not the person that you knew"),
-        Example("rain", "an umbrella blown inside out on a street", "The forecast said a gentle breeze / My umbrella begs to disagree"),
+        Example(
+            "coffee",
+            "a steaming mug on a messy desk",
+            "Without my morning cup of brew / I'm not the person that you knew",
+        ),
+        Example(
+            "rain",
+            "an umbrella blown inside out on a street",
+            "The forecast said a gentle breeze / My umbrella begs to disagree",
+        ),
     ),
     "haiku": (
         Example(
-            "cats", "a cat pushing a glass off a table", "Glass upon the edge / one small paw, a gentle push / gravity wins again"
+            "cats",
+            "a cat pushing a glass off a table",
+            "Glass upon the edge / one small paw, a gentle push / gravity wins again",
         ),
         Example(
-            "autumn", "a pile of leaves and a rake in a garden", "Raked the leaves at dawn / the wind had a different plan / begin once again"
+            "autumn",
+            "a pile of leaves and a rake in a garden",
+            "Raked the leaves at dawn / the wind had a different plan / begin once again",
         ),
     ),
 }
@@ -119,11 +133,13 @@ def chat_messages(theme: str, description: str = "", style: str = "funny") -> li
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def batch_instruction(theme: str, description: str = "", style: str = "funny", n: int = 10, *, has_image: bool = False) -> str:
+def batch_instruction(
+    theme: str, description: str = "", style: str = "funny", n: int = 10, *, has_image: bool = False
+) -> str:
     """The request for N different captions in one answer (OpenAI structured output)."""
     return (
         instruction(theme, description, style, has_image=has_image)
-        + f" Give {n} different captions, each one a new idea, as a JSON object {{\"captions\": [...]}}."
+        + f' Give {n} different captions, each one a new idea, as a JSON object {{"captions": [...]}}.'
     )
 
 

@@ -18,7 +18,18 @@ WORD_LIST_CHECK = "offline word list (weaker check: misses context, irony and mi
 # Words that make a caption unsafe (level 2) or sensitive (level 1), by category.
 # Deliberately short: a hint for a human, not a filter to rely on.
 _UNSAFE_WORDS: dict[str, tuple[str, ...]] = {
-    "profanity": ("fuck", "fucking", "fucker", "motherfucker", "cunt", "shit", "bullshit", "asshole", "bitch", "bastard"),
+    "profanity": (
+        "fuck",
+        "fucking",
+        "fucker",
+        "motherfucker",
+        "cunt",
+        "shit",
+        "bullshit",
+        "asshole",
+        "bitch",
+        "bastard",
+    ),
     "sexual": ("porn", "porno", "nude", "nudes", "dick", "cock", "pussy", "blowjob", "orgasm", "rape", "rapist"),
     "hate": ("nazi", "nazis", "retard", "retarded", "faggot", "nigger", "tranny"),
     "violence": ("murder", "murdered", "shoot up", "behead", "massacre", "genocide", "terrorist"),
@@ -26,7 +37,21 @@ _UNSAFE_WORDS: dict[str, tuple[str, ...]] = {
 }
 _SENSITIVE_WORDS: dict[str, tuple[str, ...]] = {
     "mild profanity": ("damn", "hell", "crap", "piss", "pissed", "sucks", "screw", "wtf", "omfg", "bloody"),
-    "violence": ("kill", "killed", "killing", "dead", "die", "dies", "death", "gun", "guns", "stab", "blood", "bomb", "war"),
+    "violence": (
+        "kill",
+        "killed",
+        "killing",
+        "dead",
+        "die",
+        "dies",
+        "death",
+        "gun",
+        "guns",
+        "stab",
+        "blood",
+        "bomb",
+        "war",
+    ),
     "sexual": ("sex", "sexy", "naked", "boobs", "butt", "horny", "stripper"),
     "substances": ("drunk", "beer", "vodka", "wine", "weed", "stoned", "high af", "cocaine", "drugs"),
     "insult": ("stupid", "idiot", "moron", "dumb", "ugly", "fat", "loser"),
@@ -54,7 +79,9 @@ def word_list_level(text: str) -> tuple[int, list[str]]:
     return SAFE, []
 
 
-def moderation_level(flagged: bool, categories: Mapping[str, bool], scores: Mapping[str, float], threshold: float) -> tuple[int, list[str]]:
+def moderation_level(
+    flagged: bool, categories: Mapping[str, bool], scores: Mapping[str, float], threshold: float
+) -> tuple[int, list[str]]:
     """Level 2 if flagged, 1 if any category score reaches ``threshold``, else 0; with the categories why."""
     if flagged:
         named = sorted(name for name, hit in categories.items() if hit)

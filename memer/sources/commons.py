@@ -17,8 +17,9 @@ from html.parser import HTMLParser
 from typing import Any
 
 from memer import http, settings
-from memer.candidates import ImageCandidate, collapse_whitespace, trim_words
+from memer.candidates import ImageCandidate
 from memer.errors import SourceError
+from memer.text import collapse_whitespace, trim_words
 
 # What we read from extmetadata; the API sends only these (iiextmetadatafilter).
 EXTMETADATA_FIELDS = (
@@ -108,13 +109,26 @@ def search_wikipedia(
         return []
     found = _call(
         settings.WIKIPEDIA_API,
-        {**_base_params(), "list": "search", "srsearch": query.strip(), "srnamespace": 0, "srlimit": min(articles, _MAX_BATCH), "srprop": ""},
+        {
+            **_base_params(),
+            "list": "search",
+            "srsearch": query.strip(),
+            "srnamespace": 0,
+            "srlimit": min(articles, _MAX_BATCH),
+            "srprop": "",
+        },
     )
     hits = (found.get("query") or {}).get("search") or []
     titles = [hit["title"] for hit in hits if isinstance(hit, Mapping) and hit.get("title")][:articles]
     if not titles:
         return []
-    params = {**_base_params(), "generator": "images", "titles": "|".join(titles), "gimlimit": _MAX_BATCH, **_imageinfo_params()}
+    params = {
+        **_base_params(),
+        "generator": "images",
+        "titles": "|".join(titles),
+        "gimlimit": _MAX_BATCH,
+        **_imageinfo_params(),
+    }
     wanted = lambda candidates: len(_usable(candidates, allow_nonfree, "wikipedia")) >= limit  # noqa: E731
     candidates = _query_all(settings.WIKIPEDIA_API, params, wanted, source="wikipedia")
     return _usable(candidates, allow_nonfree, "wikipedia")[:limit]
@@ -169,7 +183,9 @@ def _call(api: str, params: Mapping[str, Any]) -> dict[str, Any]:
         code = str(error.get("code", "unknown"))
         info = _text(error.get("info")) or "no details"
         if code != "maxlag":
-            raise SourceError(f"{host} refused the search ({code}: {info}).", "Check the query and the API address setting.")
+            raise SourceError(
+                f"{host} refused the search ({code}: {info}).", "Check the query and the API address setting."
+            )
         if attempt < settings.MAXLAG_RETRIES:
             time.sleep(_lag_wait(answer.headers.get("Retry-After"), error.get("lag")))
     raise SourceError(f"{host} is overloaded ({info}).", "Try again in a few minutes.")
@@ -272,7 +288,9 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, Mapping):  # multilingual: {"en": ..., "de": ..., "_type": "lang"}
         languages = [k for k in value if not str(k).startswith("_")]
-        preferred = next((k for k in ("en", *sorted(k for k in languages if str(k).startswith("en"))) if k in value), None)
+        preferred = next(
+            (k for k in ("en", *sorted(k for k in languages if str(k).startswith("en"))) if k in value), None
+        )
         value = value[preferred] if preferred else (value[languages[0]] if languages else "")
         return _text(value)
     if isinstance(value, list):
@@ -281,8 +299,10 @@ def _text(value: Any) -> str:
 
 
 class _TextOnly(HTMLParser):
-    _BREAKS = {"br", "p", "div", "li", "tr", "td", "th", "dd", "dt", "h1", "h2", "h3", "h4", "ul", "ol", "table"}
-    _HIDDEN = {"script", "style"}
+    _BREAKS = frozenset(
+        {"br", "p", "div", "li", "tr", "td", "th", "dd", "dt", "h1", "h2", "h3", "h4", "ul", "ol", "table"}
+    )
+    _HIDDEN = frozenset({"script", "style"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -326,4 +346,3 @@ def _int_or_none(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-

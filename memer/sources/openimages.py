@@ -13,10 +13,13 @@ from typing import Any
 
 from memer import settings
 from memer.cache import EmbeddingCache, image_url
-from memer.candidates import ImageCandidate, trim_words
+from memer.candidates import ImageCandidate
+from memer.text import trim_words
 
 
-def search_openimages(query: str, limit: int | None = None, *, cache: EmbeddingCache | None = None, clip: Any = None) -> list[ImageCandidate]:
+def search_openimages(
+    query: str, limit: int | None = None, *, cache: EmbeddingCache | None = None, clip: Any = None
+) -> list[ImageCandidate]:
     """The ``limit`` Open Images pictures whose narratives are closest to ``query``."""
     limit = settings.OPENIMAGES_LIMIT if limit is None else limit
     if limit <= 0 or not query.strip():
@@ -39,9 +42,9 @@ def open_cache() -> EmbeddingCache:
     """
     from pathlib import Path
 
-    manifest = Path(settings.CACHE_DIR) / "manifest.json"
+    manifest = Path(settings.cache_dir()) / "manifest.json"
     stamp = manifest.stat().st_mtime_ns if manifest.is_file() else None
-    return _open_cache(str(Path(settings.CACHE_DIR).resolve()), stamp)
+    return _open_cache(str(Path(settings.cache_dir()).resolve()), stamp)
 
 
 @lru_cache(maxsize=1)
@@ -63,5 +66,11 @@ def row_candidate(row: dict[str, Any], cache_score: float | None = None) -> Imag
         license_url=row.get("license_url") or "https://creativecommons.org/licenses/by/2.0/",
         page_url=row.get("page_url", ""),
         license_assumed=bool(row.get("license_assumed")),
-        extra={"image_id": row["image_id"], "split": row["split"], "author_url": row.get("author_url", ""), "cache_score": cache_score, "cache_row": row.get("row")},
+        extra={
+            "image_id": row["image_id"],
+            "split": row["split"],
+            "author_url": row.get("author_url", ""),
+            "cache_score": cache_score,
+            "cache_row": row.get("row"),
+        },
     )

@@ -41,11 +41,20 @@ def make_image(kind: str = "jpeg", size: tuple[int, int] = (64, 48), seed: int =
             if (x + y + seed) % 16 == 0:
                 image.putpixel((x, y), (255, 255, 255))
     out = io.BytesIO()
-    image.save(out, format={"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP", "tiff": "TIFF"}[kind])
+    image.save(
+        out, format={"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP", "tiff": "TIFF"}[kind]
+    )
     return out.getvalue()
 
 
-_MIME_KIND = {"image/jpeg": "jpeg", "image/png": "png", "image/gif": "gif", "image/webp": "webp", "image/tiff": "tiff", "image/svg+xml": None}
+_MIME_KIND = {
+    "image/jpeg": "jpeg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/tiff": "tiff",
+    "image/svg+xml": None,
+}
 
 
 @dataclass
@@ -95,8 +104,8 @@ class MediaWikiStandin:
         self,
         name: str,
         *,
-        artist: Any = "<a href=\"//commons.wikimedia.org/wiki/User:Jane\">Jane Doe</a>",
-        credit: Any = "<span class=\"int-own-work\">Own work</span>",
+        artist: Any = '<a href="//commons.wikimedia.org/wiki/User:Jane">Jane Doe</a>',
+        credit: Any = '<span class="int-own-work">Own work</span>',
         license: str | None = "CC BY-SA 4.0",
         license_url: str | None = "https://creativecommons.org/licenses/by-sa/4.0",
         description: Any = "A freshly baked <b>apple pie</b> on a table.",
@@ -185,24 +194,41 @@ class MediaWikiStandin:
         version = 2 if request.param("formatversion") == "2" else 1
         if self._lag:
             retry_after = self._lag.pop(0)
-            err = {"code": "maxlag", "info": "Waiting for 10.64.0.1: 7 seconds lagged.", "host": "10.64.0.1", "lag": 7, "type": "db"}
-            return Response.json(self._error_body(err, version), headers={"Retry-After": retry_after, "X-Database-Lag": "7", "MediaWiki-API-Error": "maxlag"})
+            err = {
+                "code": "maxlag",
+                "info": "Waiting for 10.64.0.1: 7 seconds lagged.",
+                "host": "10.64.0.1",
+                "lag": 7,
+                "type": "db",
+            }
+            return Response.json(
+                self._error_body(err, version),
+                headers={"Retry-After": retry_after, "X-Database-Lag": "7", "MediaWiki-API-Error": "maxlag"},
+            )
         if self._error:
             code, info = self._error
-            return Response.json(self._error_body({"code": code, "info": info}, version), headers={"MediaWiki-API-Error": code})
+            return Response.json(
+                self._error_body({"code": code, "info": info}, version), headers={"MediaWiki-API-Error": code}
+            )
         if request.param("action") != "query":
-            return Response.json(self._error_body({"code": "badvalue", "info": "Unrecognized value for parameter \"action\"."}, version))
+            return Response.json(
+                self._error_body({"code": "badvalue", "info": 'Unrecognized value for parameter "action".'}, version)
+            )
         if request.param("list") == "search":
             return self._article_search(request, version)
         generator = request.param("generator")
         if generator == "search":
             files = self._file_search(request.param("gsrsearch") or "", wiki)
-            return self._pages_answer(request, version, files, "gsroffset", int(request.param("gsrlimit") or 10), indexed=True)
+            return self._pages_answer(
+                request, version, files, "gsroffset", int(request.param("gsrlimit") or 10), indexed=True
+            )
         if generator == "images":
             titles = (request.param("titles") or "").split("|")
             wanted = [t for a in titles for t in self.articles.get(a, [])]
             files = [self.files[t] for t in dict.fromkeys(wanted) if t in self.files]
-            return self._pages_answer(request, version, files, "gimcontinue", int(request.param("gimlimit") or 10), indexed=False, wiki=wiki)
+            return self._pages_answer(
+                request, version, files, "gimcontinue", int(request.param("gimlimit") or 10), indexed=False, wiki=wiki
+            )
         return Response.json({"batchcomplete": True} if version == 2 else {"batchcomplete": ""})
 
     @staticmethod
@@ -235,7 +261,15 @@ class MediaWikiStandin:
         return Response.json(body)
 
     def _pages_answer(
-        self, request: Request, version: int, files: list[WikiFile], offset_param: str, limit: int, *, indexed: bool, wiki: str = "commons"
+        self,
+        request: Request,
+        version: int,
+        files: list[WikiFile],
+        offset_param: str,
+        limit: int,
+        *,
+        indexed: bool,
+        wiki: str = "commons",
     ) -> Response:
         offset = int(request.param(offset_param) or 0)
         batch = files[offset : offset + min(limit, 50)]

@@ -62,7 +62,9 @@ class OpenAIStandin:
     key: str = FAKE_KEY
     captions: list[str] = field(default_factory=lambda: list(DEFAULT_CAPTIONS))
     content_mode: str = "json"  # "json", "lines" (ignores the schema), "refusal", "empty"
-    rejected_params: dict[str, str] = field(default_factory=dict)  # name -> "unsupported_parameter" | "unsupported_value"
+    rejected_params: dict[str, str] = field(
+        default_factory=dict
+    )  # name -> "unsupported_parameter" | "unsupported_value"
     flag_words: dict[str, tuple[str, float, bool]] = field(default_factory=dict)  # word -> (category, score, flagged)
     moderation_status: int = 200
 
@@ -114,7 +116,17 @@ class OpenAIStandin:
                     status=400,
                 )
         if not body.get("messages"):
-            return Response.json({"error": {"message": "'messages' is required", "type": "invalid_request_error", "param": "messages", "code": None}}, 400)
+            return Response.json(
+                {
+                    "error": {
+                        "message": "'messages' is required",
+                        "type": "invalid_request_error",
+                        "param": "messages",
+                        "code": None,
+                    }
+                },
+                400,
+            )
         refusal = None
         if self.content_mode == "json":
             content = json.dumps({"captions": self.captions})
@@ -149,7 +161,10 @@ class OpenAIStandin:
         if denied:
             return denied
         if self.moderation_status != 200:
-            return Response.json({"error": {"message": "moderation is down", "type": "server_error", "param": None, "code": None}}, self.moderation_status)
+            return Response.json(
+                {"error": {"message": "moderation is down", "type": "server_error", "param": None, "code": None}},
+                self.moderation_status,
+            )
         body = request.json()
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else list(inputs or [])

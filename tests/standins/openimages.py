@@ -33,26 +33,66 @@ CC_BY = "https://creativecommons.org/licenses/by/2.0/"
 
 # (split, image_id, [(annotator_id, caption), ...], metadata or None)
 IMAGES = [
-    ("train", "0000a1b2c3d4e5f6", [(93, "In this image we can see a dog running on the grass."), (84, "A brown dog runs across a green lawn while a ball flies in the air above it.")],
-     {"Author": "Jane \"JD\" Doe", "Title": "Dog, ball, and grass", "License": CC_BY}),
-    ("train", "0000b2c3d4e5f6a7", [(12, "A red sports car parked on a city street at night with lights.")],
-     {"Author": "Photographer, Ltd.", "Title": "Car at night", "License": CC_BY}),
-    ("train", "0000c3d4e5f6a7b8", [(5, "Two cats sleeping on a sofa"), (6, "Two cats sleep on a sofa..")],
-     {"Author": "cat person", "Title": "Sleepy", "License": "https://creativecommons.org/licenses/by-sa/2.0/"}),
+    (
+        "train",
+        "0000a1b2c3d4e5f6",
+        [
+            (93, "In this image we can see a dog running on the grass."),
+            (84, "A brown dog runs across a green lawn while a ball flies in the air above it."),
+        ],
+        {"Author": 'Jane "JD" Doe', "Title": "Dog, ball, and grass", "License": CC_BY},
+    ),
+    (
+        "train",
+        "0000b2c3d4e5f6a7",
+        [(12, "A red sports car parked on a city street at night with lights.")],
+        {"Author": "Photographer, Ltd.", "Title": "Car at night", "License": CC_BY},
+    ),
+    (
+        "train",
+        "0000c3d4e5f6a7b8",
+        [(5, "Two cats sleeping on a sofa"), (6, "Two cats sleep on a sofa..")],
+        {"Author": "cat person", "Title": "Sleepy", "License": "https://creativecommons.org/licenses/by-sa/2.0/"},
+    ),
     ("train", "0000d4e5f6a7b8c9", [(7, "A mountain lake with snow on the peaks")], None),  # no metadata row
-    ("train", "0000e5f6a7b8c9d0", [(8, "   ")], {"Author": "nobody", "Title": "blank", "License": CC_BY}),  # empty narrative
-    ("validation", "1111a1b2c3d4e5f6", [(21, "A plate of pasta with tomato sauce and basil on a wooden table.")],
-     {"Author": "Chef", "Title": "Dinner", "License": CC_BY}),
-    ("validation", "1111b2c3d4e5f6a7", [(22, "People walking on a beach at sunset near the sea.")],
-     {"Author": "Beach Walker", "Title": "Sunset, beach", "License": CC_BY}),
-    ("test", "2222a1b2c3d4e5f6", [(31, "A small bird sitting on a tree branch in the forest.")],
-     {"Author": "Bird Watcher", "Title": "Bird", "License": CC_BY}),
-    ("test", "2222b2c3d4e5f6a7", [(32, "A city skyline with tall buildings and a cloudy sky.")],
-     {"Author": "Urban", "Title": "Skyline", "License": CC_BY}),
+    (
+        "train",
+        "0000e5f6a7b8c9d0",
+        [(8, "   ")],
+        {"Author": "nobody", "Title": "blank", "License": CC_BY},
+    ),  # empty narrative
+    (
+        "validation",
+        "1111a1b2c3d4e5f6",
+        [(21, "A plate of pasta with tomato sauce and basil on a wooden table.")],
+        {"Author": "Chef", "Title": "Dinner", "License": CC_BY},
+    ),
+    (
+        "validation",
+        "1111b2c3d4e5f6a7",
+        [(22, "People walking on a beach at sunset near the sea.")],
+        {"Author": "Beach Walker", "Title": "Sunset, beach", "License": CC_BY},
+    ),
+    (
+        "test",
+        "2222a1b2c3d4e5f6",
+        [(31, "A small bird sitting on a tree branch in the forest.")],
+        {"Author": "Bird Watcher", "Title": "Bird", "License": CC_BY},
+    ),
+    (
+        "test",
+        "2222b2c3d4e5f6a7",
+        [(32, "A city skyline with tall buildings and a cloudy sky.")],
+        {"Author": "Urban", "Title": "Skyline", "License": CC_BY},
+    ),
 ]
 # Metadata rows with no narrative (the real CSVs list far more images than were narrated).
 # The train CSV gets enough of them (~0.5 MB) that a broken download has whole chunks to resume from.
-EXTRA_METADATA = {"train": ["0000ffffffffffff"] + [f"00ff{i:012x}" for i in range(2500)], "validation": ["1111ffffffffffff"], "test": []}
+EXTRA_METADATA = {
+    "train": ["0000ffffffffffff"] + [f"00ff{i:012x}" for i in range(2500)],
+    "validation": ["1111ffffffffffff"],
+    "test": [],
+}
 NARRATIVE_FILES = {
     "train": "open_images_train_v6_captions.jsonl",
     "validation": "open_images_validation_captions.jsonl",
@@ -70,7 +110,16 @@ def narratives_jsonl(split: str) -> bytes:
     for image_split, image_id, narratives, _ in IMAGES:
         if image_split == split:
             for annotator, caption in narratives:
-                lines.append(json.dumps({"dataset_id": "open_images", "image_id": image_id, "annotator_id": annotator, "caption": caption}))
+                lines.append(
+                    json.dumps(
+                        {
+                            "dataset_id": "open_images",
+                            "image_id": image_id,
+                            "annotator_id": annotator,
+                            "caption": caption,
+                        }
+                    )
+                )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -79,7 +128,9 @@ def metadata_csv(split: str, base_url: str) -> bytes:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     entries = [(image_id, meta) for s, image_id, _, meta in IMAGES if s == split and meta]
-    entries += [(image_id, {"Author": "someone", "Title": "unnarrated", "License": CC_BY}) for image_id in EXTRA_METADATA[split]]
+    entries += [
+        (image_id, {"Author": "someone", "Title": "unnarrated", "License": CC_BY}) for image_id in EXTRA_METADATA[split]
+    ]
     for image_id, meta in entries:
         writer.writerow([
             image_id, split, f"https://farm1.staticflickr.com/1/{image_id}_o.jpg", f"https://www.flickr.com/photos/someone/{image_id}",
@@ -129,7 +180,9 @@ def serve_openimages(server: StandinServer) -> OpenImagesStandin:
 
     def serve_file(request: Request) -> Response:
         data = standin.files.get(request.path)
-        return ranged(data, request) if data is not None else Response(404, b"not found", {"Content-Type": "text/plain"})
+        return (
+            ranged(data, request) if data is not None else Response(404, b"not found", {"Content-Type": "text/plain"})
+        )
 
     def serve_image(request: Request) -> Response:
         match = re.fullmatch(r"/(train|validation|test)/([0-9a-f]+)\.jpg", request.path)
@@ -159,7 +212,28 @@ def openimages_server(server: StandinServer, monkeypatch: pytest.MonkeyPatch, tm
     yield standin
 
 
-STOP_WORDS = frozenset("a an the of on in at with and is are this we can see image picture photo".split())
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "on",
+        "in",
+        "at",
+        "with",
+        "and",
+        "is",
+        "are",
+        "this",
+        "we",
+        "can",
+        "see",
+        "image",
+        "picture",
+        "photo",
+    ]
+)
 
 
 class HashingEncoder:

@@ -186,7 +186,7 @@ class StandinServer:
             found = self._match(self._faults, path)
             if not found:
                 return None
-            prefix, fault = found
+            _prefix, fault = found
             if fault.times is not None:
                 if fault.times <= 0:
                     return None
@@ -256,7 +256,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             else:
                 try:
                     response = found[1](request)
-                except Exception as err:  # a bug in a stand-in shows up as a 500 the test can see
+                except Exception as err:  # noqa: BLE001 - a bug in a stand-in shows up as a 500 the test can see
                     response = Response(500, f"stand-in error: {err!r}".encode(), {"Content-Type": "text/plain"})
             if fault is not None and fault.kind == "truncate":
                 self._send(response, head, truncate=True)
@@ -297,7 +297,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return True
         return False  # "truncate" and "trickle" act after the handler ran
 
-    def _send(self, response: Response, head: bool = False, truncate: bool = False, trickle: Fault | None = None) -> None:
+    def _send(
+        self, response: Response, head: bool = False, truncate: bool = False, trickle: Fault | None = None
+    ) -> None:
         try:
             self.send_response(response.status)
             for name, value in response.headers.items():

@@ -52,22 +52,27 @@ def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
 
 
+def tiny_clip_values(folder: Path) -> dict[str, str]:
+    """The settings that point memer at the tiny model in ``folder``."""
+    return {"CLIP_MODEL": f"local-dir:{folder}", "CLIP_PRETRAINED": "", "DEVICE": "cpu"}
+
+
 @pytest.fixture(scope="session")
 def tiny_clip_env(tiny_clip_dir: Path) -> dict[str, str]:
     """Environment variables that point a memer subprocess at the tiny model."""
-    return {"MEMER_CLIP_MODEL": f"local-dir:{tiny_clip_dir}", "MEMER_CLIP_PRETRAINED": "", "MEMER_DEVICE": "cpu"}
+    from tests.standins.settings import as_environment
+
+    return {f"MEMER_{name}": as_environment(value) for name, value in tiny_clip_values(tiny_clip_dir).items()}
 
 
 @pytest.fixture
 def tiny_clip_settings(tiny_clip_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point settings at the tiny model for one test; yields the model name."""
-    from memer import settings
+    from tests.standins.settings import override
 
-    name = f"local-dir:{tiny_clip_dir}"
-    monkeypatch.setattr(settings, "CLIP_MODEL", name)
-    monkeypatch.setattr(settings, "CLIP_PRETRAINED", "")
-    monkeypatch.setattr(settings, "DEVICE", "cpu")
-    yield name
+    values = tiny_clip_values(tiny_clip_dir)
+    override(monkeypatch, **values)
+    yield values["CLIP_MODEL"]
 
 
 @pytest.fixture

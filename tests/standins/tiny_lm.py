@@ -48,7 +48,10 @@ def _train_tokenizer(chat: bool):
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+        vocab_size=400,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tokenizer.train_from_iterator(_CORPUS * 4, trainer=trainer)
     wrapped = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, pad_token=PAD)
@@ -63,8 +66,12 @@ def _save(folder: Path, model_class_name: str, config_class_name: str, chat: boo
     import transformers
 
     tokenizer = _train_tokenizer(chat=chat)
-    ids = dict(bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    config = getattr(transformers, config_class_name)(vocab_size=len(tokenizer), max_position_embeddings=1024, **ids, **shape)
+    ids = dict(
+        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
+    config = getattr(transformers, config_class_name)(
+        vocab_size=len(tokenizer), max_position_embeddings=1024, **ids, **shape
+    )
     torch.manual_seed(0)
     getattr(transformers, model_class_name)(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)

@@ -16,59 +16,63 @@ from pathlib import Path
 
 import pytest
 
+from tests.standins.settings import override
+from tests.standins.tiny_clip import tiny_clip_values
+
 
 @dataclass
 class World:
-    env: dict[str, str]  # for subprocesses and kernels
+    env: dict[str, str]  # for subprocesses and kernels; this process already sees the same settings
     mediawiki: object
     openai: object
 
-    def apply(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Make this process see the world too (settings are read once, at import)."""
-        from memer import settings
-
-        for name, value in self.env.items():
-            monkeypatch.setenv(name, value)
-            if name.startswith("MEMER_"):
-                attr = name.removeprefix("MEMER_")
-                current = getattr(settings, attr)
-                cast = {list: lambda v: v.split(","), bool: lambda v: v == "1"}.get(type(current), type(current))
-                monkeypatch.setattr(settings, attr, Path(value) if isinstance(current, Path) else cast(value))
-
 
 @pytest.fixture
-def world(mediawiki, openimages_server, openai_api, tiny_clip_env, tiny_chat_lm, tmp_path, monkeypatch) -> Iterator[World]:
+def world(
+    mediawiki, openimages_server, openai_api, tiny_clip_dir, tiny_chat_lm, tmp_path, monkeypatch
+) -> Iterator[World]:
     pies = [
         mediawiki.add_file("Apple pie.jpg", description="A warm apple pie on a windowsill.", keywords="apple pie"),
-        mediawiki.add_file("Apple pie slice.jpg", description="A slice of apple pie with cream.", license="CC0", keywords="apple pie"),
-        mediawiki.add_file("Dutch apple pie.jpg", description="A lattice-topped Dutch apple pie.", license="CC BY 4.0", keywords="apple pie"),
+        mediawiki.add_file(
+            "Apple pie slice.jpg", description="A slice of apple pie with cream.", license="CC0", keywords="apple pie"
+        ),
+        mediawiki.add_file(
+            "Dutch apple pie.jpg",
+            description="A lattice-topped Dutch apple pie.",
+            license="CC BY 4.0",
+            keywords="apple pie",
+        ),
     ]
     orchard = mediawiki.add_file("Orchard in autumn.jpg", description="Apple trees full of fruit.", license="CC BY 2.0")
     mediawiki.add_article("Apple pie", [pies[0], orchard])
-    env = {
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])),
-        "MEMER_SOURCES": "commons,wikipedia,openimages",
-        "MEMER_COMMONS_API": mediawiki.commons_api,
-        "MEMER_WIKIPEDIA_API": mediawiki.wikipedia_api,
-        "MEMER_USER_CACHE": str(tmp_path / "user-cache"),
-        "MEMER_DOWNLOAD_DIR": str(tmp_path / "user-cache" / "images"),
-        "MEMER_CACHE_DIR": str(tmp_path / "openimages-cache"),
-        "MEMER_OPENIMAGES_URL": openimages_server.server.url,
-        "MEMER_MEME_DIR": str(tmp_path / "memes"),
-        "MEMER_READ_TIMEOUT": "5",
-        "MEMER_HTTP_RETRIES": "0",
+    memer_env = override(
+        monkeypatch,
+        SOURCES=["commons", "wikipedia", "openimages"],
+        COMMONS_API=mediawiki.commons_api,
+        WIKIPEDIA_API=mediawiki.wikipedia_api,
+        USER_CACHE=tmp_path / "user-cache",  # downloads follow it
+        CACHE_DIR=tmp_path / "openimages-cache",
+        OPENIMAGES_URL=openimages_server.server.url,
+        MEME_DIR=tmp_path / "memes",
+        READ_TIMEOUT=5.0,
+        HTTP_RETRIES=0,
         # The tiny random CLIP sees synthetic pictures as very alike; only identical pixels are duplicates here.
-        "MEMER_DEDUPE_THRESHOLD": "0.999",
-        "MEMER_CAPTION_MODEL": str(tiny_chat_lm),
-        "MEMER_OPENAI_MAX_RETRIES": "0",
+        DEDUPE_THRESHOLD=0.999,
+        CAPTION_MODEL=str(tiny_chat_lm),
+        OPENAI_MAX_RETRIES=0,
+        **tiny_clip_values(tiny_clip_dir),
+    )
+    env = {
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")])
+        ),
         "OPENAI_BASE_URL": os.environ["OPENAI_BASE_URL"],
         "OPENAI_API_KEY": os.environ["OPENAI_API_KEY"],
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
-        **tiny_clip_env,
+        **memer_env,
     }
     world = World(env, mediawiki, openai_api)
-    world.apply(monkeypatch)
     # The Open Images cache, built the way users build it: the real builder, stand-in files, (tiny) CLIP.
     from memer.cache_build import build_cache
 
