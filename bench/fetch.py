@@ -56,7 +56,7 @@ def main() -> None:
         upload.reset(), other.reset()
         upload.latency = other.latency = LATENCY
         start = time.perf_counter()
-        report = http.download_images(candidates, Path(tmp) / "memer", progress=False)
+        report = http.download_images(candidates, Path(tmp) / "memer")
         concurrent = time.perf_counter() - start
         assert not report.failed, report.failed
 

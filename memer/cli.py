@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from memer import __version__
+from memer.captions import ENGINES
 from memer.errors import MemerError
+from memer.render import POSITIONS
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -28,7 +32,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", help="the background picture")
     p.add_argument("text", help="the caption; for --position both, split top|bottom with '|'")
     p.add_argument("-o", "--output", required=True, help="where to write the PNG")
-    p.add_argument("--position", choices=["top", "bottom", "both"], default="bottom")
+    p.add_argument("--position", choices=POSITIONS, default="bottom")
     p.add_argument("--font-size", default="auto", help="'auto' (fit) or a size in pixels")
     p.add_argument("--keep-case", action="store_true", help="do not upper-case the caption")
     p.add_argument("--attribution", default=None, help="burn this credit line into the bottom edge")
@@ -88,9 +92,10 @@ def _run_search(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise MemerError(f"--limit must be 1 or more, not {args.limit}.")
-    result = pipeline.search(
-        args.query, sources=args.sources, top_k=args.limit, progress=_progress(), download_dir=args.download
-    )
+    with _progress() as progress:
+        result = pipeline.search(
+            args.query, sources=args.sources, top_k=args.limit, progress=progress, download_dir=args.download
+        )
     for status in result.sources:
         if not status.ok:
             print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
@@ -111,11 +116,37 @@ def _run_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress():
-    """tqdm bars on a terminal (pipeline default); silence when output is piped or captured."""
-    if sys.stderr.isatty():
-        return None
-    return lambda message, fraction: None
+class _TerminalProgress:
+    """The CLI's progress hook: one tqdm bar on stderr, its label the current step."""
+
+    def __init__(self) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=100, file=sys.stderr, leave=False, bar_format="{desc} {percentage:3.0f}%|{bar}|")
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str, fraction: float | None) -> None:
+        with self._lock:  # downloads report from several threads
+            self._bar.set_description_str(message, refresh=False)
+            if fraction is not None:
+                self._bar.n = round(100 * min(1.0, max(0.0, fraction)))
+            self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+@contextmanager
+def _progress() -> Iterator[_TerminalProgress | None]:
+    """A progress bar on a terminal for the length of a step; nothing when stderr is piped or captured."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar = _TerminalProgress()
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 # --- memer caption --------------------------------------------------------------
@@ -126,7 +157,7 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image")
     p.add_argument("--theme", required=True, help="what the meme is about")
     p.add_argument("--description", default="", help="what the picture shows, in words")
-    p.add_argument("--engine", choices=["openai", "local"], default=None)
+    p.add_argument("--engine", choices=ENGINES, default=None)
     p.add_argument("--model", default=None)
     p.add_argument("--style", default=None, help="funny (default), wholesome, sarcastic, poem or haiku")
     p.add_argument("--n", type=int, default=None, help="how many captions (default 10)")
@@ -251,9 +282,9 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--pick", type=int, default=1, help="use the Nth ranked picture (1 = best)")
     p.add_argument("--caption", type=int, default=1, help="use the Nth caption that is not unsafe")
-    p.add_argument("--engine", choices=["openai", "local"], default=None)
+    p.add_argument("--engine", choices=ENGINES, default=None)
     p.add_argument("--style", default=None)
-    p.add_argument("--position", choices=["top", "bottom", "both"], default="bottom")
+    p.add_argument("--position", choices=POSITIONS, default="bottom")
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
     p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages")
     p.set_defaults(run=_run_make)
@@ -273,7 +304,8 @@ def _run_make(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():  # say so before minutes of work
         raise RenderError(f"The folder {output.parent} does not exist.", "Create it or write somewhere else.")
 
-    result = pipeline.search(args.query, sources=args.sources, progress=_progress())
+    with _progress() as progress:
+        result = pipeline.search(args.query, sources=args.sources, progress=progress)
     for status in result.sources:
         if not status.ok:
             print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
@@ -285,7 +317,8 @@ def _run_make(args: argparse.Namespace) -> int:
         )
     picture = result.candidates[args.pick - 1]
 
-    batch = pipeline.captions(picture, theme=args.query, engine=args.engine, style=args.style)
+    with _progress() as progress:
+        batch = pipeline.captions(picture, theme=args.query, engine=args.engine, style=args.style, progress=progress)
     usable = [c for c in batch.captions if args.allow_unsafe or c.level < UNSAFE]
     if args.caption > len(usable):
         held_back = len(batch.captions) - len(usable)

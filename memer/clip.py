@@ -1,4 +1,4 @@
-"""CLIP: one open_clip model for text and image embeddings, and the ranking of candidates.
+"""CLIP: one open_clip model for text and image embeddings.
 
 The model is named like open_clip names it: a built-in architecture plus a
 pretrained tag (``ViT-B-32`` + ``openai``), ``local-dir:/path/to/folder`` (a
@@ -6,29 +6,26 @@ folder with ``open_clip_config.json`` and weights) or ``hf-hub:org/name``. The
 same wrapper embeds queries for the Open Images cache and for ranking, so both
 see the query the same way (``settings.QUERY_PROMPT``).
 
-Ranking (:func:`rank`) is pure numpy so it can be tested with any encoder.
+Ranking lives in :mod:`memer.rank` (pure numpy); the pipeline joins the two.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from memer import settings
-from memer.candidates import ImageCandidate
-from memer.errors import ImageError, ModelError
+from memer.device import current_device
+from memer.errors import ModelError
+from memer.text import collapse_whitespace, first_line
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
-
-    from memer.pipeline import ProgressHook
 
 LOCAL_DIR_PREFIX = "local-dir:"
 HF_HUB_PREFIX = "hf-hub:"
@@ -42,39 +39,21 @@ _loaded: dict[tuple[str, str, str], ClipModel] = {}
 _load_lock = threading.Lock()
 
 
-# --- device choice ------------------------------------------------------------
-
-
-def choose_device(requested: str, cuda_available: bool) -> tuple[str, str]:
-    """(device, open_clip precision): CUDA in float16 when there is one, else CPU in float32."""
-    requested = requested.strip().lower()
-    if not requested:
-        requested = "cuda" if cuda_available else "cpu"
-    if requested.startswith("cuda"):
-        if not cuda_available:
-            raise ModelError(
-                f"MEMER_DEVICE={requested} but no CUDA GPU is available.",
-                "Leave MEMER_DEVICE empty to pick the GPU when there is one, or set it to cpu.",
-            )
-        return requested, "fp16"
-    return requested, "fp32"
-
-
-def current_device(requested: str | None = None) -> tuple[str, str]:
-    """:func:`choose_device` for this machine and ``settings.DEVICE``."""
-    import torch
-
-    return choose_device(settings.DEVICE if requested is None else requested, torch.cuda.is_available())
-
-
 # --- loading ------------------------------------------------------------------
 
 
-def load_clip(model: str | None = None, pretrained: str | None = None, device: str | None = None) -> ClipModel:
+def load_clip(
+    model: str | None = None,
+    pretrained: str | None = None,
+    device: str | None = None,
+    *,
+    progress: Callable[[str, float | None], None] | None = None,
+) -> ClipModel:
     """The CLIP model named by the arguments or the settings, loaded once per process.
 
     ``pretrained`` is only used with a built-in architecture name; empty means
     no weights (random init). ``local-dir:`` and ``hf-hub:`` carry their own.
+    A first load reports through ``progress(message, fraction)``; nothing is printed.
     """
     model_name = (settings.CLIP_MODEL if model is None else model).strip()
     pretrained = (settings.CLIP_PRETRAINED if pretrained is None else pretrained).strip()
@@ -87,7 +66,7 @@ def load_clip(model: str | None = None, pretrained: str | None = None, device: s
     key = (_identity(model_name), pretrained, device_name)
     with _load_lock:
         if key not in _loaded:
-            _loaded[key] = _load(model_name, pretrained, device_name, precision)
+            _loaded[key] = _load(model_name, pretrained, device_name, precision, progress or _silent)
         return _loaded[key]
 
 
@@ -121,30 +100,30 @@ def _describe(model_name: str, pretrained: str) -> str:
     return f"{model_name} ({pretrained})" if pretrained else model_name
 
 
-def _load(model_name: str, pretrained: str, device: str, precision: str) -> ClipModel:
-    from tqdm.auto import tqdm
+def _silent(message: str, fraction: float | None) -> None:
+    pass
 
+
+def _load(
+    model_name: str, pretrained: str, device: str, precision: str, progress: Callable[[str, float | None], None]
+) -> ClipModel:
     description = _describe(model_name, pretrained)
     started = time.perf_counter()
-    status = tqdm(total=3, desc=f"Loading CLIP {description} on {device}", unit="step", file=sys.stderr, leave=False)
-    try:
-        open_clip_name = _check_model_name(model_name, pretrained)
-        status.update()
-        clip_model, preprocess, tokenizer = _create(open_clip_name, model_name, pretrained, device, precision)
-        status.update()
-        loaded = ClipModel(
-            clip_model,
-            preprocess,
-            tokenizer,
-            model_name=model_name,
-            pretrained=pretrained,
-            device=device,
-            precision=precision,
-        )
-        status.update()
-    finally:
-        status.close()
-    print(f"Loaded CLIP {description} on {device} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    progress(f"Loading CLIP {description} on {device} …", 0.0)
+    open_clip_name = _check_model_name(model_name, pretrained)
+    progress(f"Loading CLIP {description} on {device} (weights) …", 1 / 3)
+    clip_model, preprocess, tokenizer = _create(open_clip_name, model_name, pretrained, device, precision)
+    progress(f"Loading CLIP {description} on {device} (ready check) …", 2 / 3)
+    loaded = ClipModel(
+        clip_model,
+        preprocess,
+        tokenizer,
+        model_name=model_name,
+        pretrained=pretrained,
+        device=device,
+        precision=precision,
+    )
+    progress(f"Loaded CLIP {description} on {device} in {time.perf_counter() - started:.1f} s", 1.0)
     return loaded
 
 
@@ -173,7 +152,7 @@ def _check_model_name(model_name: str, pretrained: str) -> str:
         try:  # open_clip falls back to random weights when this fails; we'd rather say so
             download_pretrained_from_hf(repo)
         except Exception as exc:
-            raise ModelError(f"Could not get the weights of {model_name}: {_first_line(exc)}", OFFLINE_HINT) from exc
+            raise ModelError(f"Could not get the weights of {model_name}: {first_line(exc)}", OFFLINE_HINT) from exc
         return model_name
     architecture = model_name.replace("/", "-")
     if architecture not in open_clip.list_models():
@@ -200,17 +179,12 @@ def _create(open_clip_name: str, model_name: str, pretrained: str, device: str, 
         )
         tokenizer = open_clip.get_tokenizer(open_clip_name)
     except Exception as exc:
-        message = f"Could not load CLIP {_describe(model_name, pretrained)}: {_first_line(exc)}"
+        message = f"Could not load CLIP {_describe(model_name, pretrained)}: {first_line(exc)}"
         if "download" in str(exc).lower() or "hub" in str(exc).lower():
             raise ModelError(message, OFFLINE_HINT) from exc
         raise ModelError(message, MODEL_HINT) from exc
     clip_model.eval()
     return clip_model, preprocess, tokenizer
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
 
 
 # --- the model ----------------------------------------------------------------
@@ -219,7 +193,7 @@ def _first_line(exc: BaseException) -> str:
 def query_prompt(query: str) -> str:
     """The text a query is embedded as: ``settings.QUERY_PROMPT`` with ``{query}`` filled in."""
     template = settings.QUERY_PROMPT
-    query = " ".join(query.split())
+    query = collapse_whitespace(query)
     if "{query}" in template:
         return template.replace("{query}", query)
     return f"{template} {query}".strip()
@@ -251,17 +225,13 @@ class ClipModel:
     def __repr__(self) -> str:
         return f"ClipModel({_describe(self.model_name, self.pretrained)!r}, device={self.device!r}, dim={self.dim})"
 
-    def encode_text(
-        self, texts: Sequence[str], *, batch_size: int | None = None, show_progress: bool = False
-    ) -> np.ndarray:
+    def encode_text(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         def encode(batch: Sequence[str]) -> Any:
             return self.model.encode_text(self.tokenizer(list(batch)).to(self.device))
 
-        return self._encode(texts, encode, batch_size, show_progress, "Embedding texts")
+        return self._encode(texts, encode, batch_size)
 
-    def encode_images(
-        self, images: Sequence[Image.Image], *, batch_size: int | None = None, show_progress: bool = False
-    ) -> np.ndarray:
+    def encode_images(self, images: Sequence[Image.Image], *, batch_size: int | None = None) -> np.ndarray:
         import torch
 
         dtype = getattr(torch, self.dtype)
@@ -270,223 +240,25 @@ class ClipModel:
             pixels = torch.stack([self.preprocess(image.convert("RGB")) for image in batch])
             return self.model.encode_image(pixels.to(self.device, dtype=dtype))
 
-        return self._encode(images, encode, batch_size, show_progress, "Embedding images")
+        return self._encode(images, encode, batch_size)
 
     def encode_query(self, query: str) -> np.ndarray:
         """The query as a visual prompt, shape (dim,): the same for cache search and ranking."""
         return self.encode_text([query_prompt(query)])[0]
 
     def _encode(
-        self,
-        items: Sequence[Any],
-        encode: Callable[[Sequence[Any]], Any],
-        batch_size: int | None,
-        show_progress: bool,
-        label: str,
+        self, items: Sequence[Any], encode: Callable[[Sequence[Any]], Any], batch_size: int | None
     ) -> np.ndarray:
         import numpy as np
         import torch
-        from tqdm.auto import tqdm
 
         size = max(1, batch_size or settings.CLIP_BATCH_SIZE)
         if not items:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
         chunks: list[np.ndarray] = []
-        starts = range(0, len(items), size)
         with torch.inference_mode():
-            for start in tqdm(starts, desc=label, unit="batch", disable=not show_progress or len(starts) < 2):
+            for start in range(0, len(items), size):
                 features = encode(items[start : start + size]).float()
                 features = torch.nn.functional.normalize(features, dim=-1)
                 chunks.append(features.cpu().numpy().astype(np.float32, copy=False))
         return np.concatenate(chunks)
-
-
-# --- ranking (pure) -----------------------------------------------------------
-
-_UNKNOWN_AUTHORS = {"", "unknown", "anonymous", "unknown author", "n/a", "none"}
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".svg")
-
-
-def attribution_quality(candidate: ImageCandidate) -> tuple[int, ...]:
-    """How well a candidate can be credited; a larger tuple is better.
-
-    In order of weight: a free licence; a licence read from the source (better
-    than an assumed one, better than none); a named author; a licence URL; a
-    file page; the original file's URL.
-    """
-    if candidate.license.strip():
-        licence_known = 1 if candidate.license_assumed else 2
-    else:
-        licence_known = 0
-    return (
-        int(candidate.free),
-        licence_known,
-        int(candidate.author.strip().lower() not in _UNKNOWN_AUTHORS),
-        int(bool(candidate.license_url.strip())),
-        int(bool(candidate.page_url.strip())),
-        int(bool(candidate.original_url.strip())),
-    )
-
-
-def _normal_url(url: str) -> str:
-    url = url.strip()
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    return f"{parts.netloc.lower()}{unquote(parts.path).rstrip('/')}" + (f"?{parts.query}" if parts.query else "")
-
-
-def _normal_title(title: str) -> str:
-    """A file title without namespace, underscores or case, when it names an image file; else ""."""
-    name = unquote(title).replace("_", " ").strip().lower()
-    for prefix in ("file:", "image:"):
-        if name.startswith(prefix):
-            name = name[len(prefix) :].strip()
-    name = " ".join(name.split())
-    return name if name.endswith(_IMAGE_SUFFIXES) else ""
-
-
-def file_keys(candidate: ImageCandidate) -> dict[str, str]:
-    """What identifies the file behind a candidate: two candidates sharing any key are the same file."""
-    keys = {
-        "same original file": _normal_url(candidate.original_url),
-        "same image URL": _normal_url(candidate.image_url),
-        "same file page": _normal_url(candidate.page_url),
-        "same file name": _normal_title(candidate.title),
-    }
-    return {reason: key for reason, key in keys.items() if key}
-
-
-def _same_file(a: dict[str, str], b: dict[str, str]) -> str:
-    """The reason two key sets name the same file, or ""."""
-    for reason, key in a.items():
-        if b.get(reason) == key:
-            return reason
-    return "same file" if set(a.values()) & set(b.values()) else ""
-
-
-def rank(
-    query_vector: np.ndarray,
-    candidates: Sequence[ImageCandidate],
-    image_vectors: np.ndarray,
-    top_k: int | None = None,
-    dedupe_threshold: float | None = None,
-) -> tuple[list[ImageCandidate], list[tuple[ImageCandidate, str]]]:
-    """Score candidates by cosine similarity with the query; keep the best ``top_k``, duplicates dropped.
-
-    Sets ``candidate.score`` on every candidate. Of a group of duplicates (same
-    file, or image cosine >= ``dedupe_threshold``) the better-attributed one
-    (:func:`attribution_quality`, then the higher score) stays. Every candidate
-    ends up either in the ranked list (best first) or in the dropped list with
-    a reason.
-    """
-    import numpy as np
-
-    top_k = settings.TOP_K if top_k is None else top_k
-    threshold = settings.DEDUPE_THRESHOLD if dedupe_threshold is None else dedupe_threshold
-    if not candidates:
-        return [], []
-    vectors = np.asarray(image_vectors, dtype=np.float32)
-    query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-    if vectors.ndim != 2 or vectors.shape != (len(candidates), query.shape[0]):
-        raise ValueError(
-            f"need one {query.shape[0]}-dimensional image vector per candidate ({len(candidates)}), got {vectors.shape}"
-        )
-    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    query = query / max(float(np.linalg.norm(query)), 1e-12)
-    scores = vectors @ query
-    for candidate, score in zip(candidates, scores):
-        candidate.score = float(score)
-
-    keys = [file_keys(candidate) for candidate in candidates]
-    # The better-attributed first, so that of any duplicates it is the one kept.
-    preference = sorted(
-        range(len(candidates)), key=lambda i: (attribution_quality(candidates[i]), float(scores[i]), -i), reverse=True
-    )
-    kept: list[int] = []
-    dropped: list[tuple[ImageCandidate, str]] = []
-    for i in preference:
-        reason = _duplicate_reason(i, kept, candidates, keys, vectors, threshold)
-        if reason:
-            dropped.append((candidates[i], reason))
-        else:
-            kept.append(i)
-
-    kept.sort(key=lambda i: (-float(scores[i]), i))
-    ranked = [candidates[i] for i in kept[: max(top_k, 0)]]
-    for place, i in enumerate(kept[max(top_k, 0) :], start=max(top_k, 0) + 1):
-        dropped.append((candidates[i], f"ranked {place}, below the top {top_k} (score {scores[i]:.3f})"))
-    return ranked, dropped
-
-
-def _duplicate_reason(
-    i: int,
-    kept: Iterable[int],
-    candidates: Sequence[ImageCandidate],
-    keys: Sequence[dict[str, str]],
-    vectors: np.ndarray,
-    threshold: float,
-) -> str:
-    for j in kept:
-        original = f'duplicate of "{candidates[j].title}" ({candidates[j].source_name}'
-        same = _same_file(keys[i], keys[j])
-        if same:
-            return f"{original}, {same})"
-        similarity = float(vectors[i] @ vectors[j])
-        if similarity >= threshold:
-            return f"{original}, image similarity {similarity:.2f})"
-    return ""
-
-
-def embed_and_rank(
-    clip: ClipModel,
-    query: str,
-    candidates: Sequence[ImageCandidate],
-    *,
-    top_k: int | None = None,
-    dedupe_threshold: float | None = None,
-    progress: ProgressHook | None = None,
-) -> tuple[list[ImageCandidate], list[tuple[ImageCandidate, str]]]:
-    """Embed downloaded candidates (``candidate.path`` set) and :func:`rank` them against the query.
-
-    A candidate with no file, or one that is not a readable image, is dropped
-    with the reason; it never stops the others.
-    """
-    import numpy as np
-
-    from memer.images import open_image
-
-    dropped: list[tuple[ImageCandidate, str]] = []
-    usable = []
-    for candidate in candidates:
-        if candidate.path is None:
-            dropped.append((candidate, "not downloaded"))
-        else:
-            usable.append(candidate)
-
-    embedded: list[ImageCandidate] = []
-    chunks: list[np.ndarray] = []
-    size = max(1, settings.CLIP_BATCH_SIZE)
-    for start in range(0, len(usable), size):
-        if progress:
-            progress("Comparing pictures with the query", start / len(usable))
-        images, batch = [], []
-        for candidate in usable[start : start + size]:
-            try:
-                images.append(open_image(candidate.path))
-                batch.append(candidate)
-            except ImageError as exc:
-                dropped.append((candidate, f"unreadable image: {exc}"))
-        if images:
-            chunks.append(clip.encode_images(images))
-            embedded.extend(batch)
-        for image in images:
-            image.close()
-    if progress:
-        progress("Comparing pictures with the query", 1.0)
-
-    vectors = np.concatenate(chunks) if chunks else np.zeros((0, clip.dim), dtype=np.float32)
-    ranked, duplicates = rank(
-        clip.encode_query(query), embedded, vectors, top_k=top_k, dedupe_threshold=dedupe_threshold
-    )
-    return ranked, dropped + duplicates

@@ -30,6 +30,7 @@ from memer import __version__, settings
 from memer.candidates import ImageCandidate
 from memer.errors import SourceError
 from memer.images import sniff_image_type
+from memer.text import human_size, strip_namespace
 
 if TYPE_CHECKING:
     import requests
@@ -156,11 +157,6 @@ def request_json(url: str, params: Mapping[str, Any] | None = None) -> JsonRespo
     return JsonResponse(payload, response.headers, response.status_code)
 
 
-def get_json(url: str, params: Mapping[str, Any] | None = None) -> Any:
-    """GET a JSON API and return the decoded body."""
-    return request_json(url, params).payload
-
-
 # --- failure reasons -------------------------------------------------------------------
 
 
@@ -213,14 +209,6 @@ def _exception_chain(err: BaseException) -> Iterable[BaseException]:
                 stack.append(nxt)
 
 
-def _human_size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.3g} MB"
-    if n >= 1024:
-        return f"{n / 1024:.3g} KB"
-    return f"{n} bytes"
-
-
 # --- what a file is -----------------------------------------------------------------------
 
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "gif": "gif", "webp": "webp", "bmp": "bmp", "tiff": "tif", "ico": "ico"}
@@ -236,7 +224,7 @@ def url_key(url: str) -> str:
 def safe_filename(title: str, url: str, extension: str) -> str:
     """A file name made from ``title`` that cannot leave its folder, unique per URL."""
     name = title.replace("\x00", "")
-    name = re.sub(r"^(File|Image):", "", name, flags=re.IGNORECASE)
+    name = strip_namespace(name)
     name = re.split(r"[\\/]", name)[-1]  # only the last path part of a hostile title
     name = unicodedata.normalize("NFKC", name)
     name = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)  # the extension comes from the bytes
@@ -352,7 +340,7 @@ def download_image(url: str) -> Path:
                 response.raise_for_status()
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > cap:
-                    raise DownloadFailure(f"larger than {_human_size(cap)}")
+                    raise DownloadFailure(f"larger than {human_size(cap)}")
                 body = response.iter_content(CHUNK_SIZE)
                 head = b""
                 for chunk in body:
@@ -373,7 +361,7 @@ def download_image(url: str) -> Path:
                         check_deadline()
                         received += len(chunk)
                         if received > cap:
-                            raise DownloadFailure(f"larger than {_human_size(cap)}")
+                            raise DownloadFailure(f"larger than {human_size(cap)}")
                         yield chunk
                     check_deadline()
                     if expected is not None and received < expected:
@@ -410,8 +398,7 @@ def download_images(
     candidates: Iterable[ImageCandidate],
     dest_dir: str | Path | None = None,
     *,
-    progress: bool = True,
-    on_done: Callable[[int, int], None] | None = None,
+    progress: Callable[[str, float | None], None] | None = None,
 ) -> DownloadReport:
     """Download every candidate's ``image_url`` concurrently; set ``candidate.path`` on success.
 
@@ -419,10 +406,8 @@ def download_images(
     a copy named after the title is put there too. Each host is served by at
     most ``host_limit(host)`` lanes of a pool of settings.DOWNLOAD_WORKERS
     threads, so a slow, strictly limited host never blocks workers another
-    host could use. ``on_done(done, total)`` is called as each file finishes
-    (the notebook app's progress bar).
+    host could use. ``progress(message, fraction)`` hears as each file finishes.
     """
-    from tqdm.auto import tqdm
 
     items = list(candidates)
     dest = Path(dest_dir) if dest_dir is not None else None
@@ -433,8 +418,7 @@ def download_images(
     for index, candidate in enumerate(items):
         queues.setdefault(host_of(candidate.image_url), deque()).append(index)
 
-    bar = tqdm(total=len(items), desc="Downloading images", unit="img", disable=not progress)
-    bar_lock = threading.Lock()
+    done_lock = threading.Lock()
     finished = itertools.count(1)
 
     def fetch(index: int) -> None:
@@ -455,11 +439,10 @@ def download_images(
             outcome[index] = f"could not save the file: {err.strerror or err}"
         except Exception as err:  # noqa: BLE001 - e.g. a malformed address: this file fails, the batch goes on
             outcome[index] = describe_failure(err)
-        with bar_lock:
-            bar.update(1)
+        with done_lock:
             done = next(finished)
-            if on_done is not None:
-                on_done(done, len(items))
+            if progress is not None:
+                progress(f"Downloading pictures ({done}/{len(items)})", done / len(items))
 
     def lane(queue: deque[int]) -> None:
         while True:
@@ -477,15 +460,12 @@ def download_images(
         for host in queues
         if round_ < lanes_per_host[host]
     ]
-    try:
-        if order:
-            with ThreadPoolExecutor(
-                max_workers=max(1, min(settings.DOWNLOAD_WORKERS, len(order))), thread_name_prefix="memer-download"
-            ) as pool:
-                for future in [pool.submit(lane, queues[host]) for host in order]:
-                    future.result()
-    finally:
-        bar.close()
+    if order:
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(settings.DOWNLOAD_WORKERS, len(order))), thread_name_prefix="memer-download"
+        ) as pool:
+            for future in [pool.submit(lane, queues[host]) for host in order]:
+                future.result()
 
     report = DownloadReport()
     for index, candidate in enumerate(items):

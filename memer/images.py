@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import ImageError
+from memer.text import human_size
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -74,7 +75,7 @@ def _read(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, str]:
             size = path.stat().st_size
             if size > max_bytes:
                 raise ImageError(
-                    f"{name} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit.",
+                    f"{name} is {human_size(size)}, over the {human_size(max_bytes)} limit.",
                     "Use a smaller picture or raise MEMER_MAX_IMAGE_BYTES.",
                 )
             with path.open("rb") as handle:
@@ -85,7 +86,7 @@ def _read(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, str]:
             ) from None
     if len(data) > max_bytes:
         raise ImageError(
-            f"{name} is over the {max_bytes / 1e6:.1f} MB limit.",
+            f"{name} is over the {human_size(max_bytes)} limit.",
             "Use a smaller picture or raise MEMER_MAX_IMAGE_BYTES.",
         )
     if not data:

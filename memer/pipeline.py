@@ -8,22 +8,26 @@ its own way (tqdm in the terminal, widgets in the notebook).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from memer import settings
-from memer.candidates import SOURCE_NAMES, ImageCandidate
+from memer.candidates import ImageCandidate, source_display_name
 from memer.errors import ImageError, MemerError, SourceError
+from memer.text import collapse_whitespace, plain_title
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from memer.captions.base import CaptionBatch
+    from memer.clip import ClipModel
 
-# progress(message, fraction): fraction in [0, 1], or None when unknown.
+# The one progress mechanism: progress(message, fraction), fraction in [0, 1] or None when unknown.
+# Library functions take one (or None) and never print; the CLI passes a tqdm-backed hook, the app a widget one.
 ProgressHook = Callable[[str, "float | None"], None]
 
 
@@ -86,17 +90,17 @@ def search(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from memer import clip as clip_model
     from memer import http
+    from memer.clip import load_clip
 
-    query = " ".join(query.split())
+    query = collapse_whitespace(query)
     if not query:
         raise SourceError("The search topic is empty.", "Type what the meme is about, e.g. 'apple pie'.")
     names = source_names(sources)
     say = progress or _silent
-    say(f"Searching {', '.join(SOURCE_NAMES.get(n, n) for n in names)} …", None)
+    say(f"Searching {', '.join(source_display_name(n) for n in names)} …", None)
     with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="memer-search") as pool:
-        clip_future = pool.submit(clip_model.load_clip)
+        clip_future = pool.submit(load_clip, progress=say)
         asked = {name: pool.submit(_ask_source, name, query, clip_future) for name in names}
         answers = {name: future.result() for name, future in asked.items()}
         clip = clip_future.result()  # a ModelError here says how to fix the model setting
@@ -104,15 +108,65 @@ def search(
     statuses = [status for status, _ in answers.values()]
     found = _interleave([candidates for _, candidates in answers.values()])
 
-    def downloaded(done: int, total: int) -> None:
-        say(f"Downloading pictures ({done}/{total})", done / total)
-
-    report = http.download_images(found, download_dir, progress=progress is None, on_done=downloaded)
-    ranked, dropped = clip_model.embed_and_rank(
-        clip, query, report.ok, top_k=top_k or settings.TOP_K, progress=progress
-    )
+    report = http.download_images(found, download_dir, progress=say)
+    ranked, dropped = embed_and_rank(clip, query, report.ok, top_k=top_k or settings.TOP_K, progress=say)
     say(f"Found {len(ranked)} pictures", 1.0)
     return SearchResult(query, ranked, statuses, report.failed + dropped)
+
+
+def embed_and_rank(
+    clip: ClipModel,
+    query: str,
+    candidates: Sequence[ImageCandidate],
+    *,
+    top_k: int | None = None,
+    dedupe_threshold: float | None = None,
+    progress: ProgressHook | None = None,
+) -> tuple[list[ImageCandidate], list[tuple[ImageCandidate, str]]]:
+    """Embed downloaded candidates (``candidate.path`` set) and rank them against the query (:func:`memer.rank.rank`).
+
+    A candidate with no file, or one that is not a readable image, is dropped
+    with the reason; it never stops the others.
+    """
+    import numpy as np
+
+    from memer.images import open_image
+    from memer.rank import rank
+
+    dropped: list[tuple[ImageCandidate, str]] = []
+    usable = []
+    for candidate in candidates:
+        if candidate.path is None:
+            dropped.append((candidate, "not downloaded"))
+        else:
+            usable.append(candidate)
+
+    embedded: list[ImageCandidate] = []
+    chunks: list[np.ndarray] = []
+    size = max(1, settings.CLIP_BATCH_SIZE)
+    for start in range(0, len(usable), size):
+        if progress:
+            progress("Comparing pictures with the query", start / len(usable))
+        images, batch = [], []
+        for candidate in usable[start : start + size]:
+            try:
+                images.append(open_image(candidate.path))
+                batch.append(candidate)
+            except ImageError as exc:
+                dropped.append((candidate, f"unreadable image: {exc}"))
+        if images:
+            chunks.append(clip.encode_images(images))
+            embedded.extend(batch)
+        for image in images:
+            image.close()
+    if progress:
+        progress("Comparing pictures with the query", 1.0)
+
+    vectors = np.concatenate(chunks) if chunks else np.zeros((0, clip.dim), dtype=np.float32)
+    ranked, duplicates = rank(
+        clip.encode_query(query), embedded, vectors, top_k=top_k, dedupe_threshold=dedupe_threshold
+    )
+    return ranked, dropped + duplicates
 
 
 def source_names(sources: list[str] | str | None) -> list[str]:
@@ -189,7 +243,7 @@ def captions(
     say(f"Writing captions ({chosen} engine) …", None)
     batch = generate_captions(
         theme,
-        description=candidate.description or _plain_title(candidate.title),
+        description=candidate.description or plain_title(candidate.title),
         image=_picture(candidate) if chosen == "openai" else None,
         engine=chosen,
         model=model,
@@ -199,12 +253,6 @@ def captions(
     )
     say(f"{len(batch.captions)} captions ready", 1.0)
     return batch
-
-
-def _plain_title(title: str) -> str:
-    """ "File:Apple_pie (2).jpg" -> "Apple pie (2)": a title as words, for a description."""
-    stem = re.sub(r"\.(jpe?g|png|gif|webp|tiff?|bmp|svg)$", "", title.removeprefix("File:"), flags=re.I)
-    return stem.replace("_", " ").strip()
 
 
 def render(
@@ -235,9 +283,7 @@ def render(
 
 def meme_filename(name: str) -> str:
     """A file name anyone can save: lower-case ASCII words joined by dashes."""
-    import unicodedata
-
-    stem = unicodedata.normalize("NFKD", _plain_title(name)).encode("ascii", "ignore").decode()
+    stem = unicodedata.normalize("NFKD", plain_title(name)).encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", stem.lower())[:8]
     return "-".join(words + ["meme"]) + ".png"
 

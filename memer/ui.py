@@ -15,8 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from memer import settings
+from memer import captions, settings
+from memer.candidates import source_display_name
 from memer.errors import MemerError
+from memer.images import jpeg_bytes
+from memer.render import POSITIONS
+from memer.text import redact_secrets
 
 BADGES = {0: "✅ safe", 1: "⚠️ sensitive", 2: "⛔ unsafe"}
 
@@ -31,24 +35,10 @@ _CSS = """
 """
 
 
-def available_styles() -> tuple[str, ...]:
-    from memer.captions import STYLES
-
-    return tuple(STYLES)
-
-
-def available_engines() -> tuple[str, ...]:
-    from memer.captions import ENGINES
-
-    return tuple(ENGINES)
-
-
 def openai_key_found() -> bool:
     """Whether an OpenAI key is already set up (Colab secret or environment); the key itself is not kept."""
-    import memer.captions
-
     try:
-        return bool(memer.captions.find_openai_key())
+        return bool(captions.find_openai_key())
     except Exception:  # noqa: BLE001 - e.g. Colab secrets refused: the app still opens, with the key box
         return False
 
@@ -63,14 +53,7 @@ def thumbnail_jpeg(path: Path | str | None, size: int) -> bytes:
         img = open_image(path)  # type: ignore[arg-type]
     except Exception:  # noqa: BLE001 - a missing or broken picture gets a tile, not a failed gallery
         img = Image.new("RGB", (size, size * 3 // 4), (200, 200, 200))
-    return image_jpeg(img, size)
-
-
-def image_jpeg(image: Any, size: int) -> bytes:
-    """``image`` (PIL) scaled to fit ``size`` pixels, as JPEG bytes for an Image widget."""
-    from memer.images import jpeg_bytes
-
-    return jpeg_bytes(image, size)
+    return jpeg_bytes(img, size)
 
 
 def credit_html(candidate: Any) -> str:
@@ -89,7 +72,7 @@ def sources_html(sources: list[Any]) -> str:
     """Which sources answered and which failed, and why."""
     parts = []
     for status in sources:
-        name = html.escape(_source_name(status.name))
+        name = html.escape(source_display_name(status.name))
         if status.ok:
             note = f" ({html.escape(status.message)})" if status.message else ""
             parts.append(f"✅ {name}: {status.count} found{note}")
@@ -107,12 +90,6 @@ def download_link_html(png: bytes, filename: str) -> str:
     name = html.escape(Path(filename).name or "meme.png", quote=True)
     data = base64.b64encode(png).decode("ascii")
     return f'<a download="{name}" href="data:image/png;base64,{data}" class="memer-download">⬇️ Save {name}</a>'
-
-
-def _source_name(name: str) -> str:
-    from memer.candidates import SOURCE_NAMES
-
-    return SOURCE_NAMES.get(name, name)
 
 
 def _set_tooltip(widget: Any, text: str) -> None:
@@ -167,14 +144,14 @@ class App:
         )
         self.pick_buttons: list[Any] = []
 
-        engines = available_engines()
+        engines = captions.ENGINES
         default_engine = settings.CAPTION_ENGINE or ("openai" if self.key_found else "local")
         self.engine = w.ToggleButtons(
             options=list(engines),
             value=default_engine if default_engine in engines else engines[0],
             description="Engine",
         )
-        styles = available_styles()
+        styles = captions.STYLES
         self.style = w.Dropdown(
             options=list(styles),
             value=settings.CAPTION_STYLE if settings.CAPTION_STYLE in styles else styles[0],
@@ -195,8 +172,6 @@ class App:
             continuous_update=False,  # re-render when the user leaves the box, not on every key
             layout=w.Layout(width="100%", height="70px"),
         )
-        from memer.render import POSITIONS
-
         self.position = w.ToggleButtons(options=list(POSITIONS), value="bottom", description="Position")
         self.auto_size = w.Checkbox(value=True, description="Auto font size", indent=False)
         self.font_size = w.IntSlider(
@@ -321,11 +296,9 @@ class App:
             self.key_box.placeholder = "key in use (hidden); type a new one to replace it"
 
     def _error(self, text: str) -> None:
-        from memer.render import redact_secrets  # keys found anywhere, not only typed ones
-
         if self._typed_key:
             text = text.replace(self._typed_key, "***")
-        text = redact_secrets(text)
+        text = redact_secrets(text)  # keys found anywhere, not only typed ones
         self.message.value = f'<div class="memer-error">{html.escape(text)}</div>'
 
     def _progress(self, message: str, fraction: float | None) -> None:
@@ -467,7 +440,7 @@ class App:
             engine=self.batch.engine if self.batch is not None else "",
         )
         self.meme = meme
-        self.preview.value = image_jpeg(meme.image, settings.UI_PREVIEW_SIZE)
+        self.preview.value = jpeg_bytes(meme.image, settings.UI_PREVIEW_SIZE)
         self.attribution.value = f'<div class="memer-credit">{html.escape(meme.attribution)}</div>'
 
     def download(self) -> None:
@@ -477,7 +450,7 @@ class App:
     def _download(self) -> None:
         if self.meme is None:
             raise MemerError("Nothing to download yet.", "Pick a picture and a caption first.")
-        from memer.env import in_colab
+        from memer.setup import in_colab
 
         filename = Path(self.meme.filename).name or "meme.png"
         if in_colab():

@@ -3,8 +3,8 @@
 It has the pipeline's three functions with the same signatures, records each
 call, reports progress like the real one, and can be told to fail. Search and
 captions are made up; render is the real one. The app's
-tests (pytest, the browser test's notebook) drive memer.ui.App with it until
-the real pipeline is wired.
+tests (pytest, the browser test's notebook) drive memer.ui.App with it to reach
+states the stood-in world does not (unsafe captions, failures at each step).
 """
 
 from __future__ import annotations

@@ -148,21 +148,6 @@ def test_a_model_that_cannot_load_says_what_to_do(name):
 
 
 @pytest.mark.parametrize(
-    ("device", "capability", "expected"),
-    [
-        ("cpu", None, torch.float32),
-        ("cuda", (7, 5), torch.float16),  # T4
-        ("cuda:0", (7, 0), torch.float16),  # V100
-        ("cuda", (8, 0), torch.bfloat16),  # A100
-        ("cuda", (9, 0), torch.bfloat16),  # H100
-    ],
-)
-def test_dtype_follows_the_device(monkeypatch, device, capability, expected):
-    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *_: capability)
-    assert local_engine.choose_dtype(device) == expected
-
-
-@pytest.mark.parametrize(
     ("available", "requested", "expected"),
     [(True, "", "cuda"), (False, "", "cpu"), (True, "cpu", "cpu"), (False, "CPU", "cpu")],
 )

@@ -10,7 +10,7 @@ from PIL import Image
 
 from memer import clip as clip_module
 from memer import settings
-from memer.clip import ClipModel, choose_device, current_device, forget_loaded_models, load_clip, query_prompt
+from memer.clip import ClipModel, forget_loaded_models, load_clip, query_prompt
 from memer.errors import ModelError
 
 
@@ -113,39 +113,6 @@ def test_query_is_embedded_as_the_visual_prompt(tiny_clip: ClipModel, monkeypatc
     assert not np.allclose(vector, tiny_clip.encode_text(["apple pie"])[0])
 
 
-@pytest.mark.parametrize(
-    ("requested", "cuda", "expected"),
-    [
-        ("", True, ("cuda", "fp16")),
-        ("", False, ("cpu", "fp32")),
-        ("cpu", True, ("cpu", "fp32")),
-        ("CUDA:1", True, ("cuda:1", "fp16")),
-        ("mps", False, ("mps", "fp32")),
-    ],
-)
-def test_choose_device(requested: str, cuda: bool, expected: tuple[str, str]):
-    assert choose_device(requested, cuda) == expected
-
-
-def test_asking_for_cuda_without_a_gpu_says_what_to_do():
-    with pytest.raises(ModelError, match="MEMER_DEVICE"):
-        choose_device("cuda", False)
-
-
-def test_current_device_picks_cuda_in_float16_when_torch_sees_a_gpu(monkeypatch: pytest.MonkeyPatch):
-    import torch
-
-    monkeypatch.setattr(settings, "DEVICE", "")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert current_device() == ("cuda", "fp16")
-    monkeypatch.setattr(settings, "DEVICE", "cpu")
-    assert current_device() == ("cpu", "fp32")
-    assert current_device("cuda:0") == ("cuda:0", "fp16")
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(settings, "DEVICE", "")
-    assert current_device() == ("cpu", "fp32")
-
-
 def test_a_cuda_choice_loads_in_float16_on_that_device(tiny_clip_settings: str, monkeypatch: pytest.MonkeyPatch):
     """What load_clip hands open_clip when torch sees a GPU (open_clip itself is not run here)."""
     import torch
@@ -176,9 +143,15 @@ def test_local_dir_ignores_pretrained(tiny_clip_dir: Path):
     assert loaded.pretrained == ""
 
 
-def test_loading_shows_a_status(tiny_clip_settings: str, capsys: pytest.CaptureFixture[str]):
-    load_clip()
-    assert f"Loaded CLIP {tiny_clip_settings} on cpu" in capsys.readouterr().err
+def test_loading_reports_through_the_progress_hook_and_prints_nothing(
+    tiny_clip_settings: str, capsys: pytest.CaptureFixture[str]
+):
+    heard: list[tuple[str, float | None]] = []
+    load_clip(progress=lambda message, fraction: heard.append((message, fraction)))
+    assert any(f"Loaded CLIP {tiny_clip_settings} on cpu" in message for message, _ in heard)
+    assert heard[-1][1] == 1.0 and all(0.0 <= (f or 0.0) <= 1.0 for _, f in heard)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
 
 
 @pytest.mark.slow  # builds a full-size RN50 (about 4 s on two cores)

@@ -47,7 +47,7 @@ def test_user_agent_setting_overrides_and_the_session_follows(monkeypatch, serve
         "/ua", lambda r: Response.json({"ua": r.headers.get("user-agent"), "enc": r.headers.get("accept-encoding")})
     )
     monkeypatch.setattr(settings, "USER_AGENT", "my-bot/1.0 (me@example.org)")
-    answer = http.get_json(server.url + "/ua")
+    answer = http.request_json(server.url + "/ua").payload
     assert answer["ua"] == "my-bot/1.0 (me@example.org)"
     assert "gzip" in answer["enc"]
 
@@ -63,11 +63,11 @@ def test_retry_after_is_capped(monkeypatch, header, cap, expected):
     assert retry.parse_retry_after(header) == expected
 
 
-def test_get_json_retries_429_after_the_capped_retry_after(server, quick):
+def test_request_json_retries_429_after_the_capped_retry_after(server, quick):
     server.route("/api", lambda r: Response.json({"ok": True}))
     server.fault("/api", "status", status=429, retry_after="3600", times=1)
     start = time.monotonic()
-    assert http.get_json(server.url + "/api") == {"ok": True}
+    assert http.request_json(server.url + "/api").payload == {"ok": True}
     assert time.monotonic() - start < 2
     assert len(server.requests_to("/api")) == 2
 
@@ -87,7 +87,7 @@ def test_http_errors_say_what_to_do(server, quick, status, hint):
     server.route("/api", lambda r: Response.json({"ok": True}))
     server.fault("/api", "status", status=status, retry_after="0")
     with pytest.raises(SourceError) as caught:
-        http.get_json(server.url + "/api")
+        http.request_json(server.url + "/api")
     assert caught.value.message == f"127.0.0.1 answered HTTP {status}."
     assert caught.value.hint == hint
 
@@ -101,12 +101,12 @@ def test_http_errors_say_what_to_do(server, quick, status, hint):
         ("reset", {}, "connection reset"),
     ],
 )
-def test_get_json_failures_are_source_errors(server, quick, fault, params, message):
+def test_request_json_failures_are_source_errors(server, quick, fault, params, message):
     server.route("/api", lambda r: Response.json({"ok": True}))
     server.fault("/api", fault, **params)
     start = time.monotonic()
     with pytest.raises(SourceError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        http.get_json(server.url + "/api")
+        http.request_json(server.url + "/api")
     assert time.monotonic() - start < 2.5
 
 
@@ -115,7 +115,7 @@ def test_get_json_failures_are_source_errors(server, quick, fault, params, messa
 
 def test_downloads_land_in_the_cache_and_set_path(server):
     candidates = _files(server, 3)
-    report = http.download_images(candidates, progress=False)
+    report = http.download_images(candidates)
     assert report.failed == [] and report.ok == candidates
     for i, candidate in enumerate(candidates):
         assert candidate.path.parent == settings.download_dir()
@@ -147,7 +147,7 @@ def test_one_faulty_file_never_sinks_the_batch(server, quick, monkeypatch, fault
     bad = candidates[1]
     server.fault(bad.image_url.removeprefix(server.url), fault, **params)
     start = time.monotonic()
-    report = http.download_images(candidates, progress=False)
+    report = http.download_images(candidates)
     elapsed = time.monotonic() - start
     assert elapsed < 3, f"took {elapsed:.1f} s"
     if reason is None:
@@ -166,7 +166,7 @@ def test_a_file_over_the_cap_without_content_length_is_stopped_while_streaming(s
         "/big.bmp", lambda r: Response(200, big, {"Content-Type": "image/bmp", "Transfer-Encoding": "chunked"})
     )
     candidate = ImageCandidate(source="commons", title="big", image_url=server.url + "/big.bmp")
-    report = http.download_images([candidate], progress=False)
+    report = http.download_images([candidate])
     assert report.failed == [(candidate, "larger than 48.8 KB")]
     assert not list(settings.download_dir().iterdir())  # nothing half-written is left behind
     server.route(
@@ -174,7 +174,7 @@ def test_a_file_over_the_cap_without_content_length_is_stopped_while_streaming(s
         lambda r: Response(200, big[:40_000], {"Content-Type": "image/bmp", "Transfer-Encoding": "chunked"}),
     )
     small = ImageCandidate(source="commons", title="small", image_url=server.url + "/small.bmp")
-    assert http.download_images([small], progress=False).ok == [small] and small.path.read_bytes() == big[:40_000]
+    assert http.download_images([small]).ok == [small] and small.path.read_bytes() == big[:40_000]
 
 
 @pytest.mark.parametrize(("piece", "pause"), [(2048, 0.05), (1, 0.2)], ids=["steady-trickle", "byte-by-byte"])
@@ -187,22 +187,22 @@ def test_a_trickling_server_is_cut_off_at_the_download_deadline(server, quick, m
     fast = _files(server, 2, folder="/trickle/fast/")
     server.fault("/trickle/slow.bmp", "trickle", size=piece, seconds=pause)
     start = time.monotonic()
-    report = http.download_images([slow, *fast], progress=False)
+    report = http.download_images([slow, *fast])
     elapsed = time.monotonic() - start
     assert report.failed == [(slow, "took longer than 0.5 s")] and report.ok == fast
     assert elapsed < 1.5, f"the slow file held its slot for {elapsed:.1f} s"
     assert not any(p.name.endswith(".part") for p in settings.download_dir().iterdir())
     again = ImageCandidate(source="commons", title="slow", image_url=slow.image_url)
     server.clear_faults()
-    assert http.download_images([again], progress=False).ok == [again], "the session works after a cut-off"
+    assert http.download_images([again]).ok == [again], "the session works after a cut-off"
 
 
 def test_repeated_downloads_hit_the_cache(server, tmp_path):
     candidates = _files(server, 3, folder="/cache/")
-    first = http.download_images(candidates, tmp_path / "one", progress=False)
+    first = http.download_images(candidates, tmp_path / "one")
     assert len(first.ok) == 3 and len(server.requests_to("/cache/")) == 3
     again = [ImageCandidate(source="commons", title=c.title, image_url=c.image_url) for c in candidates]
-    second = http.download_images(again, tmp_path / "two", progress=False)
+    second = http.download_images(again, tmp_path / "two")
     assert len(second.ok) == 3
     assert len(server.requests_to("/cache/")) == 3, "the second search must download nothing"
     assert all(
@@ -230,7 +230,7 @@ def test_hostile_titles_stay_inside_the_destination(server, tmp_path, title):
     (candidate,) = _files(server, 1, folder="/hostile/")
     candidate.title = title
     dest = tmp_path / "dest"
-    report = http.download_images([candidate], dest, progress=False)
+    report = http.download_images([candidate], dest)
     assert report.failed == []
     assert candidate.path.resolve().parent == dest.resolve()
     assert candidate.path.is_file() and len(candidate.path.name) < 120
@@ -259,7 +259,7 @@ def test_long_non_ascii_titles_fit_the_filesystems_byte_limit(server, tmp_path, 
     assert name.encode("utf-8").decode("utf-8") == name  # no character cut in half
     (candidate,) = _files(server, 1, folder="/long-title/")
     candidate.title = title
-    report = http.download_images([candidate], tmp_path / "dest", progress=False)
+    report = http.download_images([candidate], tmp_path / "dest")
     assert report.failed == [] and candidate.path.parent == tmp_path / "dest"
     assert candidate.path.name == http.safe_filename(title, candidate.image_url, "jpg")
 
@@ -272,7 +272,7 @@ def test_the_per_host_limit_holds(server, upload_server, monkeypatch):
     upload = _files(upload_server, 6, folder="/upload/")
     other = _files(server, 8, folder="/other/")
     upload_server.latency = server.latency = 0.15
-    report = http.download_images(upload + other, progress=False)
+    report = http.download_images(upload + other)
     assert report.failed == [] and len(report.ok) == 14
     assert upload_server.peak_concurrency("/upload/") == 2
     assert server.peak_concurrency("/other/") == 4
@@ -281,7 +281,7 @@ def test_the_per_host_limit_holds(server, upload_server, monkeypatch):
 def test_candidates_without_an_address_fail_alone(server):
     (good,) = _files(server, 1, folder="/alone/")
     empty = ImageCandidate(source="commons", title="nothing", image_url="")
-    report = http.download_images([empty, good], progress=False)
+    report = http.download_images([empty, good])
     assert report.failed == [(empty, "no image address")] and report.ok == [good]
 
 
@@ -297,7 +297,7 @@ def test_candidates_without_an_address_fail_alone(server):
 def test_a_malformed_address_fails_alone(server, tmp_path, url, named):
     good = _files(server, 2, folder="/malformed/")
     bad = ImageCandidate(source="commons", title="bad", image_url=url)
-    report = http.download_images([good[0], bad, good[1]], tmp_path, progress=False)
+    report = http.download_images([good[0], bad, good[1]], tmp_path)
     assert report.ok == good and [c for c, _ in report.failed] == [bad]
     reason = report.failed[0][1]
     assert reason.startswith("bad address (") and named in reason  # the library's own words say what is wrong
@@ -313,14 +313,14 @@ def test_an_unexpected_error_fails_one_file_only(server, monkeypatch):
         return real(url)
 
     monkeypatch.setattr(http, "download_image", download_image)
-    report = http.download_images(good, progress=False)
+    report = http.download_images(good)
     assert report.ok == [good[1]] and report.failed == [(good[0], "RuntimeError: something nobody planned for")]
 
 
 def test_an_existing_file_in_the_destination_is_reused(server, tmp_path):
     (candidate,) = _files(server, 1, folder="/reuse/")
-    http.download_images([candidate], tmp_path, progress=False)
+    http.download_images([candidate], tmp_path)
     first = Path(candidate.path)
     mtime = first.stat().st_mtime_ns
-    http.download_images([candidate], tmp_path, progress=False)
+    http.download_images([candidate], tmp_path)
     assert candidate.path == first and first.stat().st_mtime_ns == mtime

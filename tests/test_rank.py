@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +14,9 @@ from PIL import Image
 
 from memer import settings
 from memer.candidates import ImageCandidate
-from memer.clip import attribution_quality, embed_and_rank, file_keys, forget_loaded_models, rank
-from memer.errors import ImageError
+from memer.clip import forget_loaded_models
+from memer.pipeline import embed_and_rank
+from memer.rank import attribution_quality, file_keys, rank
 
 DIM = 16
 QUERY = np.eye(DIM, dtype=np.float32)[0]
@@ -282,23 +281,11 @@ def test_every_candidate_is_ranked_or_dropped_and_no_two_ranked_are_duplicates(r
 
 
 @pytest.fixture
-def images_module(monkeypatch: pytest.MonkeyPatch):
-    """memer.images where it exists; until that branch is merged, a Pillow stand-in with its contract."""
-    try:
-        import memer.images as module
-    except ImportError:
-        module = types.ModuleType("memer.images")
+def images_module():
+    """The real safe image loader: embed_and_rank opens every picture through it."""
+    import memer.images
 
-        def open_image(source):
-            try:
-                with Image.open(source) as image:
-                    return image.convert("RGB")
-            except (OSError, ValueError) as exc:
-                raise ImageError(f"{source} is not an image memer can read ({exc}).") from exc
-
-        module.open_image = open_image
-        monkeypatch.setitem(sys.modules, "memer.images", module)
-    return module
+    return memer.images
 
 
 class StandinClip:

@@ -323,8 +323,8 @@ def test_formatversion_1_answers_parse_like_formatversion_2(mediawiki):
         "iiurlwidth": 960,
         "format": "json",
     }
-    v1 = http.get_json(mediawiki.commons_api, {**params, "formatversion": 1})
-    v2 = http.get_json(mediawiki.commons_api, {**params, "formatversion": 2})
+    v1 = http.request_json(mediawiki.commons_api, {**params, "formatversion": 1}).payload
+    v2 = http.request_json(mediawiki.commons_api, {**params, "formatversion": 2}).payload
     assert isinstance(v1["query"]["pages"], dict) and isinstance(v2["query"]["pages"], list)
     assert parse_api_response(v1) == parse_api_response(v2)
     assert [c.title for c in parse_api_response(v1)] == ["Crumble 0", "Crumble 1", "Crumble 2"]
@@ -366,7 +366,7 @@ def test_wikipedia_route_with_allow_nonfree_includes_local_files(mediawiki):
 def test_an_svg_is_downloaded_as_its_png_thumbnail(mediawiki, tmp_path):
     mediawiki.add_file("Apple pie diagram.svg", mime="image/svg+xml", size=(800, 600))
     (candidate,) = parse_api_response(
-        http.get_json(
+        http.request_json(
             mediawiki.commons_api,
             {
                 "action": "query",
@@ -378,9 +378,9 @@ def test_an_svg_is_downloaded_as_its_png_thumbnail(mediawiki, tmp_path):
                 "format": "json",
                 "formatversion": 2,
             },
-        )
+        ).payload
     )
     assert candidate.extra["mime"] == "image/svg+xml" and candidate.image_url.endswith(".svg.png")
-    report = http.download_images([candidate], tmp_path, progress=False)
+    report = http.download_images([candidate], tmp_path)
     assert report.failed == [] and candidate.path.suffix == ".png"
     assert candidate.path.read_bytes().startswith(b"\x89PNG")

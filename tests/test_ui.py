@@ -1,7 +1,7 @@
 """The notebook app's callbacks, driven as a user would: set values, click buttons.
 
-Runs against a fake pipeline (tests/fakes.py) with real image files, so it
-passes before the real pipeline is wired. Run it with ipywidgets 8 (the test
+Runs against a fake pipeline (tests/fakes.py) with real image files, so every
+step can be made to fail on purpose. Run it with ipywidgets 8 (the test
 environment) and 7.7.1 (what Colab ships; see tests/run_ui_w7.sh).
 """
 
@@ -33,12 +33,12 @@ def fake(tmp_path) -> FakePipeline:
 @pytest.fixture
 def no_key(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.setattr(memer.captions, "find_openai_key", lambda explicit=None: None, raising=False)
+    monkeypatch.setattr(memer.captions, "find_openai_key", lambda explicit=None: None)
 
 
 @pytest.fixture
 def with_key(monkeypatch):
-    monkeypatch.setattr(memer.captions, "find_openai_key", lambda explicit=None: "sk-found-elsewhere", raising=False)
+    monkeypatch.setattr(memer.captions, "find_openai_key", lambda explicit=None: "sk-found-elsewhere")
 
 
 @pytest.fixture
@@ -301,7 +301,7 @@ def test_download_on_colab_writes_the_file_and_calls_files_download(app, monkeyp
         ),
         (RenderError("The caption <b>is</b> too long.", "Shorten it."), "The caption &lt;b&gt;is&lt;/b&gt; too long."),
         (RuntimeError("boom"), "Something went wrong: RuntimeError: boom."),
-        (NotImplementedError("wired up in the whole-pass issue"), "NotImplementedError: wired up"),
+        (NotImplementedError("no such step yet"), "NotImplementedError: no such step yet"),
     ],
 )
 def test_errors_are_messages_in_the_app_not_tracebacks(app, fake, step, error, shown):
@@ -349,7 +349,7 @@ def test_a_failing_key_lookup_opens_the_app_with_the_key_box(fake, monkeypatch):
     def refuse(explicit=None):
         raise PermissionError("the notebook was not granted access to the secret")
 
-    monkeypatch.setattr(memer.captions, "find_openai_key", refuse, raising=False)
+    monkeypatch.setattr(memer.captions, "find_openai_key", refuse)
     app = ui.App(pipeline=fake)
     app.engine.value = "openai"
     assert not app.key_found and visible(app.key_box)

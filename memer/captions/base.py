@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 SAFE, SENSITIVE, UNSAFE = 0, 1, 2
 LEVEL_NAMES = {SAFE: "safe", SENSITIVE: "sensitive", UNSAFE: "unsafe"}
@@ -65,9 +65,3 @@ class CaptionRequest:
     style: str = "funny"
     n: int = 10
     image: Any = None  # a PIL image, or None
-
-
-class CaptionEngine(Protocol):
-    """An engine module: ``generate(request, model=...) -> CaptionBatch``."""
-
-    def __call__(self, request: CaptionRequest, *, model: str, **options: Any) -> CaptionBatch: ...

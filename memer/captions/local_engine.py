@@ -17,7 +17,9 @@ from memer.captions.base import Caption, CaptionBatch, CaptionRequest
 from memer.captions.cleanup import clean_captions, first_line
 from memer.captions.prompts import chat_messages, few_shot_prompt
 from memer.captions.safety import WORD_LIST_CHECK, word_list_level
+from memer.device import current_device, torch_dtype
 from memer.errors import CaptionError, ModelError
+from memer.text import first_line as first_error_line
 
 ENGINE = "local"
 
@@ -40,16 +42,6 @@ _loaded: dict[tuple[str, str], LocalModel] = {}
 _load_lock = threading.Lock()
 
 
-def choose_dtype(device: str) -> Any:
-    """float16 on CUDA below compute capability 8.0 (T4: no native bfloat16), bfloat16 from 8.0, float32 on CPU."""
-    import torch
-
-    if not str(device).startswith("cuda"):
-        return torch.float32
-    major, _minor = torch.cuda.get_device_capability(device)
-    return torch.bfloat16 if major >= 8 else torch.float16
-
-
 def _dtype_keyword() -> str:
     """transformers renamed ``torch_dtype`` to ``dtype`` in 4.56."""
     import transformers
@@ -61,8 +53,6 @@ def _dtype_keyword() -> str:
 
 def load_model(name: str | None = None, device: str | None = None) -> LocalModel:
     """The model and tokenizer, loaded once per process (per name and device)."""
-    from memer.clip import current_device  # one device choice for both models (settings.DEVICE checked)
-
     name = name or settings.CAPTION_MODEL
     device, _ = current_device(device)
     with _load_lock:
@@ -76,13 +66,13 @@ def load_model(name: str | None = None, device: str | None = None) -> LocalModel
                 "the local caption engine needs transformers and torch.",
                 "pip install 'memer[local]', or use the OpenAI engine.",
             ) from None
-        dtype = choose_dtype(device)
+        dtype = torch_dtype(device)
         try:
             tokenizer = AutoTokenizer.from_pretrained(name)
             model = AutoModelForCausalLM.from_pretrained(name, **{_dtype_keyword(): dtype})
         except (OSError, ValueError, KeyError) as err:
             raise ModelError(
-                f"could not load the caption model {name!r}: {str(err).splitlines()[0][:200]}",
+                f"could not load the caption model {name!r}: {first_error_line(err, 200)}",
                 "Set MEMER_CAPTION_MODEL to a Hugging Face model id (with internet access) or a local folder "
                 "holding a causal language model and its tokenizer, or use the OpenAI engine.",
             ) from err
@@ -90,7 +80,7 @@ def load_model(name: str | None = None, device: str | None = None) -> LocalModel
             model.to(device)
         except RuntimeError as err:  # CUDA out of memory, a broken driver
             raise ModelError(
-                f"could not move the caption model to {device}: {str(err).splitlines()[0][:200]}",
+                f"could not move the caption model to {device}: {first_error_line(err, 200)}",
                 "Free GPU memory (restart the runtime), set MEMER_DEVICE=cpu, or use a smaller MEMER_CAPTION_MODEL.",
             ) from err
         model.eval()
@@ -155,7 +145,7 @@ def generate(request: CaptionRequest, *, model: str) -> CaptionBatch:
         raw = sample(local, prompt, request.n)
     except (RuntimeError, ValueError) as err:  # CUDA out of memory, settings generate refuses
         raise CaptionError(
-            f"the local model failed while writing captions: {str(err).splitlines()[0][:200]}",
+            f"the local model failed while writing captions: {first_error_line(err, 200)}",
             "Ask for fewer captions (--n), free GPU memory, or use a smaller MEMER_CAPTION_MODEL.",
         ) from err
     texts, note = clean_captions([first_line(text) for text in raw], request.n)

@@ -19,7 +19,7 @@ from typing import Any
 from memer import http, settings
 from memer.candidates import ImageCandidate
 from memer.errors import SourceError
-from memer.text import collapse_whitespace, trim_words
+from memer.text import collapse_whitespace, plain_title, trim_words
 
 # What we read from extmetadata; the API sends only these (iiextmetadatafilter).
 EXTMETADATA_FIELDS = (
@@ -235,13 +235,12 @@ def _candidate(page: Mapping[str, Any], source: str) -> ImageCandidate | None:
     meta = info.get("extmetadata") if isinstance(info.get("extmetadata"), Mapping) else {}
     value = lambda name: _text(_meta_value(meta, name))  # noqa: E731
     page_title = str(page.get("title") or "")
-    file_name = re.sub(r"^[^:]*:", "", page_title) if ":" in page_title else page_title
     licence = value("LicenseShortName") or value("License") or value("UsageTerms")
     nonfree = _truthy(_meta_value(meta, "NonFree"))
     attribution_required = _meta_value(meta, "AttributionRequired")
     return ImageCandidate(
         source=source,
-        title=value("ObjectName") or re.sub(r"\.\w{2,5}$", "", file_name) or file_name,
+        title=value("ObjectName") or plain_title(page_title) or page_title,
         image_url=image_url,
         description=trim_words(value("ImageDescription")),
         author=value("Artist") or value("Credit") or "unknown",

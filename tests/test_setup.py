@@ -7,7 +7,8 @@ import types
 
 import pytest
 
-from memer import env, settings
+from memer import settings
+from memer import setup as env
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_local_models_and_a_present_cache_download_nothing(monkeypatch, tmp_path
     model_dir.mkdir()
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / "embeddings.npy").write_bytes(b"x" * 2_500_000)
+    (cache / "embeddings.npy").write_bytes(b"x" * (5 * 1024 * 1024 // 2))  # 2.5 MB, in the README's unit
     monkeypatch.setattr(settings, "CLIP_MODEL", "local-dir:/tmp/tiny-clip")
     monkeypatch.setattr(settings, "CAPTION_MODEL", str(model_dir))
     monkeypatch.setattr(settings, "CACHE_DIR", cache)

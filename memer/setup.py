@@ -1,4 +1,4 @@
-"""Where the notebook runs: Colab or not, GPU or CPU, and what will be downloaded.
+"""The set-up report: where the notebook runs (Colab or not, GPU or CPU) and what will be downloaded.
 
 The notebook's set-up cell only calls :func:`describe_setup`, so what a user is
 told lives here, next to the settings it reads, and is tested like any code.
@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from memer import settings
+from memer.text import human_size
 
 # Download sizes of the models memer uses by default, as published by their hosts.
 KNOWN_CLIP_SIZES = {("ViT-B-32", "openai"): "about 600 MB", ("ViT-B-32", "laion2b_s34b_b79k"): "about 600 MB"}
@@ -30,7 +31,7 @@ def accelerator() -> str:
         import torch
     except ImportError:
         return "torch is not installed: CLIP ranking and the local caption model need it (pip install 'memer[all]')."
-    from memer.clip import choose_device
+    from memer.device import choose_device
     from memer.errors import ModelError
 
     try:
@@ -57,14 +58,6 @@ def _folder_size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-def _human(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return ""  # unreachable
-
-
 def download_notes() -> list[str]:
     """What memer will fetch on first use, and roughly how big it is."""
     notes = []
@@ -85,7 +78,7 @@ def download_notes() -> list[str]:
         )
     cache_dir = Path(settings.cache_dir())
     if cache_dir.is_dir() and any(cache_dir.iterdir()):
-        notes.append(f"Open Images cache: {cache_dir} ({_human(_folder_size(cache_dir))}), already here.")
+        notes.append(f"Open Images cache: {cache_dir} ({human_size(_folder_size(cache_dir))}), already here.")
     else:
         notes.append(
             f"Open Images cache: not found in {cache_dir}; searches use Wikimedia Commons and Wikipedia "
