@@ -7,7 +7,7 @@ the per-call overhead a real one on a GPU would also have; the shape of the
 result (one call amortises the prompt and the per-step work over N samples)
 carries over, the exact ratio does not.
 
-    python bench/captions.py [--rounds 5] [--n 10]
+    python -m bench.captions [--rounds 5] [--n 10]
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything here is built locally
 
 

@@ -6,17 +6,14 @@ stand-in server. The sequential run is the original notebook's way (one
 ``requests.get`` after another). Both run here, in the same process, against
 the same files; memer starts from an empty download cache.
 
-Run from the repository root: ``python bench/fetch.py``.
+Run from the repository root: ``python -m bench.fetch``.
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests
 

@@ -1,7 +1,7 @@
 """Embedding candidate pictures batched vs one at a time, side by side in one run.
 
-    python bench/rank.py                                   # the tiny random CLIP (built offline)
-    python bench/rank.py --model ViT-B-32 --pretrained openai   # a real model, when its weights are reachable
+    python -m bench.rank                                   # the tiny random CLIP (built offline)
+    python -m bench.rank --model ViT-B-32 --pretrained openai   # a real model, when its weights are reachable
 
 Prints the time for each way, the ratio, and checks both give the same vectors.
 """
@@ -9,13 +9,9 @@ Prints the time for each way, the ratio, and checks both give the same vectors.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def pictures(count: int, size: int = 480):

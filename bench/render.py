@@ -1,6 +1,6 @@
 """How long rendering a 1024 px meme with auto-fit takes (target: <= 30 ms).
 
-Run as ``python bench/render.py``. Prints the median over repeats for each
+Run as ``python -m bench.render``. Prints the median over repeats for each
 position, a 500-character caption, and the extra cost of scaling a large photo
 down to 1024 px, next to the target.
 """
@@ -8,11 +8,7 @@ down to 1024 px, next to the target.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET_MS = 30.0
 REPEATS = 30

@@ -1,7 +1,8 @@
 """The whole pass in a real browser: Voila serves a notebook, Debian's Chromium clicks through it.
 
 Type a topic, search, pick a picture, write captions, choose one, download, and
-check the PNG. Saves a screenshot for the README to tests/screenshots/app.png.
+check the PNG. Takes a screenshot of the app; with MEMER_UPDATE_SCREENSHOT=1 it
+becomes the README's picture (tests/screenshots/app.png), else it stays in a temp folder.
 Skipped where Chromium, Voila or Playwright is missing (.ci/run installs Chromium).
 
 Two notebooks are served (``SERVED``): AI_Memer.ipynb itself over the real
@@ -27,7 +28,9 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("MEMER_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOT = ROOT / "tests" / "screenshots" / "app.png"
+# The README's picture; rewritten only when asked (MEMER_UPDATE_SCREENSHOT=1), else the shot goes to tmp_path.
+README_SCREENSHOT = ROOT / "tests" / "screenshots" / "app.png"
+UPDATE_SCREENSHOT = os.environ.get("MEMER_UPDATE_SCREENSHOT", "") == "1"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -188,8 +191,10 @@ def test_the_whole_pass_in_chromium(served, tmp_path):
             expect(page.get_by_role("button", name="Download PNG")).to_be_enabled()  # idle: the render is done
             expect(page.get_by_role("button", name="Search")).to_be_enabled()
             if case.screenshot:
-                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-                page.locator(".memer-app").screenshot(path=str(SCREENSHOT))
+                shot = README_SCREENSHOT if UPDATE_SCREENSHOT else tmp_path / "app.png"
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                page.locator(".memer-app").screenshot(path=str(shot))
+                assert shot.stat().st_size > 10_000  # a real picture of the app, not an empty box
 
             page.get_by_role("button", name="Download PNG").click()
             link = page.locator("a.memer-download")

@@ -10,6 +10,7 @@ import unicodedata
 from difflib import SequenceMatcher
 
 from memer.captions.prompts import LINE_SEPARATOR
+from memer.text import collapse_whitespace
 
 NEAR_DUPLICATE_RATIO = 0.9  # two captions this similar (after normalising) count as one
 
@@ -47,7 +48,7 @@ def clean_caption(text: str) -> str:
     Lines inside one caption (a poem from a chat model) are joined with " / ".
     """
     text = "".join(c for c in text.replace("\r", "\n") if _keep_char(c))
-    lines = [" ".join(line.split()) for line in text.split("\n")]
+    lines = [collapse_whitespace(line) for line in text.split("\n")]
     text = LINE_SEPARATOR.join(line for line in lines if line)
     for _ in range(3):  # marks can nest: '1. "Caption: ..."'
         before = text
@@ -57,7 +58,7 @@ def clean_caption(text: str) -> str:
             break
     text = _TRAILING_HASHTAGS.sub("", text)
     text = _HASHTAG.sub(r"\1", text)  # an inline hashtag keeps its word
-    text = " ".join(text.split())
+    text = collapse_whitespace(text)
     text = text.rstrip(" /|")
     if text.endswith(".") and not text.endswith("..") and not _ABBREVIATION_END.search(text):
         text = text[:-1].rstrip()
@@ -71,7 +72,7 @@ def first_line(text: str) -> str:
 
 
 def _normalised(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    return collapse_whitespace(re.sub(r"[^\w\s]", " ", text.lower()))
 
 
 def is_near_duplicate(a: str, b: str, ratio: float = NEAR_DUPLICATE_RATIO) -> bool:

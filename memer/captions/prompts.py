@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memer.errors import CaptionError
+from memer.text import collapse_whitespace
 
 STYLES = ("funny", "wholesome", "sarcastic", "poem", "haiku")
 
@@ -105,7 +106,7 @@ def check_style(style: str | None, default: str = "funny") -> str:
 
 
 def _picture_sentence(description: str, has_image: bool) -> str:
-    description = " ".join(description.split()).rstrip(".")
+    description = collapse_whitespace(description).rstrip(".")
     if description and has_image:
         return f"The background picture (attached) is {description}."
     if description:
@@ -118,7 +119,7 @@ def _picture_sentence(description: str, has_image: bool) -> str:
 def instruction(theme: str, description: str = "", style: str = "funny", *, has_image: bool = False) -> str:
     """The zero-shot request for one caption, e.g. "Create a funny caption for a new meme about X. ..."."""
     style = check_style(style)
-    parts = [_STYLE_REQUESTS[style].format(theme=" ".join(theme.split()))]
+    parts = [_STYLE_REQUESTS[style].format(theme=collapse_whitespace(theme))]
     picture = _picture_sentence(description, has_image)
     if picture:
         parts.append(picture)
@@ -149,6 +150,6 @@ def few_shot_prompt(theme: str, description: str = "", style: str = "funny") -> 
     blocks = [f"Meme captions, {style} style.\n"]
     for example in FEW_SHOT_EXAMPLES[style]:
         blocks.append(f"Theme: {example.theme}\nImage description: {example.description}\nCaption: {example.caption}\n")
-    description = " ".join(description.split()) or "a picture about " + " ".join(theme.split())
+    description = collapse_whitespace(description) or "a picture about " + collapse_whitespace(theme)
     blocks.append(f"Theme: {' '.join(theme.split())}\nImage description: {description}\nCaption:")
     return "\n".join(blocks)

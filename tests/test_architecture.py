@@ -1,0 +1,97 @@
+"""The house rules a reader relies on: the tree tells the pipeline's story, small modules, no import cycle.
+
+The layers themselves are import-linter contracts in pyproject.toml, run by .ci/run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "memer"
+MAX_MODULE_LINES = 500
+
+# One file (or folder) per step of the pipeline, as the README's "How it is built" shows it.
+PIPELINE_FILES = [
+    "sources/commons.py",
+    "sources/openimages/__init__.py",
+    "http.py",
+    "clip.py",
+    "rank.py",
+    "captions/__init__.py",
+    "render/__init__.py",
+    "pipeline.py",
+    "cli.py",
+    "ui.py",
+    "setup.py",
+    "settings.py",
+    "fonts/Anton-Regular.ttf",
+]
+
+
+@pytest.mark.parametrize("path", PIPELINE_FILES)
+def test_each_step_has_its_place_in_the_tree(path):
+    assert (PACKAGE / path).is_file()
+
+
+def test_no_module_is_over_500_lines():
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), each a cycle of imports."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_between_memer_modules():
+    grimp = pytest.importorskip("grimp")  # installed with import-linter (the test extra)
+    graph = grimp.build_graph("memer", cache_dir=None)
+    imports = {module: graph.find_modules_directly_imported_by(module) for module in graph.modules}
+    # A package's __init__ re-exporting its own modules is not a cycle a reader trips over.
+    edges = {
+        module: {other for other in targets if not (other.startswith(module + ".") or module.startswith(other + "."))}
+        for module, targets in imports.items()
+    }
+    assert _cycles(edges) == []
