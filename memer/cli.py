@@ -62,8 +62,7 @@ def _run_render(args: argparse.Namespace) -> int:
         keep_case=args.keep_case,
         attribution=args.attribution,
     )
-    if not args.text.strip():
-        raise MemerError("The caption is empty.", "Give some text to put on the picture.")
+    render.check_caption(args.text)  # before the picture is opened
     picture = images.open_image(args.image)
     meme = render.render_meme(picture, args.text, options)
     png = render.png_bytes(meme, render.meme_metadata(None, args.text))

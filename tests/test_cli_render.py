@@ -110,3 +110,9 @@ def test_existing_output_survives_a_failed_render(tmp_path, picture):
     result = _memer("render", str(tmp_path / "nope.jpg"), "hi", "-o", str(out))
     assert result.returncode == 1
     assert out.read_bytes() == b"previous meme"
+
+
+def test_empty_caption_is_refused_before_the_picture_is_opened(tmp_path):
+    result = _memer("render", str(tmp_path / "nope.jpg"), "  ", "-o", str(tmp_path / "x.png"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == "memer: error: The caption is empty. Give some text to put on the picture."

@@ -1,0 +1,245 @@
+"""Placing and drawing: where each caption block goes on the picture, then drawing it there.
+
+Drawing only places what the layout decided; the one check made here is that a
+layout measured at the reference size still fits at its real size, where
+hinting can make text a pixel or two wider.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from memer import settings
+from memer.errors import RenderError
+from memer.render.fonts import Face, FontStack, font_stack, load_font, runs
+from memer.render.layout import TextLayout, check_caption, check_drawable, has_ink, layout_text, split_both
+from memer.text import collapse_whitespace
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw
+
+POSITIONS = ("top", "bottom", "both")
+
+
+@dataclass
+class RenderOptions:
+    """How to set a caption: where, how big, which case, and an optional credit strip."""
+
+    position: str = "bottom"  # top | bottom | both
+    font_size: int | None = None  # None: auto-fit
+    keep_case: bool = False
+    attribution: str | None = None  # burned into the bottom edge when given
+    output_size: int | None = None  # longest side; None: settings.OUTPUT_SIZE
+
+
+def _check_options(options: RenderOptions) -> None:
+    """Refuse options that cannot be drawn, before any font is loaded or pixel touched."""
+    if options.position not in POSITIONS:
+        raise RenderError(f"Unknown caption position {options.position!r}.", "Use top, bottom or both.")
+    if options.font_size is not None and (not isinstance(options.font_size, int) or options.font_size < 1):
+        raise RenderError(f"Font size {options.font_size!r} is not a positive whole number.", "Use auto or e.g. 64.")
+    size = options.output_size
+    if size is not None and (not isinstance(size, int) or size < 16):
+        raise RenderError(f"Output size {size!r} is too small.", "Use at least 16 pixels, e.g. 1024.")
+
+
+def _target_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
+    """The picture's size scaled so its longest side is ``longest`` (small pictures grow)."""
+    width, height = size
+    factor = longest / max(width, height)
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def _scaled(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """The picture as RGB at ``target`` size, always a copy: drawing never touches the caller's image."""
+    from PIL import Image
+
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    if target == rgb.size:
+        return rgb.copy()
+    return rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=1.5)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A laid-out text block and the y of its top edge on the canvas (it is centred across)."""
+
+    layout: TextLayout
+    top: int
+
+
+def plan_meme(
+    width: int, height: int, text: str, options: RenderOptions, fonts: FontStack | None = None
+) -> list[Placement]:
+    """Where each caption block goes on a ``width`` x ``height`` canvas; no drawing."""
+    _check_options(options)
+    return _plan(width, height, text, options, fonts)
+
+
+def _plan(width: int, height: int, text: str, options: RenderOptions, fonts: FontStack | None) -> list[Placement]:
+    """``plan_meme`` for options already checked."""
+    check_caption(text)
+    fonts = fonts or font_stack()
+    margin = max(1, round(settings.MARGIN * width))
+    edge = max(1, round(settings.MARGIN * min(width, height)))  # above and below the text
+    strip = _attribution_strip_height(height) if options.attribution and options.attribution.strip() else 0
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text if options.keep_case else text.upper()
+    box_width = width - 2 * margin
+    if options.position == "both":
+        top_text, bottom_text = split_both(text)
+        region = (height - strip) / 2 - edge
+        parts = [(top_text, "top"), (bottom_text, "bottom")]
+    else:
+        region = height - strip - 2 * edge
+        parts = [(text.strip(), options.position)]
+    drawable = [(part, where) for part, where in parts if has_ink(part, fonts)]
+    if not drawable:  # "|" alone leaves both halves empty
+        check_drawable(" ".join(part for part, _ in parts), fonts)
+    box_height = min(settings.BLOCK_HEIGHT * height, region)
+    layouts = [_checked_layout(part, fonts, box_width, box_height, region, options, height) for part, _ in drawable]
+    if len(layouts) == 2 and options.font_size is None:
+        shared = min(layout.size for layout in layouts)  # one size for both halves looks deliberate
+        layouts = [
+            layout
+            if layout.size == shared
+            else _checked_layout(part, fonts, box_width, box_height, region, options, height, shared)
+            for layout, (part, _) in zip(layouts, drawable)
+        ]
+    return [
+        Placement(layout, edge if where == "top" else height - strip - edge - layout.height)
+        for layout, (_, where) in zip(layouts, drawable)
+    ]
+
+
+def render_meme(image: Image.Image, text: str, options: RenderOptions | None = None) -> Image.Image:
+    """The picture, scaled so its longest side is the output size, with the caption drawn on it."""
+    from PIL import ImageDraw
+
+    options = options or RenderOptions()
+    _check_options(options)
+    fonts = font_stack()
+    target = _target_size(image.size, options.output_size or settings.OUTPUT_SIZE)
+    placements = _plan(*target, text, options, fonts)
+    canvas = _scaled(image, target)
+    draw = ImageDraw.Draw(canvas)
+    for placement in placements:
+        _draw_block(canvas, draw, placement.layout, fonts, placement.top)
+    if options.attribution and options.attribution.strip():
+        _draw_attribution(canvas, options.attribution.strip(), _attribution_strip_height(canvas.size[1]))
+    return canvas
+
+
+def _checked_layout(
+    text: str,
+    fonts: FontStack,
+    box_width: float,
+    box_height: float,
+    region: float,
+    options: RenderOptions,
+    image_height: int,
+    size: int | None = None,
+) -> TextLayout:
+    """A layout verified at its real size: hinting can make text a little wider than scaled measures."""
+    size = size or options.font_size
+    for _ in range(20):
+        layout = layout_text(
+            text,
+            fonts,
+            box_width,
+            box_height,
+            font_size=size,
+            readable_size=settings.READABLE_SIZE * image_height,
+            fallback_height=region,
+        )
+        widest = max(fonts.real_width(line, layout.size) for line in layout.lines)
+        if widest + 2 * layout.stroke <= box_width or layout.size <= 1:
+            return layout
+        size = max(1, min(layout.size - 1, int(layout.size * box_width / (widest + 2 * layout.stroke + 1))))
+    return layout
+
+
+def _draw_block(
+    canvas: Image.Image, draw: ImageDraw.ImageDraw, layout: TextLayout, fonts: FontStack, top: float
+) -> None:
+    """Each line centred across the canvas, each run in its own face: white with a black outline."""
+    width = canvas.size[0]
+    baseline = top + layout.ascent
+    for line, line_width, offset in zip(layout.lines, layout.widths, layout.offsets or (0.0,) * len(layout.lines)):
+        x = (width - line_width) / 2 + offset
+        for index, text in runs(line):
+            face = fonts.faces[index]
+            if face.color:
+                x += _draw_emoji(canvas, fonts, face, text, x, baseline, layout.size)
+                continue
+            font = load_font(face.path, fonts.face_size(index, layout.size))
+            draw.text(
+                (x, baseline),
+                text,
+                font=font,
+                fill="white",
+                stroke_width=layout.stroke,
+                stroke_fill="black",
+                anchor="ls",
+            )
+            x += font.getlength(text)
+        baseline += layout.pitch
+
+
+def _draw_emoji(
+    canvas: Image.Image, fonts: FontStack, face: Face, text: str, x: float, baseline: float, size: int
+) -> float:
+    """Colour emoji are drawn at the font's own size and resized to sit with the text."""
+    from PIL import Image, ImageDraw
+
+    font = load_font(face.path, face.load_size or size)
+    scale = fonts.emoji_scale(face, size)
+    left, top, right, bottom = font.getbbox(text, anchor="ls")
+    advance = font.getlength(text)
+    tile = Image.new("RGBA", (max(1, right - min(0, left)), max(1, bottom - top)), (0, 0, 0, 0))
+    ImageDraw.Draw(tile).text((-min(0, left), -top), text, font=font, embedded_color=True, anchor="ls")
+    target = (max(1, round(tile.width * scale)), max(1, round(tile.height * scale)))
+    tile = tile.resize(target, Image.Resampling.LANCZOS)
+    canvas.paste(tile, (round(x + min(0, left) * scale), round(baseline + top * scale)), tile)
+    return advance * scale
+
+
+def _attribution_strip_height(height: int) -> int:
+    """The credit band's height: 3 % of the picture, never too small to read."""
+    return max(12, round(height * 0.03))
+
+
+@functools.lru_cache(maxsize=4)
+def _plain_stack(fonts: FontStack) -> FontStack:
+    """The fallbacks without Anton: a plain sans reads better than Anton at credit-line sizes."""
+    return FontStack(fonts.faces[1:] or fonts.faces)
+
+
+def _draw_attribution(canvas: Image.Image, text: str, strip: int) -> None:
+    """A dark band across the bottom edge with the credit in small plain letters."""
+    from PIL import Image, ImageDraw
+
+    width, height = canvas.size
+    band = Image.new("RGBA", (width, strip), (0, 0, 0, 170))
+    canvas.paste(band, (0, height - strip), band)
+    plain = _plain_stack(font_stack())
+    clusters = plain.clusters(collapse_whitespace(text))
+    size = max(6, round(strip * 0.62))
+    padding = max(2, strip // 3)
+    while size > 6 and plain.real_width(clusters, size) > width - 2 * padding:
+        size -= 1
+    while len(clusters) > 1 and plain.real_width(clusters, size) > width - 2 * padding:
+        clusters = [*clusters[:-2], (0, "…")] if plain.face_for("…") == 0 else clusters[:-1]
+    draw = ImageDraw.Draw(canvas)
+    x = (width - plain.real_width(clusters, size)) / 2
+    baseline = height - strip / 2 + size * 0.35
+    for index, part in runs(clusters):
+        face = plain.faces[index]
+        if face.color:
+            x += _draw_emoji(canvas, plain, face, part, x, baseline, size)
+            continue
+        font = load_font(face.path, plain.face_size(index, size))
+        draw.text((x, baseline), part, font=font, fill=(255, 255, 255), anchor="ls")
+        x += font.getlength(part)

@@ -1,0 +1,291 @@
+"""The fonts a caption is drawn with: the main font, fallbacks, and a colour emoji font.
+
+Characters the Impact-like main font lacks are drawn with fallback fonts, a
+colour emoji font where the system has one, and dropped where no font has them,
+so no tofu boxes ever appear. Which font has which character is read from the
+font's own ``cmap`` table, so nothing is guessed from a rendered glyph.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from memer import settings
+from memer.errors import RenderError
+from memer.render.layout import REFERENCE_SIZE, Cluster, Extent
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
+
+# Where systems keep a colour emoji font (Linux/Colab, macOS, Windows).
+SYSTEM_EMOJI_FONTS = (
+    "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
+    "/usr/share/fonts/noto/NotoColorEmoji.ttf",
+    "/usr/share/fonts/google-noto-emoji/NotoColorEmoji.ttf",
+    "/usr/share/fonts/noto-emoji/NotoColorEmoji.ttf",
+    "/usr/local/share/fonts/NotoColorEmoji.ttf",
+    "/System/Library/Fonts/Apple Color Emoji.ttc",
+    "C:/Windows/Fonts/seguiemj.ttf",
+)
+# Bitmap colour fonts only load at the sizes they carry: Noto's is 109, Apple's 160 and smaller.
+_EMOJI_LOAD_SIZES = (109, 160, 136, 128, 96, 64, 48)
+_ATTACHED_CATEGORIES = {"Mn", "Me", "Mc"}  # marks that belong to the character before them
+_DROPPED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+_JOINERS = {"\u200d"}  # zero width joiner: keeps an emoji sequence together
+
+
+@dataclass(frozen=True)
+class Face:
+    """One font of the stack; ``scale`` matches its capitals to the main font's."""
+
+    path: str
+    scale: float = 1.0
+    color: bool = False  # a bitmap colour emoji font, drawn at ``load_size`` and resized
+    load_size: int | None = None
+    codepoints: frozenset[int] = field(default=frozenset(), repr=False, compare=False)
+
+
+def _font_path(name: str) -> Path:
+    """A font named in settings: a path as given, a bare name among the bundled fonts (settings.FONT_DIR)."""
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else settings.FONT_DIR / path
+
+
+@functools.lru_cache(maxsize=16)
+def _codepoints(path: str) -> frozenset[int]:
+    """Every character the font maps to a real glyph, read from its ``cmap`` table."""
+    data = Path(path).read_bytes()
+    base = 0
+    if data[:4] == b"ttcf":  # a collection: use its first font
+        base = struct.unpack_from(">I", data, 12)[0]
+    num_tables = struct.unpack_from(">H", data, base + 4)[0]
+    cmap = None
+    for i in range(num_tables):
+        tag, _checksum, offset, _length = struct.unpack_from(">4sIII", data, base + 12 + 16 * i)
+        if tag == b"cmap":
+            cmap = offset
+    if cmap is None:
+        return frozenset()
+    found: set[int] = set()
+    count = struct.unpack_from(">H", data, cmap + 2)[0]
+    for i in range(count):
+        platform, encoding, offset = struct.unpack_from(">HHI", data, cmap + 4 + 8 * i)
+        if not (platform == 0 or (platform == 3 and encoding in (1, 10))):
+            continue
+        table = cmap + offset
+        fmt = struct.unpack_from(">H", data, table)[0]
+        if fmt == 4:
+            found |= _cmap_format4(data, table)
+        elif fmt == 12:
+            groups = struct.unpack_from(">I", data, table + 12)[0]
+            for g in range(groups):
+                start, end, glyph = struct.unpack_from(">III", data, table + 16 + 12 * g)
+                found.update(range(start, end + 1) if glyph else range(start + 1, end + 1))
+    return frozenset(found)
+
+
+def _cmap_format4(data: bytes, table: int) -> set[int]:
+    """The characters of a format 4 subtable (the Basic Multilingual Plane), skipping those mapped to no glyph."""
+    seg_count = struct.unpack_from(">H", data, table + 6)[0] // 2
+    ends = struct.unpack_from(f">{seg_count}H", data, table + 14)
+    starts = struct.unpack_from(f">{seg_count}H", data, table + 16 + 2 * seg_count)
+    deltas = struct.unpack_from(f">{seg_count}h", data, table + 16 + 4 * seg_count)
+    range_offsets_at = table + 16 + 6 * seg_count
+    range_offsets = struct.unpack_from(f">{seg_count}H", data, range_offsets_at)
+    found: set[int] = set()
+    for i, (start, end, delta, range_offset) in enumerate(zip(starts, ends, deltas, range_offsets)):
+        if start == 0xFFFF:
+            continue
+        for code in range(start, end + 1):
+            if range_offset == 0:
+                glyph = (code + delta) & 0xFFFF
+            else:
+                at = range_offsets_at + 2 * i + range_offset + 2 * (code - start)
+                glyph = struct.unpack_from(">H", data, at)[0] if at + 2 <= len(data) else 0
+                glyph = (glyph + delta) & 0xFFFF if glyph else 0
+            if glyph:
+                found.add(code)
+    return found
+
+
+@functools.lru_cache(maxsize=512)
+def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
+    return ImageFont.truetype(path, max(1, size))
+
+
+def _load_emoji_face(path: str) -> Face | None:
+    """A colour emoji font at a size it can load (bitmap fonts refuse all others)."""
+    for size in _EMOJI_LOAD_SIZES:
+        try:
+            load_font(path, size)
+        except OSError:
+            continue
+        return Face(path=path, color=True, load_size=size, codepoints=_codepoints(path))
+    return None
+
+
+def _find_emoji_font() -> str | None:
+    """The configured colour emoji font, else the first one this system has; None when there is none."""
+    if settings.EMOJI_FONT is not None:
+        return str(settings.EMOJI_FONT) if Path(settings.EMOJI_FONT).is_file() else None
+    return next((p for p in SYSTEM_EMOJI_FONTS if Path(p).is_file()), None)
+
+
+class FontStack:
+    """The main font plus fallbacks, choosing a face per character."""
+
+    def __init__(self, faces: Sequence[Face]) -> None:
+        self.faces = tuple(faces)
+        self._face_of: dict[str, int | None] = {}
+        self._extents: dict[tuple[Cluster, ...], Extent] = {}
+        self._cap_height = self._ink_height(0, "H")
+
+    def _ink_height(self, index: int, text: str) -> float:
+        face = self.faces[index]
+        font = load_font(face.path, face.load_size or REFERENCE_SIZE)
+        _left, top, _right, _bottom = font.getbbox(text, anchor="ls")
+        return float(-top)
+
+    def face_for(self, char: str) -> int | None:
+        if char not in self._face_of:
+            code = ord(char)
+            self._face_of[char] = next((i for i, face in enumerate(self.faces) if code in face.codepoints), None)
+        return self._face_of[char]
+
+    def clusters(self, text: str) -> list[Cluster]:
+        """The drawable characters of ``text`` grouped with their marks and joiners, each with its face.
+
+        Characters no face can draw are dropped, as are marks and joiners the
+        chosen face does not carry, so nothing ever becomes a tofu box.
+        """
+        out: list[Cluster] = []
+        joined = False
+        for char in unicodedata.normalize("NFC", text):
+            if char.isspace() or char == "\u200b":
+                out.append((0, " "))
+                joined = False
+                continue
+            category = unicodedata.category(char)
+            code = ord(char)
+            is_modifier = 0x1F3FB <= code <= 0x1F3FF or 0xFE00 <= code <= 0xFE0F or 0xE0020 <= code <= 0xE007F
+            if (
+                out
+                and out[-1][1] != " "
+                and (category in _ATTACHED_CATEGORIES or is_modifier or char in _JOINERS or joined)
+            ):
+                face_index, previous = out[-1]
+                if code in self.faces[face_index].codepoints:
+                    out[-1] = (face_index, previous + char)
+                    joined = char in _JOINERS
+                    continue
+                if category in _ATTACHED_CATEGORIES or is_modifier or char in _JOINERS:
+                    continue  # a mark the face cannot draw: drop it rather than show a box
+            joined = False
+            if category in _DROPPED_CATEGORIES or category in _ATTACHED_CATEGORIES or is_modifier:
+                continue
+            face_index = self.face_for(char)
+            if face_index is not None and self._prefers_colour(char, face_index):
+                face_index = len(self.faces) - 1
+            if face_index is not None:
+                out.append((face_index, char))
+        return out
+
+    def _prefers_colour(self, char: str, face_index: int) -> bool:
+        """Pictographs go to the colour emoji font even when a text font has a plain version."""
+        last = self.faces[-1]
+        code = ord(char)
+        pictograph = 0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or 0x2B00 <= code <= 0x2BFF
+        return pictograph and last.color and face_index != len(self.faces) - 1 and code in last.codepoints
+
+    def face_size(self, index: int, size: float) -> int:
+        return max(1, round(size * self.faces[index].scale))
+
+    def extent(self, clusters: Sequence[Cluster]) -> Extent:
+        """Width and ink of clusters at the reference size (cached: layout asks often)."""
+        key = tuple(clusters)
+        cached = self._extents.get(key)
+        if cached is None:
+            if len(self._extents) > 50_000:
+                self._extents.clear()
+            cached = self._measure(key, REFERENCE_SIZE)
+            self._extents[key] = cached
+        return cached
+
+    def _measure(self, clusters: Sequence[Cluster], size: int) -> Extent:
+        width = ascent = descent = left = right = 0.0
+        for index, text in runs(clusters):
+            face = self.faces[index]
+            scale = self.emoji_scale(face, size) if face.color else 1.0
+            font = (
+                load_font(face.path, face.load_size or size)
+                if face.color
+                else load_font(face.path, self.face_size(index, size))
+            )
+            ink_left, top, ink_right, bottom = font.getbbox(text, anchor="ls")
+            if width == 0.0:
+                left = min(left, ink_left * scale)
+            right = max(right, width + ink_right * scale)
+            width += font.getlength(text) * scale
+            ascent, descent = max(ascent, -top * scale), max(descent, bottom * scale)
+        return Extent(width, ascent, descent, left, right)
+
+    def real_width(self, clusters: Sequence[Cluster], size: int) -> float:
+        """Room the text needs at the actual size, with hinting, to check a layout before drawing it."""
+        return self._measure(clusters, size).span
+
+    def space_width(self) -> float:
+        return load_font(self.faces[0].path, REFERENCE_SIZE).getlength(" ")
+
+    def emoji_scale(self, face: Face, size: float) -> float:
+        """Emoji stand a little taller than the capitals around them."""
+        return 1.15 * self._cap_height * (size / REFERENCE_SIZE) / _emoji_height(face.path, face.load_size or 109)
+
+
+@functools.lru_cache(maxsize=8)
+def _emoji_height(path: str, load_size: int) -> int:
+    _left, top, _right, bottom = load_font(path, load_size).getbbox("\U0001f600", anchor="ls")
+    return max(1, bottom - top)
+
+
+def runs(clusters: Sequence[Cluster]) -> list[tuple[int, str]]:
+    """Neighbouring clusters drawn by the same face, joined into one string."""
+    out: list[tuple[int, str]] = []
+    for index, text in clusters:
+        if out and out[-1][0] == index:
+            out[-1] = (index, out[-1][1] + text)
+        else:
+            out.append((index, text))
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _font_stack(main: str, fallbacks: tuple[str, ...], emoji: str | None) -> FontStack:
+    if not Path(main).is_file():
+        raise RenderError(f"The caption font {main} is missing.", "Reinstall memer or set MEMER_FONT to a .ttf file.")
+    faces = [Face(main, 1.0, codepoints=_codepoints(main))]
+    main_caps = -load_font(main, REFERENCE_SIZE).getbbox("H", anchor="ls")[1]
+    for path in fallbacks:
+        if not Path(path).is_file():
+            continue
+        caps = -load_font(path, REFERENCE_SIZE).getbbox("H", anchor="ls")[1]
+        faces.append(Face(path, main_caps / caps if caps > 0 else 1.0, codepoints=_codepoints(path)))
+    if emoji:
+        face = _load_emoji_face(emoji)
+        if face is not None:
+            faces.append(face)
+    return FontStack(faces)
+
+
+def font_stack() -> FontStack:
+    """The configured fonts (settings.FONT, FALLBACK_FONTS, EMOJI_FONT), loaded once."""
+    main = Path(settings.font_file()).expanduser()
+    fallbacks = tuple(str(_font_path(name)) for name in settings.FALLBACK_FONTS)
+    return _font_stack(str(main), fallbacks, _find_emoji_font())

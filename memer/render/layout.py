@@ -1,0 +1,295 @@
+"""Which words go on which line, at what size: a pure function of the text, a measurer and a box.
+
+Layout never touches a font file or PIL; it asks a ``Measurer`` (the real
+``FontStack`` or a test double) how wide things are, so every rule here can be
+tested exactly, without drawing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from memer import settings
+from memer.errors import RenderError
+from memer.text import collapse_whitespace
+
+REFERENCE_SIZE = 200  # words are measured once at this size and scaled linearly
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+")
+_CLAUSE_BREAK = re.compile(r"(?<=[,;:–—])\s+")
+
+Cluster = tuple[int, str]  # (index of the face that draws it, the characters)
+
+
+@dataclass(frozen=True)
+class Extent:
+    """Size of some text at the reference size: advance width and ink above/below the baseline."""
+
+    width: float
+    ascent: float
+    descent: float
+    left: float = 0.0  # ink left of the origin (negative when a glyph overhangs)
+    right: float = 0.0  # ink right edge; may pass ``width`` (an overhanging accent)
+
+    @property
+    def span(self) -> float:
+        """Horizontal room the text needs: advance or ink, whichever reaches further."""
+        return max(self.width, self.right) - min(0.0, self.left)
+
+    @property
+    def overhang(self) -> float:
+        return -min(0.0, self.left)
+
+
+class Measurer(Protocol):
+    """What layout needs to know about fonts (the real ``FontStack`` or a test double)."""
+
+    def clusters(self, text: str) -> list[Cluster]: ...
+
+    def extent(self, clusters: Sequence[Cluster]) -> Extent: ...
+
+    def space_width(self) -> float: ...
+
+
+def check_caption(text: str) -> None:
+    """Refuse an empty caption: the one place that says so, for the renderer and the CLI alike."""
+    if not text or not text.strip():
+        raise RenderError("The caption is empty.", "Give some text to put on the picture.")
+
+
+def has_ink(text: str, fonts: Measurer) -> bool:
+    """Whether any character of ``text`` can be drawn (spaces and characters no font has cannot)."""
+    return any(cluster[1] != " " for cluster in fonts.clusters(text))
+
+
+def check_drawable(text: str, fonts: Measurer) -> None:
+    """Refuse a caption with nothing to draw, saying precisely why: it is empty, or no font has its characters."""
+    check_caption(text)
+    if not has_ink(text, fonts):
+        raise RenderError(
+            f"None of the characters in the caption {text[:40]!r} can be drawn.", "Use letters, digits or emoji."
+        )
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """Where a caption's words go: lines of clusters at one font size."""
+
+    lines: tuple[tuple[Cluster, ...], ...]
+    size: int
+    stroke: int
+    pitch: int  # baseline to baseline
+    ascent: int  # ink above the first baseline, outline included
+    descent: int  # ink below the last baseline, outline included
+    widths: tuple[float, ...]  # room each line needs at ``size`` (ink or advance), outline not included
+    offsets: tuple[float, ...] = ()  # how far each line's ink reaches left of its origin
+
+    @property
+    def height(self) -> int:
+        return self.ascent + self.pitch * (len(self.lines) - 1) + self.descent
+
+    @property
+    def width(self) -> float:
+        return max(self.widths, default=0.0) + 2 * self.stroke
+
+    @property
+    def text_lines(self) -> list[str]:
+        return ["".join(text for _, text in line) for line in self.lines]
+
+
+def _words(clusters: Sequence[Cluster]) -> list[list[tuple[Cluster, ...]]]:
+    """Paragraphs (split at newlines by the caller) of words (runs of non-space clusters)."""
+    words: list[tuple[Cluster, ...]] = []
+    current: list[Cluster] = []
+    for cluster in clusters:
+        if cluster[1] == " ":
+            if current:
+                words.append(tuple(current))
+                current = []
+        else:
+            current.append(cluster)
+    if current:
+        words.append(tuple(current))
+    return [words]
+
+
+def _break_word(word: tuple[Cluster, ...], fonts: Measurer, max_width: float) -> list[tuple[Cluster, ...]]:
+    """Pieces of a word too wide for a line, each as wide as fits (at least one cluster)."""
+    pieces: list[tuple[Cluster, ...]] = []
+    current: list[Cluster] = []
+    for cluster in word:
+        if current and fonts.extent((*current, cluster)).width > max_width:
+            pieces.append(tuple(current))
+            current = []
+        current.append(cluster)
+    if current:
+        pieces.append(tuple(current))
+    return pieces
+
+
+def _wrap(
+    paragraphs: list[list[tuple[Cluster, ...]]], fonts: Measurer, max_width: float, *, break_words: bool
+) -> list[tuple[Cluster, ...]] | None:
+    """Greedy word wrap at the reference size; None when a word is too wide and may not be broken."""
+    space = fonts.space_width()
+    lines: list[tuple[Cluster, ...]] = []
+    for words in paragraphs:
+        line: list[Cluster] = []
+        line_width = 0.0
+        for word in words:
+            word_width = fonts.extent(word).width
+            pieces = [word]
+            if word_width > max_width:
+                if not break_words:
+                    return None
+                pieces = _break_word(word, fonts, max_width)
+            for piece in pieces:
+                piece_width = fonts.extent(piece).width
+                if line and line_width + space + piece_width <= max_width:
+                    line.extend(((0, " "), *piece))
+                    line_width += space + piece_width
+                else:
+                    if line:
+                        lines.append(tuple(line))
+                    line, line_width = list(piece), piece_width
+        if line:
+            lines.append(tuple(line))
+    return lines
+
+
+def _stroke(size: float, outline: float) -> int:
+    return max(1, round(size * outline)) if outline > 0 else 0
+
+
+def _fit(
+    paragraphs: list[list[tuple[Cluster, ...]]],
+    fonts: Measurer,
+    size: int,
+    box_width: float,
+    *,
+    outline: float,
+    line_spacing: float,
+    break_words: bool,
+) -> TextLayout | None:
+    stroke = _stroke(size, outline)
+    scale = size / REFERENCE_SIZE
+    usable = box_width - 2 * stroke
+    if usable <= 0:
+        return None
+    lines = _wrap(paragraphs, fonts, usable / scale, break_words=break_words)
+    if not lines:
+        return None
+    extents = [fonts.extent(line) for line in lines]
+    if any(e.span * scale > usable for e in extents):
+        return None  # an overhanging glyph would poke out of the box
+    return TextLayout(
+        lines=tuple(lines),
+        size=size,
+        stroke=stroke,
+        pitch=max(1, round(size * line_spacing)),
+        # +1: hinting and anti-aliasing at the real size can reach a pixel past the scaled ink
+        ascent=math.ceil(extents[0].ascent * scale) + stroke + 1,
+        descent=math.ceil(extents[-1].descent * scale) + stroke + 1,
+        widths=tuple(e.span * scale for e in extents),
+        offsets=tuple(e.overhang * scale for e in extents),
+    )
+
+
+def _largest(low: int, high: int, attempt: Callable[[int], TextLayout | None]) -> TextLayout | None:
+    """Binary search for the largest size whose layout ``attempt`` accepts (fit is monotone in size)."""
+    best = None
+    while low <= high:
+        middle = (low + high) // 2
+        layout = attempt(middle)
+        if layout is not None:
+            best, low = layout, middle + 1
+        else:
+            high = middle - 1
+    return best
+
+
+def layout_text(
+    text: str,
+    fonts: Measurer,
+    box_width: float,
+    box_height: float,
+    *,
+    font_size: int | None = None,
+    max_lines: int | None = None,
+    min_size: int | None = None,
+    readable_size: float = 0.0,
+    fallback_height: float | None = None,
+    outline: float | None = None,
+    line_spacing: float | None = None,
+) -> TextLayout:
+    """Lines and size for ``text`` in a box: the pure heart of rendering.
+
+    Auto-fit picks the largest size at which the text wraps into at most
+    ``max_lines`` lines with every line inside ``box_width`` and the block inside
+    ``box_height``; a word wider than a line makes the size shrink. When that size
+    would be below ``readable_size``, more lines are allowed (breaking words that
+    still do not fit); failing that, the block may grow to ``fallback_height`` and
+    the size go below ``min_size``. An explicit ``font_size`` is used as given,
+    wrapping into as many lines as needed, and only shrunk if the text would not
+    fit ``fallback_height`` at all.
+    """
+    max_lines = settings.MAX_LINES if max_lines is None else max_lines
+    min_size = settings.MIN_FONT_SIZE if min_size is None else min_size
+    outline = settings.OUTLINE if outline is None else outline
+    line_spacing = settings.LINE_SPACING if line_spacing is None else line_spacing
+    fallback_height = box_height if fallback_height is None else max(fallback_height, box_height)
+    clusters = fonts.clusters(text) if "\n" not in text else None
+    if clusters is not None:
+        paragraphs = _words(clusters)
+    else:
+        paragraphs = [_words(fonts.clusters(part))[0] for part in text.split("\n")]
+        paragraphs = [p for p in paragraphs if p]
+    if not any(paragraphs):
+        check_drawable(text, fonts)  # says whether the caption is empty or has nothing any font can draw
+
+    def attempt(size: int, height: float, lines_allowed: float, break_words: bool) -> TextLayout | None:
+        layout = _fit(
+            paragraphs, fonts, size, box_width, outline=outline, line_spacing=line_spacing, break_words=break_words
+        )
+        if layout is None or len(layout.lines) > lines_allowed or layout.height > height:
+            return None
+        return layout
+
+    top = max(1, int(2 * max(fallback_height, box_width)))  # no size can fit beyond this
+    if font_size is not None:
+        exact = attempt(font_size, float("inf"), float("inf"), True)
+        if exact is not None and exact.height <= fallback_height:
+            return exact
+        found = _largest(1, min(font_size, top), lambda s: attempt(s, fallback_height, float("inf"), True))
+    else:
+        found = _largest(min_size, top, lambda s: attempt(s, box_height, max_lines, False))
+        if found is None or found.size < readable_size:
+            more_lines = _largest(min_size, top, lambda s: attempt(s, box_height, float("inf"), True))
+            found = more_lines if more_lines is not None else found
+        if found is None:
+            found = _largest(1, top, lambda s: attempt(s, fallback_height, float("inf"), True))
+    if found is None:
+        raise RenderError(
+            f"The caption ({len(text)} characters) does not fit on a {int(box_width)} px wide picture even at 1 px.",
+            "Shorten the caption or use a larger picture.",
+        )
+    return found
+
+
+def split_both(text: str) -> tuple[str, str]:
+    """Top and bottom texts: at the first ``|`` or newline, else the sentence or clause break nearest the middle."""
+    for mark in ("|", "\n"):
+        if mark in text:
+            top, bottom = text.split(mark, 1)
+            return top.strip(), bottom.strip()
+    text = collapse_whitespace(text)
+    middle = len(text) / 2
+    for pattern in (_SENTENCE_BREAK, _CLAUSE_BREAK, re.compile(r"\s+")):
+        breaks = [m for m in pattern.finditer(text) if 0 < m.start() < len(text)]
+        if breaks:
+            best = min(breaks, key=lambda m: abs(m.start() - middle))
+            return text[: best.start()].strip(), text[best.end() :].strip()
+    return text, ""

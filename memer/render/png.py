@@ -1,0 +1,111 @@
+"""The finished meme as a PNG that carries its credits, written so no half file is ever left.
+
+Only the text chunks named in ``METADATA_KEYS`` are written, and every value is
+redacted of anything that looks like a key, so a stray secret cannot leak into
+a shared picture.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from memer import __version__
+from memer.errors import RenderError
+from memer.text import redact_secrets
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from memer.candidates import ImageCandidate
+
+# The only text chunks memer writes; anything else is refused so no stray value (a key!) leaks in.
+METADATA_KEYS = (
+    "Caption",
+    "Source",
+    "Author",
+    "License",
+    "License URL",
+    "Page URL",
+    "Image URL",
+    "Attribution",
+    "Caption engine",
+    "Software",
+)
+_MAX_METADATA_CHARS = 2000
+
+
+def meme_metadata(candidate: ImageCandidate | None, caption: str, engine: str = "") -> dict[str, str]:
+    """The PNG text chunks for a meme: its caption and the picture's credits."""
+    data = {"Caption": caption, "Caption engine": engine, "Software": f"memer {__version__}"}
+    if candidate is not None:
+        data.update(
+            {
+                "Source": candidate.source_name,
+                "Author": candidate.author,
+                "License": candidate.license,
+                "License URL": candidate.license_url,
+                "Page URL": candidate.page_url,
+                "Image URL": candidate.original_url or candidate.image_url,
+                "Attribution": candidate.attribution(),
+            }
+        )
+    return {key: value.strip() for key, value in data.items() if value and value.strip()}
+
+
+def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> bytes:
+    """The meme as PNG bytes with its credits as text chunks (tEXt, or iTXt beyond Latin-1)."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in (metadata or {}).items():
+        if key not in METADATA_KEYS:
+            raise RenderError(
+                f"{key!r} is not a PNG metadata field memer writes.", f"Use one of {', '.join(METADATA_KEYS)}."
+            )
+        text = redact_secrets(str(value))[:_MAX_METADATA_CHARS]
+        text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+        if not text:
+            continue
+        try:
+            text.encode("latin-1")
+            info.add_text(key, text)
+        except UnicodeEncodeError:
+            info.add_itxt(key, text, lang="", tkey="")
+    out = io.BytesIO()
+    image.save(out, format="PNG", pnginfo=info, compress_level=6)
+    return out.getvalue()
+
+
+def save_png(path: str | Path, png: bytes) -> Path:
+    """Write PNG bytes atomically (temporary file, then rename): no half-written meme on failure."""
+    target = Path(path).expanduser()
+    directory = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise RenderError(f"{target} is a folder.", "Give a file name ending in .png.")
+    if not directory.is_dir():
+        raise RenderError(f"The folder {directory} does not exist.", "Create it or write somewhere else.")
+    try:
+        handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{target.name}.", suffix=".tmp", delete=False)  # noqa: SIM115
+    except OSError as err:
+        raise RenderError(
+            f"Cannot write to {directory}: {err.strerror or err}.", "Choose a folder you can write to."
+        ) from None
+    try:
+        with handle:
+            handle.write(png)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, 0o644)
+        os.replace(handle.name, target)
+    except OSError as err:
+        Path(handle.name).unlink(missing_ok=True)
+        raise RenderError(f"Cannot write {target}: {err.strerror or err}.", "Choose a file you can write.") from None
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return target

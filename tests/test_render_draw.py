@@ -1,0 +1,216 @@
+"""Placing and drawing (memer.render.draw): sizes, regions, outline, credits, and any caption inside the picture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from memer import settings
+from memer.errors import RenderError
+from memer.render import RenderOptions, draw, font_stack, plan_meme, render_meme
+
+GREY = 128
+
+
+def _grey(width: int = 640, height: int = 480) -> Image.Image:
+    return Image.new("RGB", (width, height), (GREY, GREY, GREY))
+
+
+def _ink(meme: Image.Image) -> np.ndarray:
+    """Where the caption changed the grey picture."""
+    return np.abs(np.asarray(meme).astype(int) - GREY).max(axis=2) > 20
+
+
+def _ink_box(meme):
+    ys, xs = np.nonzero(_ink(meme))
+    return xs.min(), ys.min(), xs.max(), ys.max()
+
+
+@pytest.mark.parametrize(
+    ("size", "options", "expected"),
+    [
+        ((640, 480), RenderOptions(), (1024, 768)),
+        ((200, 100), RenderOptions(), (1024, 512)),  # small pictures are scaled up
+        ((3000, 4000), RenderOptions(), (768, 1024)),
+        ((640, 480), RenderOptions(output_size=512), (512, 384)),
+    ],
+)
+def test_output_size(size, options, expected):
+    assert render_meme(_grey(*size), "hello", options).size == expected
+
+
+def test_output_size_setting(monkeypatch):
+    monkeypatch.setattr(settings, "OUTPUT_SIZE", 300)
+    assert render_meme(_grey(), "hello").size == (300, 225)
+
+
+@pytest.mark.parametrize("position", ["top", "bottom"])
+def test_text_is_in_its_region_and_centred(position):
+    meme = render_meme(_grey(), "one does not simply walk into mordor", RenderOptions(position=position))
+    width, height = meme.size
+    left, top, right, bottom = _ink_box(meme)
+    edge = settings.MARGIN * height
+    block = settings.BLOCK_HEIGHT * height
+    if position == "top":
+        assert edge - 1 <= top and bottom <= edge + block + 1
+    else:
+        assert height - edge - block - 1 <= top and bottom <= height - edge + 1
+    assert abs((left + right) / 2 - width / 2) < 0.02 * width
+    margin = settings.MARGIN * width
+    assert left >= margin - 1 and right <= width - margin + 1
+
+
+def test_both_puts_text_at_top_and_bottom_and_nothing_between():
+    meme = render_meme(
+        _grey(), "I don't always test my code. But when I do, I do it in production", RenderOptions(position="both")
+    )
+    rows = _ink(meme).any(axis=1)
+    height = meme.size[1]
+    assert rows[: height // 3].any() and rows[2 * height // 3 :].any()
+    assert not rows[int(height * 0.4) : int(height * 0.6)].any()
+
+
+def test_white_fill_with_black_outline():
+    meme = render_meme(_grey(), "OUTLINE", RenderOptions(position="top"))
+    pixels = np.asarray(meme).astype(int)
+    white = (pixels.min(axis=2) > 235).sum()
+    black = (pixels.max(axis=2) < 20).sum()
+    assert white > 1000 and black > 0.3 * white
+    # the outline surrounds the fill: directly left of the first white pixel of a row is black
+    row = int(np.argmax((pixels.min(axis=2) > 235).any(axis=1))) + 5
+    first_white = int(np.argmax(pixels[row].min(axis=1) > 235))
+    assert pixels[row, first_white - 3].max() < 60
+
+
+def test_outline_scales_with_font_size():
+    small = plan_meme(1024, 768, "X", RenderOptions(font_size=40))[0].layout
+    large = plan_meme(1024, 768, "X", RenderOptions(font_size=160))[0].layout
+    assert large.stroke == pytest.approx(4 * small.stroke, abs=1)
+
+
+def test_upper_case_by_default_and_keep_case():
+    lower = render_meme(_grey(), "abc", RenderOptions(output_size=300))
+    upper = render_meme(_grey(), "ABC", RenderOptions(output_size=300))
+    kept = render_meme(_grey(), "abc", RenderOptions(output_size=300, keep_case=True))
+    assert lower.tobytes() == upper.tobytes()
+    assert kept.tobytes() != upper.tobytes()
+
+
+def test_explicit_font_size_is_used():
+    [placement] = plan_meme(1024, 768, "hello", RenderOptions(font_size=50))
+    assert placement.layout.size == 50
+
+
+BAD_OPTIONS = [
+    RenderOptions(position="middle"),
+    RenderOptions(font_size=0),
+    RenderOptions(font_size=-5),
+    RenderOptions(output_size=3),
+]
+
+
+@pytest.mark.parametrize("options", BAD_OPTIONS)
+def test_bad_options_are_render_errors(options):
+    with pytest.raises(RenderError):
+        render_meme(_grey(), "hello", options)
+
+
+@pytest.mark.parametrize("options", BAD_OPTIONS)
+def test_plan_meme_checks_its_options_too(options):
+    with pytest.raises(RenderError):
+        plan_meme(1024, 768, "hello", options)
+
+
+def test_render_checks_options_once(monkeypatch):
+    checked = []
+    real = draw._check_options
+    monkeypatch.setattr(draw, "_check_options", lambda options: checked.append(options) or real(options))
+    options = RenderOptions(output_size=300)
+    render_meme(_grey(), "hello", options)
+    assert checked == [options]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_render_refuses_an_empty_caption(text):
+    with pytest.raises(RenderError, match="empty"):
+        render_meme(_grey(), text)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n"])
+def test_plan_refuses_an_empty_caption_with_the_one_message(text):
+    with pytest.raises(RenderError) as caught:
+        plan_meme(1024, 768, text, RenderOptions())
+    assert str(caught.value) == "The caption is empty. Give some text to put on the picture."
+
+
+@pytest.mark.parametrize("text", ["|", " | ", "\n|\n"])
+def test_both_with_two_empty_halves_is_an_empty_caption(text):
+    with pytest.raises(RenderError, match="empty"):
+        render_meme(_grey(), text, RenderOptions(position="both"))
+
+
+@pytest.mark.parametrize(("text", "position"), [("\U0010ffff \ue000", "top"), ("\U0010ffff|\ue000", "both")])
+def test_nothing_drawable_says_so(text, position):
+    with pytest.raises(RenderError, match="can be drawn"):
+        plan_meme(1024, 768, text, RenderOptions(position=position))
+
+
+@pytest.mark.parametrize("text", ["I", "x" * 500, "word " * 100, "SUPERCALIFRAGILISTICEXPIALIDOCIOUS" * 4])
+@pytest.mark.parametrize("position", ["top", "bottom", "both"])
+def test_long_and_short_captions_stay_inside(text, position):
+    meme = render_meme(_grey(), text, RenderOptions(position=position, output_size=512))
+    ink = _ink(meme)
+    assert ink.any()
+    assert not ink[0].any() and not ink[-1].any() and not ink[:, 0].any() and not ink[:, -1].any()
+
+
+def test_attribution_strip_is_off_by_default_and_burned_in_when_asked():
+    plain = render_meme(_grey(), "hello", RenderOptions(position="top"))
+    assert not _ink(plain)[-5:].any()
+    credited = render_meme(
+        _grey(), "hello", RenderOptions(position="bottom", attribution="Image: Jane Doe, CC BY-SA 4.0")
+    )
+    height = credited.size[1]
+    strip = draw._attribution_strip_height(height)
+    pixels = np.asarray(credited).astype(int)
+    band = pixels[height - strip :]
+    assert band.mean() < GREY - 40  # darkened band
+    assert (band.min(axis=2) > 200).sum() > 50  # with light letters on it
+    [placement] = plan_meme(*credited.size, "hello", RenderOptions(position="bottom", attribution="x"))
+    assert placement.top + placement.layout.height <= height - strip  # the caption sits above the strip
+
+
+def test_wide_panorama_and_tall_strip_pictures():
+    for size in ((4000, 300), (300, 4000)):
+        meme = render_meme(_grey(*size), "a caption that is fairly long for such a picture", RenderOptions())
+        assert _ink(meme).any()
+
+
+def test_the_callers_picture_is_not_drawn_on():
+    picture = _grey(1024, 768)
+    before = picture.tobytes()
+    render_meme(picture, "hello")
+    assert picture.tobytes() == before
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=120), position=st.sampled_from(["top", "bottom", "both"]), keep_case=st.booleans())
+def test_any_unicode_caption_renders_inside_the_image(text, position, keep_case):
+    options = RenderOptions(position=position, keep_case=keep_case, output_size=256)
+    stack = font_stack()
+    drawable = any(cluster[1] != " " for cluster in stack.clusters(text if keep_case else text.upper()))
+    if not drawable:
+        with pytest.raises(RenderError):
+            render_meme(_grey(320, 240), text, options)
+        return
+    meme = render_meme(_grey(320, 240), text, options)
+    assert meme.size == (256, 192)
+    for placement in plan_meme(*meme.size, text, options):
+        assert placement.top >= 0 and placement.top + placement.layout.height <= meme.size[1]
+        assert placement.layout.width <= meme.size[0]
+    ink = _ink(meme)
+    assert not ink[0].any() and not ink[-1].any() and not ink[:, 0].any() and not ink[:, -1].any()
