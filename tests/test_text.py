@@ -1,10 +1,18 @@
-"""Shared text rules (memer.text): secret redaction."""
+"""Shared text rules (memer.text): secret redaction, whitespace, titles, error lines, sizes."""
 
 from __future__ import annotations
 
 import pytest
 
-from memer.text import redact_secrets
+from memer.text import (
+    collapse_whitespace,
+    first_line,
+    human_size,
+    plain_title,
+    redact_secrets,
+    strip_namespace,
+    trim_words,
+)
 
 # Fake keys, assembled so that secret scanners do not flag this file.
 SECRETS = [
@@ -35,3 +43,72 @@ def test_redact_secrets_keeps_the_name_of_a_url_key():
 @pytest.mark.parametrize("plain", ["", "no keys here", "sk-short", "ask-me-anything", "https://example.org/p?id=3"])
 def test_redact_secrets_leaves_plain_text_alone(plain):
     assert redact_secrets(plain) == plain
+
+
+# --- the small shared rules (one place each) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("  apple \t pie\n\n ", "apple pie"), ("", ""), ("one", "one"), ("a\u00a0b", "a b")],
+)
+def test_collapse_whitespace(text, expected):
+    assert collapse_whitespace(text) == expected
+
+
+def test_trim_words_marks_a_cut():
+    assert trim_words("a  b c", 3) == "a b c"
+    assert trim_words("a b c d", 2) == "a b …"
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("File:Apple_pie (2).jpg", "Apple pie (2)"),
+        ("file: Apple pie.JPEG", "Apple pie"),
+        ("Image:Orchard.png", "Orchard"),
+        ("Apple pie", "Apple pie"),
+        ("File:Notes.pdf", "Notes.pdf"),  # only picture endings are words' noise
+        ("Category:File:x.jpg", "Category:File:x"),  # one namespace, at the start
+    ],
+)
+def test_plain_title(title, expected):
+    assert plain_title(title) == expected
+
+
+def test_strip_namespace_keeps_the_extension():
+    assert strip_namespace("File:Apple pie.jpg") == "Apple pie.jpg"
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ValueError("bad thing\nsecond line"), "bad thing"),
+        (RuntimeError(""), "RuntimeError"),
+        ("  plain text  ", "plain text"),
+        ("", ""),
+    ],
+)
+def test_first_line(error, expected):
+    assert first_line(error) == expected
+
+
+def test_first_line_is_cut():
+    assert first_line("x" * 500, 10) == "x" * 10
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        (0, "0 bytes"),
+        (1023, "1023 bytes"),
+        (1024, "1 KB"),
+        (1536, "1.5 KB"),
+        (25 * 1024 * 1024, "25 MB"),
+        (50 * 1024 * 1024, "50 MB"),  # the README's MEMER_MAX_IMAGE_BYTES, as users now see it
+        (int(2.5 * 1024**3), "2.5 GB"),
+        (5000 * 1024**3, "5000 GB"),
+    ],
+)
+def test_human_size_uses_the_readmes_unit(size, expected):
+    assert human_size(size) == expected
