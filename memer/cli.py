@@ -15,13 +15,25 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from memer import __version__
-from memer.captions import ENGINES
-from memer.errors import MemerError
-from memer.render import POSITIONS
+from memer.errors import ConfigError, MemerError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+
+def _choices(module: str, name: str) -> tuple[str, ...] | None:
+    """A step's own list of choices (positions, engines), so the CLI never re-lists them.
+
+    None when a bad ``MEMER_*`` setting stops the step from importing: ``--help`` still works,
+    and the command itself then reports the setting in one line.
+    """
+    import importlib
+
+    try:
+        return tuple(getattr(importlib.import_module(module), name))
+    except ConfigError:
+        return None
 
 
 # --- memer render ---------------------------------------------------------------
@@ -32,7 +44,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", help="the background picture")
     p.add_argument("text", help="the caption; for --position both, split top|bottom with '|'")
     p.add_argument("-o", "--output", required=True, help="where to write the PNG")
-    p.add_argument("--position", choices=POSITIONS, default="bottom")
+    p.add_argument("--position", choices=_choices("memer.render", "POSITIONS"), default="bottom")
     p.add_argument("--font-size", default="auto", help="'auto' (fit) or a size in pixels")
     p.add_argument("--keep-case", action="store_true", help="do not upper-case the caption")
     p.add_argument("--attribution", default=None, help="burn this credit line into the bottom edge")
@@ -156,7 +168,7 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image")
     p.add_argument("--theme", required=True, help="what the meme is about")
     p.add_argument("--description", default="", help="what the picture shows, in words")
-    p.add_argument("--engine", choices=ENGINES, default=None)
+    p.add_argument("--engine", choices=_choices("memer.captions", "ENGINES"), default=None)
     p.add_argument("--model", default=None)
     p.add_argument("--style", default=None, help="funny (default), wholesome, sarcastic, poem or haiku")
     p.add_argument("--n", type=int, default=None, help="how many captions (default 10)")
@@ -281,9 +293,9 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--pick", type=int, default=1, help="use the Nth ranked picture (1 = best)")
     p.add_argument("--caption", type=int, default=1, help="use the Nth caption that is not unsafe")
-    p.add_argument("--engine", choices=ENGINES, default=None)
+    p.add_argument("--engine", choices=_choices("memer.captions", "ENGINES"), default=None)
     p.add_argument("--style", default=None)
-    p.add_argument("--position", choices=POSITIONS, default="bottom")
+    p.add_argument("--position", choices=_choices("memer.render", "POSITIONS"), default="bottom")
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
     p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages")
     p.set_defaults(run=_run_make)
