@@ -1,8 +1,8 @@
 """Benchmark: top-20 search over a synthetic Open Images-sized cache, memer vs the original method.
 
-    python bench/search.py                 # 675,000 x 512, both data models (takes a few minutes)
-    python bench/search.py --rows 100000   # quicker
-    python bench/search.py --data isotropic --queries 200
+    python -m bench.search                 # from the repository root: 675,000 x 512, both data models (minutes)
+    python -m bench.search --rows 100000   # quicker
+    python -m bench.search --data isotropic --queries 200
 
 Writes a synthetic float16 cache (in chunks, into a temporary folder) with the real writer,
 then measures, each in a fresh subprocess so resident memory is the cache's own:
@@ -36,8 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]  # the workers run here, so `memer` imports as it does for us
 
 CHUNK = 65_536
 K = 20
@@ -72,7 +71,7 @@ def queries(kind: str, n: int, dim: int):
 
 
 def make_cache(kind: str, rows: int, dim: int, directory: Path) -> float:
-    from memer.cache import CacheWriter
+    from memer.sources.openimages.store import CacheWriter
 
     start = time.perf_counter()
     writer = CacheWriter(directory, rows, dim, model="synthetic", pretrained=kind)
@@ -92,7 +91,6 @@ WORKER = (
     r"""
 import json, sys, time, resource
 import numpy as np
-sys.path.insert(0, ROOT)
 
 def rss_mb():
     with open("/proc/self/status") as f:
@@ -107,7 +105,7 @@ torch.set_num_threads(2)
 base = rss_mb()
 times = []
 if method == "memer":
-    from memer.cache import EmbeddingCache
+    from memer.sources.openimages.store import EmbeddingCache
     t = time.perf_counter(); cache = EmbeddingCache.open(directory); open_s = time.perf_counter() - t
     t = time.perf_counter(); cache.search(qs[0], k=K); first_s = time.perf_counter() - t
     shortlist, survivors = [], []
@@ -126,8 +124,7 @@ else:
     extra = {"open_s": open_s}
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"times": times, "rss_base_mb": base, "rss_after_mb": rss_mb(), "peak_rss_mb": peak, **extra}))
-""".replace("ROOT", repr(str(ROOT)))
-    .replace("K)", f"{K})")
+""".replace("K)", f"{K})")
     .replace("[:K]", f"[:{K}]")
     .replace("k=K", f"k={K}")
 )
@@ -156,6 +153,7 @@ def measure(method: str, directory: Path, query_file: Path, n: int) -> dict:
         capture_output=True,
         text=True,
         check=False,
+        cwd=ROOT,
     )
     if out.returncode != 0:
         raise SystemExit(f"{method} worker failed:\n{out.stderr}")
@@ -182,7 +180,7 @@ def run(kind: str, args: argparse.Namespace, root: Path) -> None:
     dim = json.loads((directory / "manifest.json").read_text())["dim"]
     query_file = root / f"queries-{kind}.npy"
     if args.cache:  # real cache: queries are perturbed rows, a stand-in for real text queries
-        from memer.cache import EmbeddingCache
+        from memer.sources.openimages.store import EmbeddingCache
 
         cache = EmbeddingCache.open(directory)
         rng = np.random.default_rng(0)

@@ -238,16 +238,19 @@ def _add_cache(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_cache_build(args: argparse.Namespace) -> int:
-    from memer.cache_build import build_cache, parse_shard
+    from memer.clip import load_clip
+    from memer.sources.openimages.build import build_cache, check_splits, parse_shard
 
-    splits = [s.strip() for s in args.splits.split(",") if s.strip()]
+    # Bad --splits or --shard values are said before CLIP loads.
+    splits = check_splits([s.strip() for s in args.splits.split(",") if s.strip()])
+    shard = parse_shard(args.shard)
     report = build_cache(
         splits,
-        model=args.model,
-        pretrained=args.pretrained,
+        encoder=load_clip(args.model, args.pretrained),
         batch_size=args.batch_size,
-        shard=parse_shard(args.shard),
+        shard=shard,
         directory=args.dir,
+        progress=_progress(),
     )
     what = f"{report.rows} of {report.total_rows} rows" if report.rows != report.total_rows else f"{report.rows} rows"
     print(
@@ -257,17 +260,17 @@ def _run_cache_build(args: argparse.Namespace) -> int:
 
 
 def _run_cache_merge(args: argparse.Namespace) -> int:
-    from memer.cache_build import merge
+    from memer.sources.openimages.build import merge
 
-    directory = merge(args.dir, args.shards or None)
+    directory = merge(args.dir, args.shards or None, progress=_progress())
     print(f"merged shards into {directory}")
     return 0
 
 
 def _run_cache_import_legacy(args: argparse.Namespace) -> int:
-    from memer.cache import import_legacy
+    from memer.sources.openimages.legacy import import_legacy
 
-    directory = import_legacy(args.embeddings, args.annotations, args.dir)
+    directory = import_legacy(args.embeddings, args.annotations, args.dir, progress=_progress())
     print(f"imported the legacy cache into {directory} (licence recorded as CC BY 2.0, assumed)")
     return 0
 
@@ -275,11 +278,11 @@ def _run_cache_import_legacy(args: argparse.Namespace) -> int:
 def _run_cache_info(args: argparse.Namespace) -> int:
     import json
 
-    from memer.cache import EmbeddingCache
+    from memer.sources.openimages.store import EmbeddingCache
 
     cache = EmbeddingCache.open(args.dir)
     print(json.dumps(cache.manifest, indent=2))
-    health = cache.verify()
+    health = cache.verify(progress=_progress())
     print("health: ok" if health.ok else "health: PROBLEMS\n" + "\n".join(f"  - {p}" for p in health.problems))
     return 0 if health.ok else EXIT_ERROR
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+from concurrent.futures import Future
+from pathlib import Path
+
 import numpy as np
 import pytest
 import requests
 
 from memer import settings
-from memer.cache import EmbeddingCache, legacy_row
-from memer.cache_build import build_cache
 from memer.errors import CacheError
 from memer.sources.openimages import row_candidate, search_openimages
+from memer.sources.openimages.build import build_cache
+from memer.sources.openimages.legacy import legacy_row
+from memer.sources.openimages.store import EmbeddingCache
 from memer.text import trim_words
 from tests.standins.openimages import HashingEncoder
 
@@ -18,7 +24,7 @@ from tests.standins.openimages import HashingEncoder
 @pytest.fixture
 def built(openimages_server):
     encoder = HashingEncoder()
-    build_cache(encoder=encoder, progress=False)
+    build_cache(encoder=encoder)
     return EmbeddingCache.open(settings.cache_dir()), encoder
 
 
@@ -99,4 +105,35 @@ def test_embeddings_for_search_come_from_the_encoder(built):
 @pytest.mark.parametrize(("query", "limit"), [("", None), ("   ", 5), ("apple", 0), ("apple", -1)])
 def test_nothing_asked_for_needs_no_cache(tmp_path, monkeypatch, query, limit):
     monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "no-cache-here")
-    assert search_openimages(query, limit) == []
+    assert search_openimages(query, limit, clip=HashingEncoder()) == []
+
+
+def test_the_encoder_is_required_and_the_pipeline_passes_it(built):
+    from memer import pipeline
+
+    clip = inspect.signature(search_openimages).parameters["clip"]
+    assert clip.kind is inspect.Parameter.KEYWORD_ONLY and clip.default is inspect.Parameter.empty
+    with pytest.raises(TypeError, match="clip"):
+        search_openimages("dog")
+    # The pipeline's own call: the CLIP it loads for ranking is handed to the source.
+    _, encoder = built
+    loaded: Future = Future()
+    loaded.set_result(encoder)
+    status, candidates = pipeline._ask_source("openimages", "brown dog, green lawn and a ball", loaded)
+    assert status.ok, status.message
+    assert candidates and candidates[0].extra["image_id"] == "0000a1b2c3d4e5f6"
+
+
+def test_the_source_imports_no_model():
+    package = Path(__file__).resolve().parents[1] / "memer" / "sources" / "openimages"
+    for module in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom):  # "from memer import clip" names memer.clip too
+                names = [node.module or ""] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                assert not name.startswith(("memer.clip", "memer.captions", "memer.render", "memer.pipeline")), (
+                    f"{module.name} imports {name}"
+                )

@@ -74,7 +74,8 @@ def world(
     }
     world = World(env, mediawiki, openai_api)
     # The Open Images cache, built the way users build it: the real builder, stand-in files, (tiny) CLIP.
-    from memer.cache_build import build_cache
+    from memer.clip import load_clip
+    from memer.sources.openimages.build import build_cache
 
-    build_cache(progress=False)
+    build_cache(encoder=load_clip())
     yield world

@@ -1,34 +1,52 @@
 """Open Images candidates: the cache's best rows for a query, as ``ImageCandidate``s.
 
-The query is embedded with the same CLIP wrapper that built the cache (checked against
-the manifest), searched exactly, and each row becomes a candidate crediting the Flickr
-author under the picture's licence. Downloading goes through the shared layer
-(``memer.http.download_images``), like every other source.
+The query is embedded with the text encoder the caller passes (the pipeline's CLIP, the
+same wrapper that built the cache; checked against the manifest), searched exactly, and each
+row becomes a candidate crediting the Flickr author under the picture's licence. Downloading
+goes through the shared layer (``memer.http.download_images``), like every other source.
+
+The package: ``store`` (the on-disk format), ``index`` (the exact search), ``build`` (the
+builder and shard merging), ``legacy`` (importing the original AI-Memer files). None of it
+imports a model: encoders come in as arguments, typed by ``TextEncoder``.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from memer import settings
-from memer.cache import EmbeddingCache, image_url
 from memer.candidates import ImageCandidate
+from memer.sources.openimages.store import MANIFEST, EmbeddingCache, image_url
 from memer.text import trim_words
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class TextEncoder(Protocol):
+    """What the cache needs of a text encoder (``memer.clip.ClipModel`` is one): names and vectors."""
+
+    model_name: str
+    pretrained: str
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        """One embedding row per text, shape (len(texts), dim)."""
+        ...
+
+    def encode_query(self, query: str) -> np.ndarray:
+        """The search vector for a query, shape (dim,)."""
+        ...
 
 
 def search_openimages(
-    query: str, limit: int | None = None, *, cache: EmbeddingCache | None = None, clip: Any = None
+    query: str, limit: int | None = None, *, clip: TextEncoder, cache: EmbeddingCache | None = None
 ) -> list[ImageCandidate]:
-    """The ``limit`` Open Images pictures whose narratives are closest to ``query``."""
+    """The ``limit`` Open Images pictures whose narratives are closest to ``query``, embedded by ``clip``."""
     limit = settings.OPENIMAGES_LIMIT if limit is None else limit
     if limit <= 0 or not query.strip():
         return []  # nothing to do: no need for a cache, or an error when there is none
     cache = cache if cache is not None else open_cache()
-    if clip is None:
-        from memer.clip import load_clip
-
-        clip = load_clip()  # the configured model, shared with ranking; the guard below checks it
     cache.check_model(clip.model_name, clip.pretrained)
     ids, scores = cache.search(clip.encode_query(query), k=limit)
     return [row_candidate(cache.row(int(i)), float(s)) for i, s in zip(ids, scores)]
@@ -42,7 +60,7 @@ def open_cache() -> EmbeddingCache:
     """
     from pathlib import Path
 
-    manifest = Path(settings.cache_dir()) / "manifest.json"
+    manifest = Path(settings.cache_dir()) / MANIFEST
     stamp = manifest.stat().st_mtime_ns if manifest.is_file() else None
     return _open_cache(str(Path(settings.cache_dir()).resolve()), stamp)
 

@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memer import cache_build, settings
-from memer.cache import EmbeddingCache
-from memer.cache_build import (
+from memer import settings
+from memer.errors import CacheError
+from memer.sources.openimages import build as build_module
+from memer.sources.openimages.build import (
     build_cache,
+    check_splits,
     choose_narratives,
     download_file,
     iter_metadata,
@@ -23,7 +25,8 @@ from memer.cache_build import (
     merge,
     parse_shard,
 )
-from memer.errors import CacheError
+from memer.sources.openimages.store import EmbeddingCache
+from memer.text import human_size
 from tests.standins.openimages import IMAGES, HashingEncoder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +77,13 @@ def test_parse_shard_rejects(text):
         parse_shard(text)
 
 
+def test_check_splits():
+    assert check_splits(None) == ["train", "validation", "test"] == check_splits([])
+    assert check_splits(["test", "validation"]) == ["test", "validation"]
+    with pytest.raises(CacheError, match="Unknown split"):
+        check_splits(["training"])
+
+
 def test_metadata_csv_quoting(tmp_path, openimages_server):
     path = tmp_path / "m.csv"
     path.write_bytes(openimages_server.files[openimages_server.metadata_path("train")])
@@ -91,7 +101,7 @@ def test_bad_narrative_line_names_the_line(tmp_path):
     path = tmp_path / "n.jsonl"
     path.write_text('{"image_id": "a", "caption": "x"}\n{broken\n')
     with pytest.raises(CacheError, match="line 2"):
-        list(cache_build.iter_narratives(path))
+        list(build_module.iter_narratives(path))
 
 
 # --- downloads -----------------------------------------------------------------------
@@ -99,18 +109,30 @@ def test_bad_narrative_line_names_the_line(tmp_path):
 
 def test_download_records_sha256_and_skips_finished_files(tmp_path, openimages_server, server):
     path = openimages_server.narratives_path("validation")
-    record = download_file(server.url + path, tmp_path / "v.jsonl", progress=False)
+    record = download_file(server.url + path, tmp_path / "v.jsonl")
     body = openimages_server.files[path]
     assert record["sha256"] == hashlib.sha256(body).hexdigest() and record["bytes"] == len(body)
     assert (tmp_path / "v.jsonl").read_bytes() == body
-    download_file(server.url + path, tmp_path / "v.jsonl", progress=False)
+    download_file(server.url + path, tmp_path / "v.jsonl")
     assert len(server.requests_to(path)) == 1
+
+
+def test_download_reports_progress_through_the_hook(tmp_path, openimages_server, server, monkeypatch, capsys):
+    monkeypatch.setattr(build_module, "REPORT_BYTES", 100)  # the stand-in files are small
+    path = openimages_server.metadata_path("train")
+    size = len(openimages_server.files[path])
+    seen = []
+    download_file(server.url + path, tmp_path / "t.csv", progress=lambda m, f: seen.append((m, f)))
+    fractions = [f for _, f in seen]
+    assert len(seen) >= 2 and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert all(m.startswith("Downloading t.csv (") and m.endswith(f" of {human_size(size)})") for m, _ in seen)
+    assert capsys.readouterr() == ("", "")
 
 
 def test_download_resumes_after_a_broken_connection(tmp_path, openimages_server, server):
     path = openimages_server.metadata_path("train")
     server.fault(path, "truncate", times=1)
-    record = download_file(server.url + path, tmp_path / "t.csv", progress=False)
+    record = download_file(server.url + path, tmp_path / "t.csv")
     assert (tmp_path / "t.csv").read_bytes() == openimages_server.files[path]
     assert record["sha256"] == hashlib.sha256(openimages_server.files[path]).hexdigest()
     requests = server.requests_to(path)
@@ -124,7 +146,7 @@ def test_download_resumes_a_part_file_left_by_an_earlier_run(tmp_path, openimage
     path = openimages_server.narratives_path("train")
     body = openimages_server.files[path]
     (tmp_path / "n.jsonl.part").write_bytes(body[:40])
-    download_file(server.url + path, tmp_path / "n.jsonl", progress=False)
+    download_file(server.url + path, tmp_path / "n.jsonl")
     assert (tmp_path / "n.jsonl").read_bytes() == body
     assert server.requests_to(path)[0].headers["range"] == "bytes=40-"
     assert not (tmp_path / "n.jsonl.part").exists()
@@ -133,7 +155,7 @@ def test_download_resumes_a_part_file_left_by_an_earlier_run(tmp_path, openimage
 def test_download_failure_is_a_cache_error(tmp_path, openimages_server, server, monkeypatch):
     monkeypatch.setattr(settings, "HTTP_RETRIES", 1)
     with pytest.raises(CacheError, match="HTTP 404"):
-        download_file(server.url + "/localized-narratives/annotations/nope.jsonl", tmp_path / "x", progress=False)
+        download_file(server.url + "/localized-narratives/annotations/nope.jsonl", tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 
@@ -154,7 +176,7 @@ def test_a_steadily_failing_server_is_asked_a_bounded_number_of_times(
     path = openimages_server.narratives_path("validation")
     server.fault(path, fault, **params)
     with pytest.raises(CacheError) as caught:
-        download_file(server.url + path, tmp_path / "v.jsonl", progress=False)
+        download_file(server.url + path, tmp_path / "v.jsonl")
     message = str(caught.value)
     assert f"({reason})" in message and hint in message
     assert "partial file" not in message, "no partial file exists to be kept"
@@ -170,7 +192,7 @@ def test_a_transfer_that_keeps_breaking_keeps_its_partial_file(tmp_path, openima
     with pytest.raises(
         CacheError, match=r"the partial file .*v\.csv\.part is kept\. Run the same command again to resume\."
     ):
-        download_file(server.url + path, tmp_path / "v.csv", progress=False)
+        download_file(server.url + path, tmp_path / "v.csv")
     assert (tmp_path / "v.csv.part").is_file()
 
 
@@ -179,7 +201,7 @@ def test_a_transfer_that_keeps_breaking_keeps_its_partial_file(tmp_path, openima
 
 def test_build_end_to_end(openimages_server, server):
     encoder = HashingEncoder()
-    report = build_cache(encoder=encoder, batch_size=3, progress=False)
+    report = build_cache(encoder=encoder, batch_size=3)
     assert report.rows == EXPECTED_ROWS and report.skipped_without_metadata == 1
     assert max(encoder.calls[1:]) == 3  # batched (the first call only probes the dimension)
     cache = EmbeddingCache.open(settings.cache_dir())
@@ -214,12 +236,12 @@ def test_build_end_to_end(openimages_server, server):
 
 
 def test_build_selected_splits(openimages_server, server):
-    build_cache(["validation"], encoder=HashingEncoder(), progress=False)
+    build_cache(["validation"], encoder=HashingEncoder())
     cache = EmbeddingCache.open(settings.cache_dir())
     assert len(cache) == 2 and cache.manifest["build"]["splits"] == ["validation"]
     assert not server.requests_to(openimages_server.narratives_path("train"))
     with pytest.raises(CacheError, match="Unknown split"):
-        build_cache(["training"], encoder=HashingEncoder(), progress=False)
+        build_cache(["training"], encoder=HashingEncoder())
 
 
 def test_interrupted_build_leaves_no_cache(openimages_server):
@@ -230,7 +252,7 @@ def test_interrupted_build_leaves_no_cache(openimages_server):
             return super().encode_text(texts)
 
     with pytest.raises(KeyboardInterrupt):
-        build_cache(encoder=FailingEncoder(), batch_size=2, progress=False)
+        build_cache(encoder=FailingEncoder(), batch_size=2)
     assert not settings.cache_dir().exists()
     assert not list(settings.cache_dir().parent.glob(".*tmp*"))
     with pytest.raises(CacheError, match="No Open Images cache"):
@@ -240,9 +262,9 @@ def test_interrupted_build_leaves_no_cache(openimages_server):
 @pytest.mark.parametrize("count", [2, 3])
 def test_shards_merge_into_the_full_build(openimages_server, tmp_path, count):
     full_dir = tmp_path / "full"
-    build_cache(encoder=HashingEncoder(), directory=full_dir, progress=False)
+    build_cache(encoder=HashingEncoder(), directory=full_dir)
     for index in range(count):
-        report = build_cache(encoder=HashingEncoder(), shard=(index, count), progress=False)
+        report = build_cache(encoder=HashingEncoder(), shard=(index, count))
         assert report.total_rows == EXPECTED_ROWS
     with pytest.raises(CacheError, match="not a shard"):
         merge(settings.cache_dir(), [full_dir])
@@ -255,23 +277,23 @@ def test_shards_merge_into_the_full_build(openimages_server, tmp_path, count):
 
 
 def test_merge_refuses_missing_shards(openimages_server):
-    build_cache(encoder=HashingEncoder(), shard=(0, 3), progress=False)
-    build_cache(encoder=HashingEncoder(), shard=(2, 3), progress=False)
+    build_cache(encoder=HashingEncoder(), shard=(0, 3))
+    build_cache(encoder=HashingEncoder(), shard=(2, 3))
     with pytest.raises(CacheError, match=r"missing \[1\]"):
         merge()
     assert not settings.cache_dir().exists()
 
 
 def test_merge_refuses_mixed_models(openimages_server):
-    build_cache(encoder=HashingEncoder(), shard=(0, 2), progress=False)
-    build_cache(encoder=HashingEncoder(model_name="other"), shard=(1, 2), progress=False)
+    build_cache(encoder=HashingEncoder(), shard=(0, 2))
+    build_cache(encoder=HashingEncoder(model_name="other"), shard=(1, 2))
     with pytest.raises(CacheError, match="model"):
         merge()
 
 
 def test_cli_merge_and_errors(openimages_server, tmp_path):
     for index in range(2):
-        build_cache(encoder=HashingEncoder(), shard=(index, 2), progress=False)
+        build_cache(encoder=HashingEncoder(), shard=(index, 2))
     env = {**os.environ, "MEMER_CACHE_DIR": str(settings.cache_dir()), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "memer", "cache", "merge"],
@@ -306,7 +328,7 @@ def test_cli_merge_and_errors(openimages_server, tmp_path):
 
 
 def test_expected_manifest_matches_what_a_build_writes(openimages_server):
-    build_cache(encoder=HashingEncoder(), progress=False)
+    build_cache(encoder=HashingEncoder())
     written = json.loads((settings.cache_dir() / "manifest.json").read_text())
     expected = json.loads((ROOT / "cache" / "expected-manifest.json").read_text())
     assert set(expected) == set(written)
@@ -321,3 +343,29 @@ def test_expected_manifest_matches_what_a_build_writes(openimages_server):
         settings.CLIP_PRETRAINED,
         512,
     )
+
+
+def test_build_reports_progress_and_prints_nothing(openimages_server, capsys):
+    seen = []
+    build_cache(["validation"], encoder=HashingEncoder(), batch_size=1, progress=lambda m, f: seen.append((m, f)))
+    messages = [m for m, _ in seen]
+    assert any(m.startswith("Downloading open_images_validation_captions.jsonl") for m in messages)
+    assert "Joining the validation captions with their metadata" in messages
+    embedding = [(m, f) for m, f in seen if m.startswith("Embedding captions")]
+    assert embedding == [
+        ("Embedding captions (0/2)", 0.0),
+        ("Embedding captions (1/2)", 0.5),
+        ("Embedding captions (2/2)", 1.0),
+    ]
+    assert any(m.startswith("Checksumming") for m in messages)
+    assert all(f is None or 0 <= f <= 1 for _, f in seen)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_encoder_is_a_required_argument():
+    import inspect
+
+    encoder = inspect.signature(build_cache).parameters["encoder"]
+    assert encoder.kind is inspect.Parameter.KEYWORD_ONLY and encoder.default is inspect.Parameter.empty
+    with pytest.raises(TypeError, match="encoder"):
+        build_cache(["validation"])  # a clear TypeError, not a model loaded behind the caller's back

@@ -1,66 +1,25 @@
-"""The embedding cache: format, integrity checks, exact search, model guard, legacy import."""
+"""The cache on disk: format, atomic writes, integrity checks, search dispatch, model guard, progress."""
 
 from __future__ import annotations
 
 import json
-import os
-import pickle
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from memer import cache as cache_module
 from memer import settings
-from memer.cache import EmbeddingCache, import_legacy, load_legacy_annotations
-from memer.errors import CacheError
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def make_rows(n: int) -> list[dict]:
-    return [
-        {
-            "image_id": f"{i:016x}",
-            "split": "train",
-            "caption": f"caption {i}",
-            "author": f"author {i}",
-            "license": "CC BY 2.0",
-            "image_url": f"http://x/train/{i:016x}.jpg",
-        }
-        for i in range(n)
-    ]
-
-
-def unit_rows(rng: np.random.Generator, n: int, dim: int, anisotropic: bool = False) -> np.ndarray:
-    data = rng.standard_normal((n, dim)).astype(np.float32)
-    if anisotropic:  # a shared direction and a decaying spectrum, like CLIP text embeddings
-        data *= 1.0 / np.sqrt(1 + np.arange(dim, dtype=np.float32))
-        data += 2.0 * rng.standard_normal(dim).astype(np.float32) / np.sqrt(dim) * 4
-    return data / np.linalg.norm(data, axis=1, keepdims=True)
+from memer.errors import CacheError, ModelError
+from memer.sources.openimages import store as cache_module
+from memer.sources.openimages.index import _cpu_int8_matmul_works
+from memer.sources.openimages.store import EmbeddingCache
+from tests.openimages_data import assert_exact_top_k, make_rows, unit_rows
 
 
 def write_cache(tmp_path: Path, data: np.ndarray, name: str = "c") -> EmbeddingCache:
     EmbeddingCache.write(tmp_path / name, data, make_rows(len(data)), model="ViT-B-32", pretrained="openai")
     return EmbeddingCache.open(tmp_path / name)
-
-
-def assert_exact_top_k(cache: EmbeddingCache, query: np.ndarray, k: int) -> None:
-    """Same top k as the brute-force float32 product; among equal scores any choice is right."""
-    brute = np.asarray(cache.embeddings, dtype=np.float32) @ query.astype(np.float32)
-    ids, scores = cache.search(query, k)
-    k = min(k, len(brute))
-    assert len(ids) == k and len(set(ids.tolist())) == k
-    expected = np.sort(brute)[::-1][:k]
-    np.testing.assert_allclose(scores, expected, rtol=0, atol=2e-6)
-    np.testing.assert_allclose(brute[ids], scores, rtol=0, atol=2e-6)
-    assert np.all(np.diff(scores) <= 0), "scores must come best first"
-    # Every row strictly better than the k-th score is returned.
-    must = set(np.flatnonzero(brute > expected[-1] + 2e-6).tolist())
-    assert must <= set(ids.tolist())
 
 
 # --- round trip and metadata --------------------------------------------------------
@@ -165,40 +124,15 @@ def test_a_failed_swap_puts_the_old_cache_back(tmp_path, monkeypatch):
     assert EmbeddingCache.open(tmp_path / "c").model == "ViT-B-32"
 
 
-# --- exact search --------------------------------------------------------------------
+# --- search dispatch (the searchers themselves: test_sources_openimages_index.py) ----
 
 
-@pytest.mark.parametrize("anisotropic", [False, True])
-@pytest.mark.parametrize("dim", [32, 64])
-def test_search_equals_brute_force(tmp_path, anisotropic, dim):
-    rng = np.random.default_rng(dim + anisotropic)
-    cache = write_cache(tmp_path, unit_rows(rng, 4000, dim, anisotropic))
+def test_search_through_the_cache_equals_brute_force(tmp_path):
+    rng = np.random.default_rng(64)
+    cache = write_cache(tmp_path, unit_rows(rng, 4000, 64, anisotropic=True))
     assert cache.searcher.name == "cpu-int8-bounded"
-    stored = np.asarray(cache.embeddings, dtype=np.float32)
-    queries = [unit_rows(rng, 1, dim, anisotropic)[0] for _ in range(6)] + [stored[5], stored[5] * 3, -stored[9]]
-    for query in queries:
-        for k in (1, 3, 20, 100):
-            assert_exact_top_k(cache, query, k)
-
-
-def test_search_with_ties_and_duplicates(tmp_path):
-    rng = np.random.default_rng(3)
-    base = unit_rows(rng, 40, 32)
-    data = np.repeat(base, 25, axis=0)  # every vector 25 times: ties everywhere
-    cache = write_cache(tmp_path, data)
-    for query in (base[0], base[17], unit_rows(rng, 1, 32)[0]):
-        for k in (1, 10, 25, 26, 60):
-            assert_exact_top_k(cache, query, k)
-    ids, _ = cache.search(base[0], 25)
-    assert sorted(ids.tolist()) == list(range(25))  # the 25 copies of row 0, lowest ids for ties
-
-
-def test_search_on_identical_rows_falls_back_to_a_scan(tmp_path):
-    data = np.tile(unit_rows(np.random.default_rng(4), 1, 16), (500, 1))
-    cache = write_cache(tmp_path, data)
-    ids, scores = cache.search(data[0], 5)
-    assert cache.searcher.last_shortlist == 500  # no row can be ruled out
-    assert ids.tolist() == [0, 1, 2, 3, 4] and np.allclose(scores, scores[0])
+    for k in (1, 20, 4000):
+        assert_exact_top_k(cache, unit_rows(rng, 1, 64, anisotropic=True)[0], k)
 
 
 @pytest.mark.parametrize("k", [0, -3])
@@ -218,29 +152,32 @@ def test_search_rejects_bad_queries(tmp_path):
         cache.search(np.full(16, np.nan))
 
 
-@pytest.mark.parametrize("searcher", ["numpy", "torch-cpu"])
-def test_other_searchers_are_exact(tmp_path, searcher):
-    rng = np.random.default_rng(7)
-    cache = write_cache(tmp_path, unit_rows(rng, 3000, 32))
-    if searcher == "numpy":
-        cache._searcher = cache_module._ExactScan(cache.embeddings)
-    else:
-        cache._searcher = cache_module._TorchSearch(cache.embeddings, "cpu")  # the GPU code path, on the CPU
-    for query in (unit_rows(rng, 1, 32)[0], np.asarray(cache.embeddings[3], np.float32)):
-        for k in (1, 20, 200):
-            assert_exact_top_k(cache, query, k)
-
-
 @pytest.mark.parametrize(
     ("device_setting", "cuda", "expected"),
-    [("", True, "cuda"), ("", False, None), ("cpu", True, None), ("cuda:1", False, "cuda:1")],
+    [("", True, "cuda"), ("", False, None), ("cpu", True, None), ("cuda:1", False, ModelError)],
 )
 def test_device_choice(monkeypatch, device_setting, cuda, expected):
     import torch
 
+    from memer.device import cuda_device
+
     monkeypatch.setattr(settings, "DEVICE", device_setting)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
-    assert cache_module._cuda_device() == expected
+    if expected is ModelError:  # the same answer CLIP gets: a GPU that is not there is an error, not a crash
+        with pytest.raises(ModelError, match="no CUDA GPU"):
+            cuda_device()
+    else:
+        assert cuda_device() == expected
+
+
+def test_a_missing_gpu_asked_for_is_a_clear_error_at_search(tmp_path, monkeypatch):
+    import torch
+
+    cache = write_cache(tmp_path, unit_rows(np.random.default_rng(8), 20, 8))
+    monkeypatch.setattr(settings, "DEVICE", "cuda:1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ModelError, match="MEMER_DEVICE=cuda:1"):
+        cache.search(np.ones(8), 3)
 
 
 def test_gpu_is_used_when_cuda_is_available(tmp_path, monkeypatch):
@@ -397,140 +334,6 @@ def test_verify_catches_flipped_bytes(tmp_path):
     assert not health.ok and any("embeddings.npy" in p for p in health.problems)
 
 
-# --- legacy import -------------------------------------------------------------------
-
-
-def legacy_files(tmp_path: Path, n: int = 30) -> tuple[Path, Path, np.ndarray]:
-    data = unit_rows(np.random.default_rng(12), n, 512).astype(np.float16)
-    embeddings = tmp_path / "embeddings.npy"
-    np.save(embeddings, data)
-    annotations = tmp_path / "annotations.pkl"
-    entries = [(f"{'train' if i % 2 else 'test'}/{i:016x}", f"a picture number {i}", f"Author {i}") for i in range(n)]
-    annotations.write_bytes(pickle.dumps(entries))
-    return embeddings, annotations, data
-
-
-def test_legacy_import(tmp_path):
-    embeddings, annotations, data = legacy_files(tmp_path)
-    import_legacy(embeddings, annotations, tmp_path / "cache")
-    cache = EmbeddingCache.open(tmp_path / "cache")
-    assert len(cache) == 30 and cache.model == "ViT-B-32" and cache.pretrained == "openai"
-    row = cache.row(3)
-    assert row["split"] == "train" and row["image_id"] == f"{3:016x}" and row["author"] == "Author 3"
-    assert row["license"] == "CC BY 2.0" and row["license_assumed"] is True
-    assert row["image_url"] == f"{settings.OPENIMAGES_URL}/train/{3:016x}.jpg"
-    assert [s["name"] for s in cache.manifest["sources"]] == ["embeddings.npy", "annotations.pkl"]
-    ids, _ = cache.search(data[4].astype(np.float32), 1)
-    assert ids.tolist() == [4]
-
-
-class _RunsCode:
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path):
-    embeddings, annotations, _ = legacy_files(tmp_path, 1)
-    marker = tmp_path / "pwned"
-    annotations.write_bytes(pickle.dumps([("train/0000000000000000", "x", "y"), _RunsCode(str(marker))]))
-    # The same bytes do run code under a plain pickle.load: the test would catch a real attack.
-    with pytest.raises(CacheError, match="refused"):
-        load_legacy_annotations(annotations)
-    with pytest.raises(CacheError, match="posix.system|os.system|nt.system"):
-        import_legacy(embeddings, annotations, tmp_path / "cache")
-    assert not marker.exists()
-    assert not (tmp_path / "cache").exists()
-    pickle.loads(annotations.read_bytes())
-    assert marker.exists(), "control: the payload is live"
-
-
-@pytest.mark.parametrize(
-    ("payload", "message"),
-    [
-        ({"not": "a list"}, "holds a dict"),
-        ([("train/1", "caption")], "triple"),
-        ([("no-split", "caption", "author")], "split/imageid"),
-    ],
-)
-def test_legacy_annotations_must_be_plain_triples(tmp_path, payload, message):
-    path = tmp_path / "a.pkl"
-    path.write_bytes(pickle.dumps(payload))
-    with pytest.raises(CacheError, match=message):
-        load_legacy_annotations(path)
-
-
-def test_legacy_embeddings_are_loaded_without_pickle(tmp_path):
-    _, annotations, _ = legacy_files(tmp_path, 2)
-    objects = tmp_path / "objects.npy"
-    np.save(objects, np.array([{"a": 1}, {"b": 2}], dtype=object), allow_pickle=True)
-    with pytest.raises(CacheError, match="not a plain .npy"):
-        import_legacy(objects, annotations, tmp_path / "cache")
-
-
-def test_legacy_counts_must_match(tmp_path):
-    embeddings, annotations, _ = legacy_files(tmp_path, 5)
-    annotations.write_bytes(pickle.dumps([("train/1", "a", "b")]))
-    with pytest.raises(CacheError, match="row for row"):
-        import_legacy(embeddings, annotations, tmp_path / "cache")
-
-
-# --- CLI -----------------------------------------------------------------------------
-
-
-def run_cli(*args: str, cache_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MEMER_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "memer", "cache", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
-    )
-
-
-def test_cli_import_legacy_and_info(tmp_path):
-    embeddings, annotations, _ = legacy_files(tmp_path, 12)
-    done = run_cli("import-legacy", str(embeddings), str(annotations), cache_dir=tmp_path / "cache")
-    assert done.returncode == 0, done.stderr
-    assert "imported" in done.stdout
-    info = run_cli("info", cache_dir=tmp_path / "cache")
-    assert info.returncode == 0, info.stderr
-    assert '"rows": 12' in info.stdout and "health: ok" in info.stdout
-    (tmp_path / "cache" / "metadata.sqlite").unlink()
-    broken = run_cli("info", cache_dir=tmp_path / "cache")
-    assert broken.returncode == 1
-    assert broken.stderr.startswith("memer: error:") and "metadata.sqlite is missing" in broken.stderr
-    assert "Traceback" not in broken.stderr
-
-
-@pytest.mark.parametrize(
-    ("case", "message"),
-    [
-        (
-            "missing annotations",
-            "Could not read the annotations file {tmp}/missing.pkl (No such file or directory). Give the path",
-        ),
-        ("annotations are a folder", "Could not read the annotations file {tmp} (Is a directory). Give the path"),
-        ("cache folder under a file", "File exists: {tmp}/plain-file. Check the path and its permissions."),
-    ],
-)
-def test_cli_path_problems_are_one_line_errors(tmp_path, capsys, case, message):
-    from memer import cli
-
-    embeddings, annotations, _ = legacy_files(tmp_path, 5)
-    (tmp_path / "plain-file").write_text("not a folder")
-    pkl, folder = {
-        "missing annotations": (tmp_path / "missing.pkl", tmp_path / "cache"),
-        "annotations are a folder": (tmp_path, tmp_path / "cache"),
-        "cache folder under a file": (annotations, tmp_path / "plain-file" / "cache"),
-    }[case]
-    capsys.readouterr()
-    code = cli.main(["cache", "import-legacy", str(embeddings), str(pkl), "--dir", str(folder)])
-    err = capsys.readouterr().err
-    assert code == 1
-    assert err.count("\n") == 1 and err.startswith("memer: error: ") and "Traceback" not in err
-    assert message.format(tmp=tmp_path) in err
-
-
 def test_torch_without_a_cpu_int8_kernel_falls_back_to_an_exact_scan(tmp_path, monkeypatch):
     import torch
 
@@ -540,7 +343,7 @@ def test_torch_without_a_cpu_int8_kernel_falls_back_to_an_exact_scan(tmp_path, m
         raise RuntimeError("_int_mm not implemented for CPU")
 
     monkeypatch.setattr(torch, "_int_mm", missing)
-    assert cache_module._cpu_int8_matmul_works() is False
+    assert _cpu_int8_matmul_works() is False
     assert cache.searcher.name == "numpy-exact-scan"
     assert_exact_top_k(cache, unit_rows(np.random.default_rng(14), 1, 16)[0], 5)
 
@@ -550,28 +353,25 @@ def test_empty_cache_is_refused(tmp_path):
         EmbeddingCache.write(tmp_path / "c", np.zeros((0, 16)), [], model="m", pretrained="p")
 
 
-from hypothesis import HealthCheck, given  # noqa: E402
-from hypothesis import settings as hypothesis_settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+# --- progress ------------------------------------------------------------------------
 
 
-@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    rows=st.integers(1, 120),
-    dim=st.sampled_from([4, 16, 40]),
-    levels=st.sampled_from([2, 3, 255]),  # few levels: many exact ties
-    k=st.integers(1, 130),
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_search_is_exact_for_any_data(tmp_path_factory, rows, dim, levels, k, seed):
-    rng = np.random.default_rng(seed)
-    data = rng.integers(-(levels // 2), levels // 2 + 1, (rows, dim)).astype(np.float32)
-    data[np.all(data == 0, axis=1), 0] = 1.0  # no zero rows
-    query = rng.integers(-(levels // 2), levels // 2 + 1, dim).astype(np.float32)
-    cache = write_cache(tmp_path_factory.mktemp("h"), data)
-    assert_exact_top_k(cache, query, k)
+def test_commit_and_verify_report_progress_and_never_print(tmp_path, capsys):
+    data = unit_rows(np.random.default_rng(15), 30, 16)
+    seen = []
 
+    def hook(message, fraction):
+        seen.append((message, fraction))
 
-def test_legacy_import_of_a_missing_embeddings_file_says_so(tmp_path):
-    with pytest.raises(CacheError, match="does not exist. Give the path of the original embeddings"):
-        import_legacy(tmp_path / "nowhere.npy", tmp_path / "annotations.pkl", tmp_path / "cache")
+    EmbeddingCache.write(tmp_path / "c", data, make_rows(30), model="m", pretrained="p", progress=hook)
+    assert any(m.startswith("Writing the search index") for m, _ in seen)
+    assert [m for m, _ in seen if m.startswith("Checksumming")] == [f"Checksumming {n}" for n in cache_module.PARTS]
+    written = len(seen)
+    assert EmbeddingCache.open(tmp_path / "c").verify(progress=hook).ok
+    assert seen[written][0] == "Checking embeddings.npy" and seen[-1] == ("Checked the cache", 1.0)
+    assert all(fraction is None or 0 <= fraction <= 1 for _, fraction in seen)
+    assert capsys.readouterr() == ("", "")
+    # None (the default) is silent and still works.
+    EmbeddingCache.write(tmp_path / "d", data, make_rows(30), model="m", pretrained="p")
+    assert EmbeddingCache.open(tmp_path / "d").verify().ok
+    assert capsys.readouterr() == ("", "")

@@ -3,8 +3,10 @@
 Steps: download (resumable, sha256 recorded) the captions-only narratives and the image
 metadata CSVs, stream them (the train CSV is ~640 MB and is never loaded whole), keep one
 caption per image, join it with the picture's author and licence, embed the captions with
-the CLIP text encoder in batches, and write the cache atomically (``memer.cache.CacheWriter``).
+the text encoder the caller passes in batches, and write the cache atomically (``store.CacheWriter``).
 ``--shard i/n`` builds a contiguous slice of the same row order, and ``merge_shards`` joins them.
+
+Progress goes to an optional ``progress(message, fraction)`` hook; this module never prints.
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memer import http, settings
-from memer.cache import CacheWriter, image_url, merge_shards, sha256_file
 from memer.errors import CacheError
-from memer.text import collapse_whitespace
+from memer.sources.openimages.index import SCAN_BLOCK, Progress
+from memer.sources.openimages.store import CacheWriter, EmbeddingCache, image_url, sha256_file
+from memer.text import collapse_whitespace, human_size
+
+if TYPE_CHECKING:
+    from memer.sources.openimages import TextEncoder
 
 SPLITS = ("train", "validation", "test")
 NARRATIVE_FILES = {
@@ -39,19 +45,21 @@ NARRATIVE_RULE = (
     "description gives CLIP and the user the most to go on"
 )
 CHUNK = 1 << 16  # a broken connection loses at most this much of a download
+REPORT_BYTES = 1 << 20  # a download reports its progress about once per this many bytes
 
 
 # --- downloads -----------------------------------------------------------------------
 
 
-def download_file(url: str, dest: str | Path, *, progress: bool = True, session: Any = None) -> dict[str, Any]:
+def download_file(
+    url: str, dest: str | Path, *, progress: Progress | None = None, session: Any = None
+) -> dict[str, Any]:
     """Stream ``url`` to ``dest``, resuming a partial ``.part`` file with a Range request.
 
     Returns the source record kept in the manifest (name, url, bytes, sha256). A finished
     file is not fetched again.
     """
     import requests
-    from tqdm.auto import tqdm
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -80,21 +88,16 @@ def download_file(url: str, dest: str | Path, *, progress: bool = True, session:
                     have = 0  # the server ignored Range: start over
                 length = response.headers.get("Content-Length")
                 total = have + int(length) if length and length.isdigit() else None
-                with (
-                    open(part, "ab" if have else "wb") as out,
-                    tqdm(
-                        total=total,
-                        initial=have,
-                        unit="B",
-                        unit_scale=True,
-                        desc=dest.name,
-                        disable=not progress,
-                        leave=False,
-                    ) as bar,
-                ):
+                with open(part, "ab" if have else "wb") as out:
+                    reported = -REPORT_BYTES
                     for block in response.iter_content(CHUNK):
                         out.write(block)
-                        bar.update(len(block))
+                        have += len(block)
+                        if progress is not None and have - reported >= REPORT_BYTES:
+                            reported = have
+                            _report_download(progress, dest.name, have, total)
+                    if progress is not None and reported != have:
+                        _report_download(progress, dest.name, have, total)
                 if total is not None and part.stat().st_size != total:
                     last_error = f"got {part.stat().st_size} of {total} bytes"
                     continue
@@ -118,6 +121,13 @@ def download_file(url: str, dest: str | Path, *, progress: bool = True, session:
         )
     part.rename(dest)
     return _source_record(url, dest)
+
+
+def _report_download(progress: Progress, name: str, have: int, total: int | None) -> None:
+    if total:
+        progress(f"Downloading {name} ({human_size(have)} of {human_size(total)})", min(1.0, have / total))
+    else:
+        progress(f"Downloading {name} ({human_size(have)})", None)
 
 
 def _source_record(url: str, path: Path) -> dict[str, Any]:
@@ -238,14 +248,25 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2))
 
 
+def check_splits(splits: Sequence[str] | None) -> list[str]:
+    """The splits to build (all when none are named); unknown names are refused before any work."""
+    chosen = list(splits or SPLITS)
+    unknown = [s for s in chosen if s not in SPLITS]
+    if unknown or not chosen:
+        raise CacheError(f"Unknown split(s) {unknown}; choose from {', '.join(SPLITS)}.")
+    return chosen
+
+
 def shards_dir(directory: str | Path) -> Path:
+    """Where ``--shard i/n`` builds for ``directory`` go: ``<dir>-shards/`` beside it, never inside."""
     directory = Path(directory)
     return directory.parent / f"{directory.name}-shards"
 
 
 def download_sources(
-    splits: Sequence[str], download_dir: Path, *, progress: bool = True
+    splits: Sequence[str], download_dir: Path, *, progress: Progress | None = None
 ) -> dict[str, tuple[Path, Path, list[dict[str, Any]]]]:
+    """(narratives, metadata CSV, their source records) per split, downloaded or found finished."""
     session = http.get_session()
     out = {}
     for split in splits:
@@ -264,23 +285,21 @@ def download_sources(
 def build_cache(
     splits: Sequence[str] | None = None,
     *,
-    model: str | None = None,
-    pretrained: str | None = None,
+    encoder: TextEncoder,
     batch_size: int | None = None,
     shard: tuple[int, int] | None = None,
     directory: str | Path | None = None,
-    encoder: Any = None,
     download_dir: str | Path | None = None,
-    progress: bool = True,
+    progress: Progress | None = None,
 ) -> BuildReport:
-    """Download, join, embed and write the cache (or one shard of it)."""
-    import numpy as np
-    from tqdm.auto import tqdm
+    """Download, join, embed with ``encoder`` and write the cache (or one shard of it).
 
-    splits = list(splits or SPLITS)
-    unknown = [s for s in splits if s not in SPLITS]
-    if unknown or not splits:
-        raise CacheError(f"Unknown split(s) {unknown}; choose from {', '.join(SPLITS)}.")
+    The caller loads the encoder (``memer.clip.load_clip`` in the CLI), so this layer never
+    imports a model; the cache records its ``model_name`` and ``pretrained`` tag.
+    """
+    import numpy as np
+
+    splits = check_splits(splits)
     directory = Path(directory if directory is not None else settings.cache_dir())
     download_dir = Path(download_dir if download_dir is not None else settings.cache_download_dir())
     files = download_sources(splits, download_dir, progress=progress)
@@ -289,6 +308,8 @@ def build_cache(
     sources: list[dict[str, Any]] = []
     for split in splits:
         narratives, metadata, records = files[split]
+        if progress is not None:
+            progress(f"Joining the {split} captions with their metadata", None)
         split_rows, split_skipped = join_split(split, narratives, metadata)
         rows += split_rows
         skipped += split_skipped
@@ -315,12 +336,6 @@ def build_cache(
         target = shards_dir(directory) / f"{index}-of-{count}"
         if not rows:
             raise CacheError(f"Shard {index}/{count} of {total} rows is empty; use fewer shards.")
-    if encoder is None:
-        from memer.clip import load_clip
-
-        encoder = load_clip(model, pretrained)
-    elif model and model != encoder.model_name:
-        raise CacheError(f"Asked for CLIP {model} but the given encoder is {encoder.model_name}.")
     batch_size = max(1, batch_size or settings.CLIP_BATCH_SIZE)
     first = np.asarray(encoder.encode_text([rows[0]["caption"]]), dtype=np.float32)
     writer = CacheWriter(
@@ -333,11 +348,13 @@ def build_cache(
         extra=extra,
     )
     try:
-        for start in tqdm(
-            range(0, len(rows), batch_size), desc="embedding captions", unit="batch", disable=not progress
-        ):
+        for start in range(0, len(rows), batch_size):
+            if progress is not None:
+                progress(f"Embedding captions ({start}/{len(rows)})", start / len(rows))
             batch = rows[start : start + batch_size]
             writer.add(encoder.encode_text([row["caption"] for row in batch]), batch)
+        if progress is not None:
+            progress(f"Embedding captions ({len(rows)}/{len(rows)})", 1.0)
     except BaseException:
         writer.abort()
         raise
@@ -345,7 +362,15 @@ def build_cache(
     return BuildReport(target, len(rows), total, skipped, sources)
 
 
-def merge(directory: str | Path | None = None, shard_dirs: Sequence[str | Path] | None = None) -> Path:
+# --- merging shards ------------------------------------------------------------------
+
+
+def merge(
+    directory: str | Path | None = None,
+    shard_dirs: Sequence[str | Path] | None = None,
+    *,
+    progress: Progress | None = None,
+) -> Path:
     """Merge the shards under ``<dir>-shards/`` (or the folders given) into ``<dir>``."""
     directory = Path(directory if directory is not None else settings.cache_dir())
     if not shard_dirs:
@@ -356,4 +381,73 @@ def merge(directory: str | Path | None = None, shard_dirs: Sequence[str | Path] 
             f"No shards found in {shards_dir(directory)}.",
             "Build them with `memer cache build --shard i/n` (same --dir) first.",
         )
-    return merge_shards(shard_dirs, directory)
+    return merge_shards(shard_dirs, directory, progress=progress)
+
+
+def merge_shards(shard_dirs: Iterable[str | Path], directory: str | Path, *, progress: Progress | None = None) -> Path:
+    """Concatenate shards built with ``--shard i/n`` (in shard order) into one cache, atomically."""
+    import numpy as np
+
+    shards = [EmbeddingCache.open(path) for path in shard_dirs]
+    if not shards:
+        raise CacheError("No shards to merge.", "Build them with `memer cache build --shard i/n` first.")
+    shards.sort(key=lambda s: (s.manifest.get("shard") or {}).get("index", -1))
+    first = shards[0].manifest
+    count = (first.get("shard") or {}).get("count")
+    if count is None:
+        raise CacheError(f"{shards[0].directory} is not a shard (its manifest has no 'shard').")
+    indexes = [(s.manifest.get("shard") or {}).get("index") for s in shards]
+    if indexes != list(range(count)):
+        missing = sorted(set(range(count)) - set(indexes))
+        raise CacheError(
+            f"The shards do not make a whole: have {indexes} of {count}, missing {missing}.",
+            "Build the missing shards with `memer cache build --shard i/n`.",
+        )
+    for shard in shards[1:]:
+        m = shard.manifest
+        for key in ("model", "pretrained", "dim"):
+            if m[key] != first[key]:
+                raise CacheError(
+                    f"Shard {shard.directory} has {key} {m[key]!r}, shard 0 has {first[key]!r}; they cannot be merged."
+                )
+        if m["shard"]["total_rows"] != first["shard"]["total_rows"] or _source_sums(m) != _source_sums(first):
+            raise CacheError(
+                f"Shard {shard.directory} was built from other source files than shard 0; rebuild it from the same downloads."
+            )
+    total = sum(len(s) for s in shards)
+    if total != first["shard"]["total_rows"]:
+        raise CacheError(f"The shards hold {total} rows, the build planned {first['shard']['total_rows']}.")
+    writer = CacheWriter(
+        directory,
+        total,
+        int(first["dim"]),
+        model=first["model"],
+        pretrained=first["pretrained"],
+        sources=first.get("sources", []),
+        extra=_carry_extra(first),
+    )
+    done = 0
+    try:
+        for shard in shards:
+            for start in range(0, len(shard), SCAN_BLOCK):
+                if progress is not None:
+                    progress(f"Merging shards ({done + start}/{total} rows)", (done + start) / total)
+                stop = min(start + SCAN_BLOCK, len(shard))
+                writer.add(
+                    np.asarray(shard.embeddings[start:stop], dtype=np.float32),
+                    [shard.row(i) for i in range(start, stop)],
+                )
+            done += len(shard)
+            shard.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit(progress=progress)
+
+
+def _source_sums(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((s.get("name", ""), s.get("sha256", "")) for s in manifest.get("sources", []))
+
+
+def _carry_extra(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {key: manifest[key] for key in ("build",) if key in manifest}
