@@ -244,14 +244,15 @@ def _run_cache_build(args: argparse.Namespace) -> int:
     # Bad --splits or --shard values are said before CLIP loads.
     splits = check_splits([s.strip() for s in args.splits.split(",") if s.strip()])
     shard = parse_shard(args.shard)
-    report = build_cache(
-        splits,
-        encoder=load_clip(args.model, args.pretrained),
-        batch_size=args.batch_size,
-        shard=shard,
-        directory=args.dir,
-        progress=_progress(),
-    )
+    with _progress() as progress:
+        report = build_cache(
+            splits,
+            encoder=load_clip(args.model, args.pretrained, progress=progress),
+            batch_size=args.batch_size,
+            shard=shard,
+            directory=args.dir,
+            progress=progress,
+        )
     what = f"{report.rows} of {report.total_rows} rows" if report.rows != report.total_rows else f"{report.rows} rows"
     print(
         f"built {report.directory}: {what}; {report.skipped_without_metadata} captioned images had no metadata and were left out"
@@ -262,7 +263,8 @@ def _run_cache_build(args: argparse.Namespace) -> int:
 def _run_cache_merge(args: argparse.Namespace) -> int:
     from memer.sources.openimages.build import merge
 
-    directory = merge(args.dir, args.shards or None, progress=_progress())
+    with _progress() as progress:
+        directory = merge(args.dir, args.shards or None, progress=progress)
     print(f"merged shards into {directory}")
     return 0
 
@@ -270,7 +272,8 @@ def _run_cache_merge(args: argparse.Namespace) -> int:
 def _run_cache_import_legacy(args: argparse.Namespace) -> int:
     from memer.sources.openimages.legacy import import_legacy
 
-    directory = import_legacy(args.embeddings, args.annotations, args.dir, progress=_progress())
+    with _progress() as progress:
+        directory = import_legacy(args.embeddings, args.annotations, args.dir, progress=progress)
     print(f"imported the legacy cache into {directory} (licence recorded as CC BY 2.0, assumed)")
     return 0
 
@@ -282,7 +285,8 @@ def _run_cache_info(args: argparse.Namespace) -> int:
 
     cache = EmbeddingCache.open(args.dir)
     print(json.dumps(cache.manifest, indent=2))
-    health = cache.verify(progress=_progress())
+    with _progress() as progress:
+        health = cache.verify(progress=progress)
     print("health: ok" if health.ok else "health: PROBLEMS\n" + "\n".join(f"  - {p}" for p in health.problems))
     return 0 if health.ok else EXIT_ERROR
 
