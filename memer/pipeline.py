@@ -250,6 +250,7 @@ def captions(
         style=style,
         n=n,
         api_key=api_key,
+        progress=say,
     )
     say(f"{len(batch.captions)} captions ready", 1.0)
     return batch

@@ -31,11 +31,11 @@ def accelerator() -> str:
         import torch
     except ImportError:
         return "torch is not installed: CLIP ranking and the local caption model need it (pip install 'memer[all]')."
-    from memer.device import choose_device
+    from memer.device import current_device
     from memer.errors import ModelError
 
     try:
-        device, _ = choose_device(settings.DEVICE, torch.cuda.is_available())
+        device, _ = current_device()
     except ModelError as err:
         return str(err)
     if device.startswith("cuda"):

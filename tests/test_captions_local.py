@@ -134,6 +134,22 @@ def test_the_model_is_loaded_once_per_process(monkeypatch, tiny_chat_lm):
     assert len(loads) == 1
 
 
+def test_a_first_load_reports_through_the_progress_hook_and_prints_nothing(monkeypatch, tiny_chat_lm, capsys):
+    monkeypatch.setattr(local_engine, "_loaded", {})
+    heard: list[str] = []
+    batch = generate_captions(
+        "pie", engine="local", model=str(tiny_chat_lm), n=1, progress=lambda message, _: heard.append(message)
+    )
+    assert batch.captions
+    assert heard[0].startswith(f"Loading the caption model {tiny_chat_lm} on cpu")
+    assert heard[1].startswith(f"Loaded the caption model {tiny_chat_lm} on cpu in ")
+    heard.clear()
+    generate_captions("pie", engine="local", model=str(tiny_chat_lm), n=1, progress=lambda m, _: heard.append(m))
+    assert heard == []  # loaded once: nothing more to report
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Loading" not in captured.err
+
+
 def test_caption_model_setting_is_the_default(monkeypatch, tiny_chat_lm):
     monkeypatch.setattr(settings, "CAPTION_MODEL", str(tiny_chat_lm))
     batch = generate_captions("pie", engine="local", n=2)

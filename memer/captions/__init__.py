@@ -6,6 +6,7 @@ imported only when an engine runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ def generate_captions(
     style: str | None = None,
     n: int | None = None,
     api_key: str | None = None,
+    progress: Callable[[str, float | None], None] | None = None,
 ) -> CaptionBatch:
     """N captions (default settings.N_CAPTIONS) for a meme about ``theme``, each with a safety level.
 
@@ -93,4 +95,4 @@ def generate_captions(
         return openai_engine.generate(request, model=model or settings.OPENAI_MODEL, api_key=api_key)
     from memer.captions import local_engine
 
-    return local_engine.generate(request, model=model or settings.CAPTION_MODEL)
+    return local_engine.generate(request, model=model or settings.CAPTION_MODEL, progress=progress)

@@ -9,6 +9,9 @@ Safety is the offline word list: the weaker check, and the batch says so.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +54,28 @@ def _dtype_keyword() -> str:
     return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
 
 
-def load_model(name: str | None = None, device: str | None = None) -> LocalModel:
-    """The model and tokenizer, loaded once per process (per name and device)."""
+@contextmanager
+def _no_library_bars() -> Iterator[None]:
+    """transformers draws its own tqdm bars on stderr while loading; memer reports through its hook instead."""
+    from transformers.utils import logging as transformers_logging
+
+    was_on = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            transformers_logging.enable_progress_bar()
+
+
+def load_model(
+    name: str | None = None, device: str | None = None, *, progress: Callable[[str, float | None], None] | None = None
+) -> LocalModel:
+    """The model and tokenizer, loaded once per process (per name and device).
+
+    A first load (minutes, with a multi-GB download from the hub) reports through
+    ``progress(message, fraction)``; nothing is printed.
+    """
     name = name or settings.CAPTION_MODEL
     device, _ = current_device(device)
     with _load_lock:
@@ -67,9 +90,13 @@ def load_model(name: str | None = None, device: str | None = None) -> LocalModel
                 "pip install 'memer[local]', or use the OpenAI engine.",
             ) from None
         dtype = torch_dtype(device)
+        started = time.perf_counter()
+        if progress:
+            progress(f"Loading the caption model {name} on {device} (the first time downloads it) …", None)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(name)
-            model = AutoModelForCausalLM.from_pretrained(name, **{_dtype_keyword(): dtype})
+            with _no_library_bars():
+                tokenizer = AutoTokenizer.from_pretrained(name)
+                model = AutoModelForCausalLM.from_pretrained(name, **{_dtype_keyword(): dtype})
         except (OSError, ValueError, KeyError) as err:
             raise ModelError(
                 f"could not load the caption model {name!r}: {first_error_line(err, 200)}",
@@ -88,6 +115,8 @@ def load_model(name: str | None = None, device: str | None = None) -> LocalModel
             tokenizer.pad_token = tokenizer.eos_token
         loaded = LocalModel(name, model, tokenizer, device, dtype)
         _loaded[(name, device)] = loaded
+        if progress:
+            progress(f"Loaded the caption model {name} on {device} in {time.perf_counter() - started:.1f} s", None)
         return loaded
 
 
@@ -137,9 +166,11 @@ def sample(local: LocalModel, prompt: str, n: int) -> list[str]:
     return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
 
-def generate(request: CaptionRequest, *, model: str) -> CaptionBatch:
+def generate(
+    request: CaptionRequest, *, model: str, progress: Callable[[str, float | None], None] | None = None
+) -> CaptionBatch:
     """N captions from one batched ``generate``, levelled by the offline word list."""
-    local = load_model(model)
+    local = load_model(model, progress=progress)
     prompt = build_prompt(local, request)
     try:
         raw = sample(local, prompt, request.n)
