@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from memer import settings
 from memer.device import current_device
 from memer.errors import ModelError
+from memer.progress import Progress, silent
 from memer.text import collapse_whitespace, first_line
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def load_clip(
     pretrained: str | None = None,
     device: str | None = None,
     *,
-    progress: Callable[[str, float | None], None] | None = None,
+    progress: Progress | None = None,
 ) -> ClipModel:
     """The CLIP model named by the arguments or the settings, loaded once per process.
 
@@ -66,7 +67,7 @@ def load_clip(
     key = (_identity(model_name), pretrained, device_name)
     with _load_lock:
         if key not in _loaded:
-            _loaded[key] = _load(model_name, pretrained, device_name, precision, progress or _silent)
+            _loaded[key] = _load(model_name, pretrained, device_name, precision, progress or silent)
         return _loaded[key]
 
 
@@ -100,13 +101,7 @@ def _describe(model_name: str, pretrained: str) -> str:
     return f"{model_name} ({pretrained})" if pretrained else model_name
 
 
-def _silent(message: str, fraction: float | None) -> None:
-    pass
-
-
-def _load(
-    model_name: str, pretrained: str, device: str, precision: str, progress: Callable[[str, float | None], None]
-) -> ClipModel:
+def _load(model_name: str, pretrained: str, device: str, precision: str, progress: Progress) -> ClipModel:
     description = _describe(model_name, pretrained)
     started = time.perf_counter()
     progress(f"Loading CLIP {description} on {device} …", 0.0)

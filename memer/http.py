@@ -19,7 +19,7 @@ import threading
 import time
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,7 @@ from memer import __version__, settings
 from memer.candidates import ImageCandidate
 from memer.errors import SourceError
 from memer.images import sniff_image_type
+from memer.progress import Progress
 from memer.text import human_size, strip_namespace
 
 if TYPE_CHECKING:
@@ -398,7 +399,7 @@ def download_images(
     candidates: Iterable[ImageCandidate],
     dest_dir: str | Path | None = None,
     *,
-    progress: Callable[[str, float | None], None] | None = None,
+    progress: Progress | None = None,
 ) -> DownloadReport:
     """Download every candidate's ``image_url`` concurrently; set ``candidate.path`` on success.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from memer import settings
 from memer.candidates import ImageCandidate, source_display_name
 from memer.errors import ImageError, MemerError, SourceError
+from memer.progress import Progress, silent
 from memer.text import collapse_whitespace, plain_title
 
 if TYPE_CHECKING:
@@ -26,9 +27,8 @@ if TYPE_CHECKING:
     from memer.captions.base import CaptionBatch
     from memer.clip import ClipModel
 
-# The one progress mechanism: progress(message, fraction), fraction in [0, 1] or None when unknown.
-# Library functions take one (or None) and never print; the CLI passes a tqdm-backed hook, the app a widget one.
-ProgressHook = Callable[[str, "float | None"], None]
+# The pipeline's name for the one progress mechanism (memer.progress): what every face passes in.
+ProgressHook = Progress
 
 
 @dataclass
@@ -97,7 +97,7 @@ def search(
     if not query:
         raise SourceError("The search topic is empty.", "Type what the meme is about, e.g. 'apple pie'.")
     names = source_names(sources)
-    say = progress or _silent
+    say = progress or silent
     say(f"Searching {', '.join(source_display_name(n) for n in names)} …", None)
     with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="memer-search") as pool:
         clip_future = pool.submit(load_clip, progress=say)
@@ -216,10 +216,6 @@ def _interleave(lists: list[list[ImageCandidate]]) -> list[ImageCandidate]:
     return merged
 
 
-def _silent(message: str, fraction: float | None) -> None:
-    pass
-
-
 def captions(
     candidate: ImageCandidate,
     *,
@@ -238,7 +234,7 @@ def captions(
     """
     from memer.captions import choose_engine, generate_captions
 
-    say = progress or _silent
+    say = progress or silent
     chosen = choose_engine(engine, api_key)
     say(f"Writing captions ({chosen} engine) …", None)
     batch = generate_captions(

@@ -6,7 +6,6 @@ imported only when an engine runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from memer.captions.base import SAFE, SENSITIVE, UNSAFE, Caption, CaptionBatch, 
 from memer.captions.openai_engine import find_openai_key
 from memer.captions.prompts import STYLES, check_style
 from memer.errors import CaptionError
+from memer.progress import Progress
 
 ENGINES = ("openai", "local")
 
@@ -68,7 +68,7 @@ def generate_captions(
     style: str | None = None,
     n: int | None = None,
     api_key: str | None = None,
-    progress: Callable[[str, float | None], None] | None = None,
+    progress: Progress | None = None,
 ) -> CaptionBatch:
     """N captions (default settings.N_CAPTIONS) for a meme about ``theme``, each with a safety level.
 

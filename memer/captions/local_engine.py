@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +22,7 @@ from memer.captions.prompts import chat_messages, few_shot_prompt
 from memer.captions.safety import WORD_LIST_CHECK, word_list_level
 from memer.device import current_device, torch_dtype
 from memer.errors import CaptionError, ModelError
+from memer.progress import Progress
 from memer.text import first_line as first_error_line
 
 ENGINE = "local"
@@ -68,9 +69,7 @@ def _no_library_bars() -> Iterator[None]:
             transformers_logging.enable_progress_bar()
 
 
-def load_model(
-    name: str | None = None, device: str | None = None, *, progress: Callable[[str, float | None], None] | None = None
-) -> LocalModel:
+def load_model(name: str | None = None, device: str | None = None, *, progress: Progress | None = None) -> LocalModel:
     """The model and tokenizer, loaded once per process (per name and device).
 
     A first load (minutes, with a multi-GB download from the hub) reports through
@@ -166,9 +165,7 @@ def sample(local: LocalModel, prompt: str, n: int) -> list[str]:
     return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
 
-def generate(
-    request: CaptionRequest, *, model: str, progress: Callable[[str, float | None], None] | None = None
-) -> CaptionBatch:
+def generate(request: CaptionRequest, *, model: str, progress: Progress | None = None) -> CaptionBatch:
     """N captions from one batched ``generate``, levelled by the offline word list."""
     local = load_model(model, progress=progress)
     prompt = build_prompt(local, request)

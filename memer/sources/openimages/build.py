@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from memer import http, settings
 from memer.errors import CacheError
-from memer.sources.openimages.index import SCAN_BLOCK, Progress
+from memer.progress import Progress
+from memer.sources.openimages.index import SCAN_BLOCK
 from memer.sources.openimages.store import CacheWriter, EmbeddingCache, image_url, sha256_file
 from memer.text import collapse_whitespace, human_size
 

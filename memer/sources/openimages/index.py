@@ -32,6 +32,7 @@ HEAD_CODES = 120
 GATHER_SHARE = 8
 
 # Called as progress(message, fraction): fraction in [0, 1], or None when unknown.
+# memer.progress.Progress, spelled out here so the index stands alone (it imports no other part of memer).
 Progress = Callable[[str, "float | None"], None]
 
 # --- the proof -----------------------------------------------------------------------

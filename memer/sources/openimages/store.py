@@ -29,12 +29,12 @@ from typing import Any
 
 from memer import __version__, settings
 from memer.errors import CacheError
+from memer.progress import Progress
 from memer.sources.openimages.index import (
     INDEX_HEAD,
     INDEX_PARAMS,
     INDEX_TAIL,
     SCAN_BLOCK,
-    Progress,
     _cpu_int8_matmul_works,
     _ExactScan,
     _index_layout,
