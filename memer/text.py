@@ -1,7 +1,8 @@
 """Small text rules every part of memer shares, each written once.
 
-Pure functions: whitespace, titles as words, secret redaction, the first line of
-an error, and byte sizes in the one unit the README uses.
+Pure functions: whitespace, titles as words, secret redaction, the one sanitizer
+for text shown to people, the first line of an error, and byte sizes in the one
+unit the README uses.
 """
 
 from __future__ import annotations
@@ -21,6 +22,41 @@ _SECRET_PATTERNS = (
     re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._\-]{12,}"),
     re.compile(r"(?i)([?&](?:api[_-]?key|key|token|access_token|secret|password|sig|signature)=)[^&#\s]+"),
 )
+
+
+# Terminal control sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \\), other
+# two-character escapes, and their 8-bit C1 forms.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC, terminated or not
+    r"|(?:\x1b[P^_X]|[\x90\x9e\x9f\x98])[^\x1b\x9c]*(?:\x1b\\|\x9c)?"  # DCS, PM, APC, SOS
+    r"|\x1b[@-Z\\-_]?"  # any other escape, or a lone ESC
+)
+# C0 and C1 controls but tab and newline, DEL, and the bidi embeddings, overrides and isolates
+# (U+202A-U+202E, U+2066-U+2069) that make text read other than it is stored.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def display_safe(text: object, limit: int | None = None, *, keep_newlines: bool = False) -> str:
+    """Outside text made harmless to show in a terminal, a widget or a file.
+
+    Escape sequences and control characters are removed, secrets redacted, whitespace
+    collapsed (newlines kept when asked) and the result cut to ``limit`` characters with "…".
+    Every text that came from outside (titles, authors, server errors, model names,
+    captions) passes here before anyone sees it.
+    """
+    value = text if isinstance(text, str) else str(text)
+    if limit is not None and len(value) > 8 * limit + 64:
+        value = value[: 8 * limit + 64]  # bound the work before the regexes run
+    value = _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", value))
+    value = redact_secrets(value)
+    if keep_newlines:
+        value = "\n".join(collapse_whitespace(line) for line in value.splitlines()).strip("\n")
+    else:
+        value = collapse_whitespace(value)
+    if limit is not None and len(value) > limit:
+        value = value[: max(limit - 1, 0)].rstrip() + "…"
+    return value
 
 
 def collapse_whitespace(text: str) -> str:

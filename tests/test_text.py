@@ -6,6 +6,7 @@ import pytest
 
 from memer.text import (
     collapse_whitespace,
+    display_safe,
     first_line,
     human_size,
     plain_title,
@@ -112,3 +113,30 @@ def test_first_line_is_cut():
 )
 def test_human_size_uses_the_readmes_unit(size, expected):
     assert human_size(size) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("clear\x1b[2Jscreen", "clearscreen"),  # CSI: erase display
+        ("a\x1b]8;;https://evil.example\x07link\x1b]8;;\x07b", "alinkb"),  # OSC 8 hyperlink
+        ("x\x1b]0;new title\x07y", "xy"),  # OSC 0: window title
+        ("x\x1b]0;unterminated", "x"),
+        ("\u202eevil.exe", "evil.exe"),  # right-to-left override
+        ("\u2066isolated\u2069", "isolated"),
+        ("bell\x07 and nul\x00", "bell and nul"),
+        ("c1 \x9b31m red", "c1 red"),
+        ("key " + "sk-" + "abcdefghijklmnopqrstu leaked", "key [redacted] leaked"),
+        ("many   spaces\nand lines", "many spaces and lines"),
+        ("שלום 😀 café", "שלום 😀 café"),  # letters, emoji and accents stay
+        (42, "42"),
+    ],
+)
+def test_display_safe_removes_what_a_terminal_would_obey(raw, shown):
+    assert display_safe(raw) == shown
+
+
+def test_display_safe_cuts_to_the_limit_and_keeps_newlines_when_asked():
+    assert display_safe("a" * 50, 10) == "a" * 9 + "…"
+    assert len(display_safe("b" * 10_000_000, 100)) == 100
+    assert display_safe("top\n\x1b[1mbottom", keep_newlines=True) == "top\nbottom"
