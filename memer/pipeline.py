@@ -56,6 +56,7 @@ class Meme:
     attribution: str
     filename: str  # a safe suggestion, e.g. "apple-pie-meme.png"
     metadata: dict[str, str] = field(default_factory=dict)  # PNG text: caption, source, author, licence ...
+    font_size: int | None = None  # the caption's size in pixels on the finished meme (what auto-fit chose)
 
     @cached_property
     def png(self) -> bytes:
@@ -261,6 +262,8 @@ def render(
     keep_case: bool = False,
     attribution_strip: bool = False,
     engine: str = "",
+    text_color: str = "white",
+    outline_color: str = "black",
 ) -> Meme:
     """Set ``text`` on the picked picture and return the finished meme."""
     from memer import render as rendering
@@ -272,10 +275,14 @@ def render(
         font_size=font_size,
         keep_case=keep_case,
         attribution=candidate.attribution() if strip else None,
+        text_color=text_color,
+        outline_color=outline_color,
     )
     image = rendering.render_meme(picture, text, options)
     metadata = rendering.meme_metadata(candidate, text, engine)
-    return Meme(image, text, candidate.attribution(), meme_filename(candidate.title or text), metadata)
+    placed = rendering.plan_meme(*image.size, text, options)  # measured again: the size a face shows
+    size = max((placement.layout.size for placement in placed), default=None)
+    return Meme(image, text, candidate.attribution(), meme_filename(candidate.title or text), metadata, size)
 
 
 def meme_filename(name: str) -> str:

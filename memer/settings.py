@@ -193,8 +193,15 @@ READABLE_SIZE = _float("READABLE_SIZE", 0.04)
 MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000)
 MAX_IMAGE_BYTES = _int("MAX_IMAGE_BYTES", 50 * 1024 * 1024)
 
-# --- the notebook app (memer/ui.py) -------------------------------------------
+# --- the notebook app (memer/ui/) ----------------------------------------------
 UI_THUMB_SIZE = _int("UI_THUMB_SIZE", 240)  # longest side of a gallery thumbnail, in pixels
-UI_PREVIEW_SIZE = _int("UI_PREVIEW_SIZE", 640)  # longest side of the live preview, in pixels
+UI_PREVIEW_SIZE = _int("UI_PREVIEW_SIZE", 800)  # longest side of the live preview (shown at the column's width)
+# Seconds without typing before the live preview redraws (it follows typing, not every key).
+UI_PREVIEW_DELAY = _float("UI_PREVIEW_DELAY", 0.35)
+# Seconds the app lets the browser's last keystrokes arrive before it reads a box: the Enter key's
+# message can overtake the final letters (the widget front end holds back state while the kernel is busy).
+UI_SETTLE = _float("UI_SETTLE", 0.3)
+# How often a running step's elapsed time and downloaded megabytes are refreshed, in seconds.
+UI_TICK = _float("UI_TICK", 1.0)
 # Where the app writes a meme before handing it to Colab's download (relative to the notebook).
 MEME_DIR = _path("MEME_DIR", Path("memes"))

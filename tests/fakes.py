@@ -141,7 +141,17 @@ class FakePipeline:
         return CaptionBatch(captions, engine, "fake-model", check, note="")
 
     def render(
-        self, candidate, text, *, position="bottom", font_size=None, keep_case=False, attribution_strip=False, engine=""
+        self,
+        candidate,
+        text,
+        *,
+        position="bottom",
+        font_size=None,
+        keep_case=False,
+        attribution_strip=False,
+        engine="",
+        text_color="white",
+        outline_color="black",
     ) -> Meme:
         """The real renderer (memer.pipeline.render): only search and captions are faked."""
         from memer import pipeline
@@ -149,7 +159,15 @@ class FakePipeline:
         self._enter(
             "render",
             (candidate, text),
-            {"position": position, "font_size": font_size, "keep_case": keep_case, "engine": engine},
+            {
+                "position": position,
+                "font_size": font_size,
+                "keep_case": keep_case,
+                "attribution_strip": attribution_strip,
+                "engine": engine,
+                "text_color": text_color,
+                "outline_color": outline_color,
+            },
         )
         return pipeline.render(
             candidate,
@@ -159,6 +177,8 @@ class FakePipeline:
             keep_case=keep_case,
             attribution_strip=attribution_strip,
             engine=engine,
+            text_color=text_color,
+            outline_color=outline_color,
         )
 
     def steps(self) -> list[str]:

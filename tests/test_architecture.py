@@ -24,7 +24,7 @@ PIPELINE_FILES = [
     "render/__init__.py",
     "pipeline.py",
     "cli.py",
-    "ui.py",
+    "ui/__init__.py",
     "setup.py",
     "settings.py",
     "fonts/Anton-Regular.ttf",

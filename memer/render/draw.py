@@ -32,6 +32,8 @@ class RenderOptions:
     keep_case: bool = False
     attribution: str | None = None  # burned into the bottom edge when given
     output_size: int | None = None  # longest side; None: settings.OUTPUT_SIZE
+    text_color: str = "white"  # any colour Pillow knows: a name ("yellow") or "#rrggbb"
+    outline_color: str = "black"
 
 
 def _check_options(options: RenderOptions) -> None:
@@ -40,9 +42,22 @@ def _check_options(options: RenderOptions) -> None:
         raise RenderError(f"Unknown caption position {options.position!r}.", "Use top, bottom or both.")
     if options.font_size is not None and (not isinstance(options.font_size, int) or options.font_size < 1):
         raise RenderError(f"Font size {options.font_size!r} is not a positive whole number.", "Use auto or e.g. 64.")
+    for what, colour in (("text", options.text_color), ("outline", options.outline_color)):
+        if not _is_colour(colour):
+            raise RenderError(f"Unknown {what} colour {colour!r}.", "Use a colour name such as white or #ffcc00.")
     size = options.output_size
     if size is not None and (not isinstance(size, int) or size < 16):
         raise RenderError(f"Output size {size!r} is too small.", "Use at least 16 pixels, e.g. 1024.")
+
+
+def _is_colour(value: object) -> bool:
+    from PIL import ImageColor
+
+    try:
+        ImageColor.getrgb(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def _target_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
@@ -126,7 +141,7 @@ def render_meme(image: Image.Image, text: str, options: RenderOptions | None = N
     canvas = _scaled(image, target)
     draw = ImageDraw.Draw(canvas)
     for placement in placements:
-        _draw_block(canvas, draw, placement.layout, fonts, placement.top)
+        _draw_block(canvas, draw, placement.layout, fonts, placement.top, options)
     if options.attribution and options.attribution.strip():
         _draw_attribution(canvas, options.attribution.strip(), _attribution_strip_height(canvas.size[1]))
     return canvas
@@ -162,9 +177,15 @@ def _checked_layout(
 
 
 def _draw_block(
-    canvas: Image.Image, draw: ImageDraw.ImageDraw, layout: TextLayout, fonts: FontStack, top: float
+    canvas: Image.Image,
+    draw: ImageDraw.ImageDraw,
+    layout: TextLayout,
+    fonts: FontStack,
+    top: float,
+    options: RenderOptions | None = None,
 ) -> None:
-    """Each line centred across the canvas, each run in its own face: white with a black outline."""
+    """Each line centred across the canvas, each run in its own face: white with a black outline unless asked."""
+    options = options or RenderOptions()
     width = canvas.size[0]
     baseline = top + layout.ascent
     for line, line_width, offset in zip(layout.lines, layout.widths, layout.offsets or (0.0,) * len(layout.lines)):
@@ -179,9 +200,9 @@ def _draw_block(
                 (x, baseline),
                 text,
                 font=font,
-                fill="white",
+                fill=options.text_color,
                 stroke_width=layout.stroke,
-                stroke_fill="black",
+                stroke_fill=options.outline_color,
                 anchor="ls",
             )
             x += font.getlength(text)

@@ -1,0 +1,271 @@
+"""Step 3: the caption engine, Write / More captions, Cancel, and the captions to choose from.
+
+Captions belong to their picture (:mod:`memer.ui.work`): "More captions" adds
+a batch, a failed batch leaves the list as it was, and a click on a caption
+(even the chosen one) puts its original text back in the box. An unsafe
+caption is used only after a confirm that says why it was flagged.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from memer import captions, settings
+from memer.text import display_safe
+from memer.ui.compat import set_tooltip, show
+from memer.ui.jobs import Cancelled, Job, Runner
+from memer.ui.logs import Meter
+from memer.ui.messages import error_for_app
+from memer.ui.status import StepStatus
+from memer.ui.style import BADGES, esc, note_html
+from memer.ui.work import PictureWork
+
+ENGINE_LABELS = {"openai": "OpenAI", "local": "Local (free)"}
+
+
+def openai_key_found() -> bool:
+    """Whether an OpenAI key is already set up (Colab secret or environment); the key itself is not kept."""
+    try:
+        return bool(captions.find_openai_key())
+    except Exception:  # noqa: BLE001 - e.g. Colab secrets refused: the app still opens, with the key box
+        return False
+
+
+def caption_label(index: int, caption: Any) -> str:
+    """A caption as its button reads: number, safety badge, text (its line breaks as " / ")."""
+    text = display_safe(caption.text.replace("\n", " / "), 300)
+    return f"{index + 1}. {BADGES.get(caption.level, '?')} · {text}"
+
+
+def flag_reason(caption: Any, safety_check: str) -> str:
+    """Why a caption was flagged, in words."""
+    what = ", ".join(display_safe(c, 40) for c in caption.categories) or "no category given"
+    return (
+        f"flagged {BADGES.get(caption.level, '?').split(' ', 1)[-1]} by {safety_check or 'the safety check'} ({what})"
+    )
+
+
+class CaptionsPanel:
+    """``on_choose(text)`` runs when a caption is chosen; ``current()`` gives (candidate, theme, work)."""
+
+    def __init__(
+        self,
+        pipeline: Any,
+        runner: Runner,
+        current: Callable[[], tuple[Any, str, PictureWork | None]],
+        on_choose: Callable[[str], None],
+    ) -> None:
+        import ipywidgets as w
+
+        self.pipeline, self.runner, self.current, self.on_choose = pipeline, runner, current, on_choose
+        self.key_found = openai_key_found()
+        self._typed_key: str | None = None  # only in memory; cleared from the widget once read
+        engines = list(captions.ENGINES)
+        default = settings.CAPTION_ENGINE or ("openai" if self.key_found else "local")
+        self.engine = w.ToggleButtons(
+            options=[(ENGINE_LABELS.get(e, e), e) for e in engines],
+            value=default if default in engines else engines[0],
+            description="Engine",
+        )
+        styles = list(captions.STYLES)
+        self.style = w.Dropdown(
+            options=styles,
+            value=settings.CAPTION_STYLE if settings.CAPTION_STYLE in styles else styles[0],
+            description="Style",
+        )
+        # Synced on Enter or leaving the box, then taken out of it at once: the saved widget state never holds it.
+        self.key_box = w.Password(
+            placeholder="sk-… (kept in memory only)", description="OpenAI key", continuous_update=False
+        )
+        self.key_box.observe(self._take_key, names="value")
+        set_tooltip(self.key_box, "No OpenAI key was found; paste one here, or choose Engine: local")
+        self.write_button = w.Button(description="Write captions", button_style="primary", icon="pencil")
+        self.cancel_button = w.Button(description="Cancel", icon="times", layout=w.Layout(display="none"))
+        self.status = StepStatus(runner, Meter())
+        self.safety_note = w.HTML(value="")
+        self.list = w.VBox([], layout=w.Layout(width="auto"))
+        self.list.add_class("memer-captions")
+        self.buttons: list[Any] = []
+        self.confirm_text = w.HTML(value="")
+        self.confirm_yes = w.Button(description="Use it anyway", button_style="danger")
+        self.confirm_no = w.Button(description="Keep my caption")
+        self.confirm = w.VBox(
+            [self.confirm_text, w.HBox([self.confirm_yes, self.confirm_no], layout=w.Layout(flex_flow="row wrap"))],
+            layout=w.Layout(display="none"),
+        )
+        self._asked: int | None = None
+        self.confirm_yes.on_click(lambda _: self._confirmed(True))
+        self.confirm_no.on_click(lambda _: self._confirmed(False))
+        self.write_button.on_click(lambda _: self.generate())
+        self.cancel_button.on_click(lambda _: self.cancel())
+        self.engine.observe(lambda _: self._sync(), names="value")
+        self.widget = w.VBox(
+            [
+                w.HBox([self.engine, self.style], layout=w.Layout(flex_flow="row wrap")),
+                self.key_box,
+                w.HBox([self.write_button, self.cancel_button], layout=w.Layout(flex_flow="row wrap")),
+                self.status.widget,
+                self.safety_note,
+                self.list,
+                self.confirm,
+            ]
+        )
+        self.job: Job | None = None
+        self._lock = threading.RLock()
+        self._sync()
+
+    # --- the OpenAI key -----------------------------------------------------------------------
+
+    def _take_key(self, change: dict) -> None:
+        """Keep a typed key in memory only and empty the box (its value would be saved with the notebook)."""
+        typed = (change.get("new") or "").strip()
+        if typed:
+            self._typed_key = typed
+            self.key_box.value = ""
+            self.key_box.placeholder = "key in use (hidden); type a new one to replace it"
+
+    def redact(self, text: str) -> str:
+        return text.replace(self._typed_key, "***") if self._typed_key else text
+
+    # --- writing captions ---------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def generate(self) -> None:
+        """Write captions (or More captions): a batch for the picture in use, added to its list."""
+        candidate, theme, work = self.current()
+        if candidate is None or work is None:
+            self.status.fail(None, "Pick a picture first.")
+            return
+        if self.busy:
+            self.status.warn("Captions are being written: wait, or press Cancel.")
+            return
+        api_key = None
+        if self.engine.value == "openai" and not self.key_found:
+            if not self._typed_key:
+                self.status.fail(None, "No OpenAI key found. Paste one in the key box, or choose Engine: local.")
+                return
+            api_key = self._typed_key
+        job = self.job = Job("captions", theme)
+        more = bool(work.captions)
+        self.status.start(job, "Writing more captions…" if more else "Writing captions…")
+        self._sync()
+        engine, style = self.engine.value, self.style.value
+        self.runner.spawn(lambda: self._run(job, candidate, theme, work, engine, style, api_key), "memer-ui-captions")
+
+    def _run(self, job: Job, candidate: Any, theme: str, work: PictureWork, engine, style, api_key) -> None:
+        try:
+            batch = self.pipeline.captions(
+                candidate,
+                theme=theme,
+                engine=engine,
+                style=style,
+                api_key=api_key,
+                progress=job.hook(lambda m, f: self.status.report(job, m, f)),
+            )
+            job.check()
+            with self._lock:
+                start = len(work.captions)
+                work.add_batch(batch)
+                if not batch.captions:
+                    self.status.fail(job, batch.note or "The engine gave no captions this time. Try again.")
+                else:
+                    self.status.finish(job, f"{len(batch.captions)} new captions: click one to use it.")
+                showing = self.current()[2] is work
+                if showing:
+                    self.show(work)
+                pick = work.first_safe(start) if (work.chosen is None and not work.text.strip()) else None
+            if showing and pick is not None:
+                self.choose(pick)
+        except Cancelled:
+            pass
+        except BaseException as err:  # noqa: BLE001 - a failed batch is a message; the list stays as it was
+            self.last_error = err
+            if job is self.job and not job.cancelled:
+                text = error_for_app(err, typed_key=bool(self._typed_key), key_found=self.key_found)
+                self.status.fail(job, self.redact(text))
+        finally:
+            job.done.set()
+            self._sync()
+
+    def cancel(self) -> None:
+        job = self.job
+        if job is None or not job.running:
+            return
+        job.cancel()
+        self.status.finish(job, "Cancelled: the captions you had are kept.", icon="⏹️")
+        self._sync()
+
+    # --- the list -----------------------------------------------------------------------------
+
+    def show(self, work: PictureWork | None) -> None:
+        """The captions of the picture in use (none before a picture is picked)."""
+        import ipywidgets as w
+
+        self._hide_confirm()
+        items = work.captions if work is not None else []
+        buttons = []
+        for index, caption in enumerate(items):
+            button = w.Button(description=caption_label(index, caption), layout=w.Layout(width="auto"))
+            button.add_class("memer-caption-button")
+            set_tooltip(button, "Use this caption (a click brings its original text back)")
+            button.on_click(lambda _, i=index: self.choose(i))
+            buttons.append(button)
+        self.buttons = buttons
+        self.list.children = buttons
+        checks = list(dict.fromkeys(work.safety_checks)) if work is not None else []
+        note = f"Safety check: {', '.join(checks)}." if checks else ""
+        if work is not None and work.note:
+            note += f" {work.note}"
+        self.safety_note.value = note_html(note)
+        self.mark(work)
+        self._sync()
+
+    def mark(self, work: PictureWork | None) -> None:
+        for index, button in enumerate(self.buttons):
+            button.button_style = "info" if work is not None and work.chosen == index else ""
+
+    def choose(self, index: int) -> None:
+        """A caption's button: use it (an unsafe one only after the confirm)."""
+        _candidate, _theme, work = self.current()
+        if work is None or not 0 <= index < len(work.captions):
+            return
+        caption = work.captions[index]
+        if caption.level >= 2 and index not in work.confirmed_unsafe:
+            self._asked = index
+            reason = flag_reason(caption, work.safety_checks[-1] if work.safety_checks else "")
+            self.confirm_text.value = (
+                f'<div class="memer-warn">⛔ Caption {index + 1} was {esc(reason)}. '
+                "Memes get shared: use it anyway?</div>"
+            )
+            show(self.confirm, True)
+            return
+        self._hide_confirm()
+        work.chosen = index
+        self.mark(work)
+        self.on_choose(caption.text)
+
+    def _confirmed(self, yes: bool) -> None:
+        index, self._asked = self._asked, None
+        _candidate, _theme, work = self.current()
+        self._hide_confirm()
+        if yes and index is not None and work is not None:
+            work.confirmed_unsafe.add(index)
+            self.choose(index)
+
+    def _hide_confirm(self) -> None:
+        self._asked = None
+        show(self.confirm, False)
+
+    def _sync(self) -> None:
+        _candidate, _theme, work = self.current()
+        busy = self.busy
+        show(self.key_box, self.engine.value == "openai" and not self.key_found)
+        show(self.cancel_button, busy)
+        self.write_button.disabled = busy or work is None
+        self.write_button.description = "More captions" if work is not None and work.captions else "Write captions"
+        show(self.list, bool(self.buttons))

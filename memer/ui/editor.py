@@ -1,0 +1,190 @@
+"""Step 4: the caption as the meme will show it, and how it looks.
+
+The text box is multi-line (a new line stays a new line on the meme); ``|``
+splits the top from the bottom text: typing one with Position top or bottom
+switches to both, and with top or bottom chosen again it breaks the line
+instead, so the hint is always true. The size slider starts from the size
+auto-fit chose, in pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from memer.render import POSITIONS
+from memer.ui.compat import set_tooltip
+from memer.ui.style import note_html
+
+COLOURS = {"white": "White", "yellow": "Yellow", "black": "Black", "#ff4081": "Pink", "#40c4ff": "Sky blue"}
+OUTLINES = {"black": "Black", "white": "White", "#3e2723": "Brown", "none": "None"}
+HINT = "A new line stays a new line. Type | to put text at the top and the bottom."
+OPEN_LICENCES = ("cc0", "public domain", "pd", "no known copyright")
+
+
+def credit_needed(candidate: Any) -> bool:
+    """Whether the picture's licence asks for credit (CC BY, BY-SA ...; not CC0 or public domain)."""
+    licence = (getattr(candidate, "license", "") or "").strip().lower()
+    if licence.startswith(OPEN_LICENCES):
+        return False
+    return bool(getattr(candidate, "attribution_required", True))
+
+
+@dataclass(frozen=True)
+class Look:
+    """Everything the renderer is asked for, read from the controls at one moment."""
+
+    text: str
+    position: str
+    font_size: int | None  # None: auto-fit
+    keep_case: bool
+    text_color: str
+    outline_color: str
+    credit_on_picture: bool
+
+
+def text_for_position(text: str, position: str) -> str:
+    """With one block (top or bottom), ``|`` is a line break: the text keeps its parts either way."""
+    text = text.replace("\r\n", "\n").strip()
+    if position != "both":
+        text = "\n".join(part.strip() for part in text.split("|"))
+    return text
+
+
+class Editor:
+    """``on_change()`` runs on every edit (the app debounces the preview)."""
+
+    def __init__(self, on_change: Callable[[], None]) -> None:
+        import ipywidgets as w
+
+        self.on_change = on_change
+        self._quiet = False  # set while the app itself changes a control
+        self.text = w.Textarea(
+            placeholder="Pick a caption above or write your own",
+            continuous_update=True,  # the preview follows typing (debounced by the app)
+            rows=3,
+            layout=w.Layout(width="auto", height="84px"),
+        )
+        self.text.add_class("memer-caption-text")
+        self.hint = w.HTML(value=note_html(HINT))
+        self.position = w.ToggleButtons(options=list(POSITIONS), value="bottom", description="Position")
+        self.position.add_class("memer-position")
+        self.keep_case = w.Checkbox(value=False, description="Keep case (not ALL CAPS)", indent=False)
+        self.text_color = w.Dropdown(options=[(v, k) for k, v in COLOURS.items()], value="white", description="Text")
+        self.outline_color = w.Dropdown(
+            options=[(v, k) for k, v in OUTLINES.items()], value="black", description="Outline"
+        )
+        self.auto_size = w.Checkbox(value=True, description="Auto size", indent=False)
+        self.font_size = w.IntSlider(
+            value=64,
+            min=12,
+            max=240,
+            step=1,
+            description="Size (px)",
+            disabled=True,
+            continuous_update=False,
+            layout=w.Layout(width="auto", min_width="0", flex="1 1 200px"),
+        )
+        set_tooltip(self.font_size, "Font size in pixels on the finished meme; untick Auto size to change it")
+        self.credit = w.Checkbox(value=False, description="Credit on the picture", indent=False)
+        self.credit_note = w.HTML(value="")
+        self.note = w.HTML(value="")
+        self.widget = w.VBox(
+            [
+                self.text,
+                self.hint,
+                self.position,
+                self.note,
+                w.HBox([self.text_color, self.outline_color], layout=w.Layout(flex_flow="row wrap")),
+                self.keep_case,
+                w.HBox([self.auto_size, self.font_size], layout=w.Layout(flex_flow="row wrap", width="auto")),
+                self.credit,
+                self.credit_note,
+            ]
+        )
+        self.text.observe(self._on_text, names="value")
+        self.position.observe(lambda _: self._note_position(), names="value")
+        self.auto_size.observe(self._on_auto, names="value")
+        for control in (
+            self.position,
+            self.keep_case,
+            self.text_color,
+            self.outline_color,
+            self.font_size,
+            self.credit,
+        ):
+            control.observe(lambda _: self._changed(), names="value")
+
+    def _changed(self) -> None:
+        if not self._quiet:
+            self.on_change()
+
+    def _on_text(self, change: dict) -> None:
+        old, new = change.get("old") or "", change.get("new") or ""
+        if "|" in new and "|" not in old and self.position.value != "both" and not self._quiet:
+            self.position.value = "both"  # the hint's promise; _note_position says so
+        self._changed()
+
+    def _note_position(self) -> None:
+        if "|" not in self.text.value:
+            self.note.value = ""
+        elif self.position.value == "both":
+            self.note.value = note_html("Top and bottom: the text before | goes at the top.")
+        else:
+            self.note.value = note_html(f"Position {self.position.value}: | starts a new line.")
+
+    def _on_auto(self, change: dict) -> None:
+        self.font_size.disabled = bool(change["new"])  # the slider already shows the size auto-fit chose
+        self._changed()
+
+    # --- the app sets these ----------------------------------------------------------------------
+
+    def set_text(self, text: str) -> None:
+        """Put a caption in the box (the app renders it itself)."""
+        self._quiet = True
+        try:
+            self.text.value = text
+            self._note_position()
+        finally:
+            self._quiet = False
+
+    def set_credit(self, candidate: Any) -> None:
+        """The credit switch is on when the picture's licence asks for credit, and says why."""
+        needed = credit_needed(candidate)
+        self._quiet = True
+        try:
+            self.credit.value = needed
+        finally:
+            self._quiet = False
+        licence = getattr(candidate, "license", "") or "its licence"
+        self.credit_note.value = note_html(
+            f"{licence} asks for credit, and social networks strip the credit kept in the PNG's data: "
+            "it is drawn on the picture."
+            if needed
+            else f"{licence}: no credit needed; it is kept in the PNG's data anyway."
+        )
+
+    def show_auto_size(self, size: int | None) -> None:
+        """While Auto size is on, the slider follows the size auto-fit chose (so unticking starts there)."""
+        if size is None or not self.auto_size.value:
+            return
+        self._quiet = True
+        try:
+            self.font_size.max = max(self.font_size.max, int(size))
+            self.font_size.value = max(self.font_size.min, int(size))
+        finally:
+            self._quiet = False
+
+    def look(self) -> Look:
+        """What the controls say now."""
+        outline = self.outline_color.value
+        return Look(
+            text=text_for_position(self.text.value, self.position.value),
+            position=self.position.value,
+            font_size=None if self.auto_size.value else int(self.font_size.value),
+            keep_case=bool(self.keep_case.value),
+            text_color=self.text_color.value,
+            outline_color=self.text_color.value if outline == "none" else outline,
+            credit_on_picture=bool(self.credit.value),
+        )

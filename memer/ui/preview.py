@@ -1,0 +1,161 @@
+"""The live preview and the one-click download.
+
+The preview is redrawn once typing pauses (the app debounces). Download is one
+click: on Colab the button hands the PNG to ``google.colab.files.download``;
+elsewhere it is a real download link, styled as a button, that always holds
+the meme shown (greyed out while a newer one is being drawn). Each caption
+gets its own file name, so three memes of one picture are three files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from memer import settings
+from memer.images import jpeg_bytes
+from memer.text import human_size
+from memer.ui.editor import Look
+from memer.ui.jobs import Runner
+from memer.ui.messages import error_for_app
+from memer.ui.status import StepStatus
+from memer.ui.style import download_link_html, esc
+
+DOWNLOAD_LABEL = "⬇️ Download PNG"
+
+
+def in_colab() -> bool:
+    from memer.setup import in_colab as colab
+
+    return colab()
+
+
+def meme_file_name(base: str, look: Look) -> str:
+    """``apple-pie-meme.png`` + the caption's first words + a short hash of the whole look."""
+    stem = Path(base or "meme.png").stem
+    words = unicodedata.normalize("NFKD", look.text).encode("ascii", "ignore").decode().lower()
+    words = "-".join(re.findall(r"[a-z0-9]+", words)[:5])
+    digest = hashlib.sha1(repr(look).encode("utf-8")).hexdigest()[:6]
+    return "-".join(part for part in (stem, words, digest) if part) + ".png"
+
+
+class Preview:
+    def __init__(self, pipeline: Any, runner: Runner) -> None:
+        import ipywidgets as w
+
+        self.pipeline, self.runner = pipeline, runner
+        self.colab = in_colab()
+        self.image = w.Image(value=b"", format="jpeg", layout=w.Layout(width="100%", height="auto"))
+        self.image.add_class("memer-preview")
+        self.attribution = w.HTML(value="")
+        self.status = StepStatus(runner)
+        self.download_button = w.Button(description="Download PNG", button_style="success", icon="download")
+        self.download_link = w.HTML(value=download_link_html(None, "", DOWNLOAD_LABEL))
+        self.download_note = w.HTML(value="")
+        self.download_button.on_click(lambda _: self.download())
+        self.download_button.layout.display = "" if self.colab else "none"
+        self.download_link.layout.display = "none" if self.colab else ""
+        self.widget = w.VBox(
+            [
+                self.image,
+                self.attribution,
+                self.download_button,
+                self.download_link,
+                self.download_note,
+                self.status.widget,
+            ]
+        )
+        self.meme: Any = None
+        self.look: Look | None = None
+        self.filename = ""
+        self._lock = threading.Lock()
+        self._sync()
+
+    def stale(self) -> None:
+        """A control changed: the link must not save the old meme while the new one is drawn."""
+        self.download_link.value = download_link_html(None, "", DOWNLOAD_LABEL)
+        self.download_button.disabled = True
+
+    def clear(self, candidate: Any) -> None:
+        """No caption: the plain picture, nothing to download."""
+        from memer.ui.gallery import thumbnail_jpeg
+
+        with self._lock:
+            self.meme = self.look = None
+        self.image.value = thumbnail_jpeg(candidate.path, settings.UI_PREVIEW_SIZE) if candidate is not None else b""
+        self.attribution.value = (
+            f'<div class="memer-credit">{esc(candidate.attribution(), 300)}</div>' if candidate is not None else ""
+        )
+        self.status.clear()
+        self._sync()
+
+    def render(self, candidate: Any, look: Look, engine: str) -> Any:
+        """Draw the meme for ``look`` (any thread); shows it, or the error under the preview."""
+        if candidate is None:
+            return None
+        if not look.text:
+            self.clear(candidate)
+            return None
+        try:
+            meme = self.pipeline.render(
+                candidate,
+                look.text,
+                position=look.position,
+                font_size=look.font_size,
+                keep_case=look.keep_case,
+                attribution_strip=look.credit_on_picture,
+                engine=engine,
+                text_color=look.text_color,
+                outline_color=look.outline_color,
+            )
+        except BaseException as err:  # noqa: BLE001 - shown under the preview, never a traceback
+            self.last_error = err
+            self.status.fail(None, error_for_app(err))
+            with self._lock:
+                self.meme = self.look = None
+            self._sync()
+            return None
+        self.image.value = jpeg_bytes(meme.image, settings.UI_PREVIEW_SIZE)
+        self.attribution.value = f'<div class="memer-credit">{esc(meme.attribution, 300)}</div>'
+        self.status.clear()
+        with self._lock:
+            self.meme, self.look = meme, look
+            self.filename = meme_file_name(meme.filename, look)
+        self._sync()
+        return meme
+
+    def _sync(self) -> None:
+        with self._lock:
+            meme, filename = self.meme, self.filename
+        self.download_button.disabled = meme is None
+        if not self.colab:
+            png = meme.png if meme is not None else None
+            self.download_link.value = download_link_html(png, filename, DOWNLOAD_LABEL)
+            self.download_note.value = (
+                f'<div class="memer-note">{esc(filename)} · {human_size(len(png))}</div>' if png else ""
+            )
+
+    def download(self) -> None:
+        """Colab's button (the kernel's own thread: files.download needs the cell's output)."""
+        with self._lock:
+            meme, filename = self.meme, self.filename
+        if meme is None:
+            self.status.fail(None, "Nothing to download yet: pick a picture and a caption first.")
+            return
+        try:
+            folder = Path(settings.MEME_DIR)
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / filename
+            path.write_bytes(meme.png)
+            from google.colab import files
+
+            files.download(str(path))
+        except BaseException as err:  # noqa: BLE001 - shown under the button
+            self.last_error = err
+            self.status.fail(None, f"Could not download the meme: {error_for_app(err)}")
+            return
+        self.download_note.value = f'<div class="memer-note">Saved as {esc(str(path))} and sent to your browser.</div>'

@@ -1,0 +1,137 @@
+"""Step 1: the topic box, Search and Cancel, and what each source answered.
+
+One search at a time: Enter or Search while one runs for the same words is
+ignored with a note (a burst of Enters is one search); for other words it
+cancels the running one and starts anew. Nothing is ever queued. The box is
+read only after the settle delay, so the letters typed just before Enter are
+in the query.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from memer import settings
+from memer.text import collapse_whitespace
+from memer.ui.compat import on_enter, set_tooltip, show
+from memer.ui.jobs import Cancelled, Job, Runner
+from memer.ui.logs import Meter
+from memer.ui.messages import error_for_app, source_note
+from memer.ui.status import StepStatus
+from memer.ui.style import esc, sources_html
+
+
+class SearchPanel:
+    """``on_found(result)`` runs (in the search's thread) with each search's answer, found pictures or not."""
+
+    def __init__(self, pipeline: Any, runner: Runner, on_found: Callable[[Any], None]) -> None:
+        import ipywidgets as w
+
+        self.pipeline, self.runner, self.on_found = pipeline, runner, on_found
+        self.query = w.Text(
+            placeholder="a topic, e.g. apple pie",
+            continuous_update=True,  # every letter is sent as typed; the app still lets the last ones arrive
+            layout=w.Layout(flex="1 1 200px", width="auto", min_width="0"),
+        )
+        self.query.add_class("memer-query")
+        self.search_button = w.Button(description="Search", button_style="primary", icon="search")
+        set_tooltip(self.search_button, "Find pictures for the topic")
+        self.cancel_button = w.Button(description="Cancel", icon="times", layout=w.Layout(display="none"))
+        set_tooltip(self.cancel_button, "Stop this search")
+        self.status = StepStatus(runner, Meter())
+        self.sources = w.HTML(value="")
+        self.widget = w.VBox(
+            [
+                w.HBox(
+                    [self.query, self.search_button, self.cancel_button],
+                    layout=w.Layout(flex_flow="row wrap", width="auto"),
+                ),
+                self.status.widget,
+                self.sources,
+            ]
+        )
+        self.search_button.on_click(lambda _: self.request())
+        self.cancel_button.on_click(lambda _: self.cancel())
+        on_enter(self.query, self.request)
+        self.job: Job | None = None
+        self._lock = threading.RLock()
+        self._requested = False
+        self.searches = 0  # how many searches were started (the browser test counts them)
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def request(self) -> None:
+        """Enter or the Search button (kernel thread): look at the box once its last letters have arrived."""
+        with self._lock:
+            if self._requested:  # a burst of Enters within the settle delay is one request
+                return
+            self._requested = True
+        self.runner.later(settings.UI_SETTLE, self._dispatch, name="memer-ui-search-request")
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            self._requested = False
+            query = collapse_whitespace(self.query.value)
+            if not query:
+                self.status.fail(None, "Type a topic first, e.g. “apple pie”.")
+                return
+            running = self.job
+            if running is not None and running.running:
+                if running.about == query:
+                    self.status.warn(f"Already searching for “{query}”: one search at a time.")
+                    return
+                running.cancel()
+            job = self.job = Job("search", query)
+            self.searches += 1
+        self.sources.value = ""
+        self._sync()
+        self.status.start(job, f"Searching for “{query}”…")
+        self.runner.spawn(lambda: self._run(job), name="memer-ui-search")
+
+    def _run(self, job: Job) -> None:
+        try:
+            result = self.pipeline.search(job.about, progress=job.hook(lambda m, f: self.status.report(job, m, f)))
+            job.check()
+            with self._lock:
+                if job is not self.job:
+                    return
+                self.sources.value = sources_html(
+                    result.sources,
+                    {s.name: note for s in result.sources if (note := source_note(s.name, s.ok, s.message))},
+                )
+                if result.candidates:
+                    self.status.finish(job, f"{len(result.candidates)} pictures for “{job.about}”: pick one.")
+                else:
+                    self.status.fail(job, f"No pictures found for “{job.about}”. Try other words.")
+            self.on_found(result)
+        except Cancelled:
+            pass
+        except BaseException as err:  # noqa: BLE001 - every failure is a message in the app
+            self.last_error = err
+            if job is self.job and not job.cancelled:
+                self.status.fail(job, error_for_app(err))
+        finally:
+            job.done.set()
+            self._sync()
+
+    def cancel(self) -> None:
+        """The Cancel button: the search stops at its next step; its answer, if any, is dropped."""
+        with self._lock:
+            job = self.job
+            if job is None or not job.running:
+                return
+            job.cancel()
+        self.status.finish(job, f"Search for “{job.about}” cancelled.", icon="⏹️")
+        self._sync()
+
+    def _sync(self) -> None:
+        busy = self.busy
+        show(self.cancel_button, busy)
+        self.search_button.description = "Searching…" if busy else "Search"
+
+    def describe(self) -> str:
+        return esc(self.query.value)

@@ -1,0 +1,45 @@
+"""What the user made for each picture, kept while the app is open so nothing is lost.
+
+Going back to a picture brings back its captions (every batch, "More captions"
+adds to them), the caption chosen and the text as edited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class PictureWork:
+    captions: list[Any] = field(default_factory=list)  # memer.captions.base.Caption, every batch in order
+    safety_checks: list[str] = field(default_factory=list)  # how each batch was checked, in order
+    engine: str = ""  # of the last batch (goes into the PNG's metadata)
+    note: str = ""  # the last batch's note (e.g. fewer came back)
+    chosen: int | None = None  # index into captions of the caption in use
+    text: str = ""  # the caption as edited
+    confirmed_unsafe: set[int] = field(default_factory=set)  # unsafe captions the user chose anyway
+
+    def add_batch(self, batch: Any) -> None:
+        self.captions.extend(batch.captions)
+        self.safety_checks.append(batch.safety_check)
+        self.engine, self.note = batch.engine, batch.note
+
+    def first_safe(self, start: int = 0) -> int | None:
+        return next((i for i, c in enumerate(self.captions) if i >= start and c.level < 2), None)
+
+
+class WorkStore:
+    """PictureWork by picture key (see :func:`memer.ui.gallery.picture_key`)."""
+
+    def __init__(self) -> None:
+        self._work: dict[str, PictureWork] = {}
+
+    def __getitem__(self, key: str) -> PictureWork:
+        return self._work.setdefault(key, PictureWork())
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._work
+
+    def __len__(self) -> int:
+        return len(self._work)
