@@ -1,8 +1,10 @@
-"""The notebook app's callbacks, driven as a user would: set values, click buttons.
+"""The notebook app driven as a user would: type, press Enter, click, from the Python side.
 
 Runs against a fake pipeline (tests/fakes.py) with real image files, so every
-step can be made to fail on purpose. Run it with ipywidgets 8 (the test
-environment) and 7.7.1 (what Colab ships; see tests/run_ui_w7.sh).
+step can be made to fail or to hang on purpose. Run under ipywidgets 8 (the
+test environment) and 7.7.1 (what Colab ships): .ci/run runs this file in
+.venv-w7 too. Each step runs in a background thread; ``app.wait()`` waits for
+the app to be idle.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import base64
 import io
 import re
 import sys
+import threading
 import types
 
 import ipywidgets
@@ -20,9 +23,18 @@ from PIL import Image
 import memer.captions
 from memer import settings, ui
 from memer.errors import CaptionError, MemerError, RenderError, SourceError
+from memer.ui import compat, logs, messages
+from memer.ui.editor import credit_needed, text_for_position
 from tests.fakes import CAPTION_TEXTS, FakePipeline
+from tests.standins.settings import override
 
 IPYWIDGETS_MAJOR = int(ipywidgets.__version__.split(".")[0])
+
+
+@pytest.fixture(autouse=True)
+def quick(monkeypatch):
+    """No settle or preview delay unless a test asks for one; a fast clock."""
+    override(monkeypatch, UI_SETTLE=0.0, UI_PREVIEW_DELAY=0.0, UI_TICK=0.02, OUTPUT_SIZE=320, UI_PREVIEW_SIZE=240)
 
 
 @pytest.fixture
@@ -46,20 +58,48 @@ def app(fake, no_key) -> ui.App:
     return ui.App(pipeline=fake)
 
 
+class Gate:
+    """Holds a fake step until released, to look at the app while it works."""
+
+    def __init__(self, fake: FakePipeline, step: str) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.step = step
+        fake.on_call = self._on_call
+
+    def _on_call(self, step: str) -> None:
+        if step == self.step:
+            self.entered.set()
+            assert self.release.wait(10), "the test never released the step"
+
+
 def searched(app: ui.App, query: str = "apple pie") -> ui.App:
-    app.query.value = query
-    app.search_button.click()
-    assert app.message.value == "", app.message.value
+    app.search.query.value = query
+    app.search.search_button.click()
+    app.wait()
+    assert "memer-error" not in app.search.status.shown_text, app.search.status.shown_text
+    return app
+
+
+def picked(app: ui.App, index: int = 2) -> ui.App:
+    app.gallery.buttons[index].click()
+    app.wait()
     return app
 
 
 def with_captions(app: ui.App, pick: int = 2) -> ui.App:
     searched(app)
-    app.pick_buttons[pick].click()
-    app.engine.value = "local"
-    app.generate_button.click()
-    assert app.message.value == "", app.message.value
+    picked(app, pick)
+    app.captions.engine.value = "local"
+    app.captions.write_button.click()
+    app.wait()
+    assert "memer-error" not in app.captions.status.shown_text, app.captions.status.shown_text
     return app
+
+
+def type_caption(app: ui.App, text: str) -> None:
+    app.editor.text.value = text
+    app.wait()
 
 
 def visible(widget) -> bool:
@@ -77,272 +117,467 @@ def jpeg_size(data: bytes) -> tuple[int, int]:
     return Image.open(io.BytesIO(data)).size
 
 
+def renders(fake: FakePipeline) -> list[tuple[str, dict]]:
+    return [(args[1], kwargs) for step, args, kwargs in fake.calls if step == "render"]
+
+
 # --- search -------------------------------------------------------------------------
 
 
-def test_search_fills_a_gallery_of_clickable_thumbnails_with_credits(app, fake):
+def test_search_fills_a_gallery_of_cards_with_titles_thumbnails_and_escaped_credits(app, fake):
     assert not visible(app.pick_section)
     searched(app)
-    assert fake.steps() == ["search"]
-    assert fake.calls[0][1] == ("apple pie",)
-    assert len(app.pick_buttons) == len(app.gallery.children) == 10
+    assert fake.steps() == ["search"] and fake.calls[0][1] == ("apple pie",)
+    assert len(app.gallery.buttons) == len(app.gallery.widget.children) == 10
     assert visible(app.pick_section) and not visible(app.make_section)
-    for i, cell in enumerate(app.gallery.children):
-        image, button, credit = cell.children
+    for i, card in enumerate(app.gallery.widget.children):
+        title, image, credit, button = card.children
+        assert f"Apple Pie {i + 1}" in title.value
         assert max(jpeg_size(image.value)) <= settings.UI_THUMB_SIZE
-        assert button is app.pick_buttons[i] and not button.disabled
-        assert f"Author &lt;{i}&gt;" in credit.value  # escaped, not raw HTML
-        assert "<" + str(i) + ">" not in credit.value
-        assert re.search(r"CC BY|CC0", credit.value)
-        assert "Wikimedia Commons" in credit.value or "Wikipedia" in credit.value
-    assert app.progress.value == 1.0
+        assert image.layout.overflow == "hidden" and "memer-thumb" in image._dom_classes
+        assert button is app.gallery.buttons[i] and not button.disabled
+        assert f"Author &lt;{i}&gt;" in credit.value and f"<{i}>" not in credit.value
+    assert "auto-fill" in app.gallery.widget.layout.grid_template_columns  # cards wrap on a narrow screen
 
 
-def test_enter_in_the_topic_box_searches_too(app, fake):
-    app.query.value = "apple pie"
-    app.query._submission_callbacks(app.query)  # what the front end's "submit" event runs
-    assert [call[0] for call in fake.calls] == ["search"]
-    assert len(app.pick_buttons) == 10
-
-
-def test_search_shows_which_sources_answered_and_why_one_failed(app):
+def test_search_status_says_what_was_found_with_no_stale_bar(app):
     searched(app)
-    assert "✅ Wikimedia Commons: 5 found" in app.sources.value
-    assert "✅ Wikipedia: 5 found" in app.sources.value
-    assert "❌ Open Images: cache not found" in app.sources.value
+    assert "10 pictures for “apple pie”: pick one." in app.search.status.line.value
+    assert not visible(app.search.status.bar)
+    assert not visible(app.search.cancel_button)
 
 
-def test_buttons_are_disabled_while_the_pipeline_works(app, fake):
+def test_sources_say_which_answered_and_a_missing_cache_is_one_calm_line(fake, no_key):
+    from memer.pipeline import SourceStatus
+
+    original = fake.search
+
+    def search(query, **kwargs):
+        result = original(query, **kwargs)
+        result.sources = [
+            SourceStatus("commons", True, 5),
+            SourceStatus("wikipedia", True, 0, "no pictures for this topic"),
+            SourceStatus("openimages", False, 0, "No Open Images cache in /x (no manifest.json). Rebuild it with …"),
+        ]
+        return result
+
+    fake.search = search
+    app = searched(ui.App(pipeline=fake))
+    shown = app.search.sources.value
+    assert "✅ Wikimedia Commons: 5 found" in shown
+    assert "✅ Wikipedia" not in shown and "➖ Wikipedia: nothing for this topic" in shown  # no green tick on 0
+    assert "Open Images: not set up on this computer (optional)" in shown
+    assert "memer cache build" not in shown and "❌" not in shown
+
+
+def test_enter_searches_with_the_text_the_user_sees_even_when_the_last_letters_arrive_after_it(app, fake, monkeypatch):
+    override(monkeypatch, UI_SETTLE=0.3)
+    app.search.query.value = "apple pi"
+    compat.press_enter(app.search.query)  # the Enter key's message overtook the last letter ...
+    app.search.query.value = "apple pie"  # ... which arrives a moment later
+    app.wait()
+    assert [args for step, args, _ in fake.calls if step == "search"] == [("apple pie",)]
+
+
+def test_a_burst_of_enters_is_one_search(app, fake, monkeypatch):
+    override(monkeypatch, UI_SETTLE=0.2)
+    app.search.query.value = "apple pie"
+    for _ in range(3):
+        compat.press_enter(app.search.query)
+    app.search.search_button.click()
+    app.wait()
+    assert fake.steps() == ["search"] and app.search.searches == 1
+
+
+def test_enter_while_the_same_search_runs_is_refused_visibly_not_queued(app, fake):
+    gate = Gate(fake, "search")
+    app.search.query.value = "apple pie"
+    compat.press_enter(app.search.query)
+    assert gate.entered.wait(5)
+    assert visible(app.search.cancel_button) and visible(app.search.status.bar)
+    assert "Searching for “apple pie”" in app.search.status.line.value
+    compat.press_enter(app.search.query)
+    app.runner.wait_for(lambda: "Already searching" in app.search.status.error.value)
+    assert "one search at a time" in app.search.status.error.value
+    gate.release.set()
+    app.wait()
+    assert fake.steps() == ["search"]
+
+
+def test_new_words_while_a_search_runs_cancel_it_and_search_those(app, fake):
+    gate = Gate(fake, "search")
+    app.search.query.value = "apple pie"
+    app.search.search_button.click()
+    assert gate.entered.wait(5)
+    fake.on_call = None
+    app.search.query.value = "lone tree"
+    app.search.search_button.click()
+    app.runner.wait_for(lambda: len(fake.steps()) == 2)
+    gate.release.set()
+    app.wait()
+    assert [args for _, args, _ in fake.calls] == [("apple pie",), ("lone tree",)]
+    assert app.result.query == "lone tree" and "Lone Tree" in app.gallery.widget.children[0].children[0].value
+
+
+def test_cancel_stops_waiting_for_a_search_and_drops_its_answer(app, fake):
+    gate = Gate(fake, "search")
+    app.search.query.value = "apple pie"
+    app.search.search_button.click()
+    assert gate.entered.wait(5)
+    app.search.cancel_button.click()
+    assert "cancelled" in app.search.status.line.value and not visible(app.search.status.bar)
+    assert not visible(app.search.cancel_button) and not app.search.busy
+    gate.release.set()
+    app.wait()
+    assert app.gallery.buttons == [] and app.result is None
+
+
+def test_a_hook_report_after_cancel_stops_the_step(app, fake):
     seen = []
-    fake.on_call = lambda step: seen.append(
-        (step, app.search_button.disabled, app.generate_button.disabled, all(b.disabled for b in app.pick_buttons))
-    )
-    with_captions(app)
-    assert seen[0] == ("search", True, True, True)
-    assert ("captions", True, True, True) in seen
-    assert not app.search_button.disabled and not app.generate_button.disabled
-    assert not any(b.disabled for b in app.pick_buttons)
+
+    def search(query, *, progress=None, **kwargs):
+        progress("Asking Wikimedia Commons…", 0.1)
+        app.search.cancel()
+        try:
+            progress("Ranking pictures with CLIP…", 0.5)
+        except ui.Cancelled:
+            seen.append("stopped")
+            raise
+        seen.append("went on")
+
+    fake.search = search
+    app.search.query.value = "apple pie"
+    app.search.search_button.click()
+    app.wait()
+    assert seen == ["stopped"] and "cancelled" in app.search.status.line.value
 
 
-def test_progress_messages_reach_the_status_label_and_bar(app):
-    labels, fractions = [], []
-    app.status.observe(lambda change: labels.append(change["new"]), names="value")
-    app.progress.observe(lambda change: fractions.append(change["new"]), names="value")
-    searched(app)
-    assert "Asking Wikimedia Commons…" in labels and "Ranking pictures with CLIP…" in labels
-    assert 0.1 in fractions and fractions[-1] == 1.0
-    assert app.status.value == "10 pictures: pick one."
+def test_a_running_search_shows_its_steps_elapsed_time_and_megabytes(app, fake, tmp_path, monkeypatch):
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    app.search.status.meter.folders = lambda: [folder]
+    gate = Gate(fake, "search")
+    app.search.query.value = "apple pie"
+    app.search.search_button.click()
+    assert gate.entered.wait(5)
+    (folder / "model.safetensors.incomplete").write_bytes(b"\0" * 3 * 1024 * 1024)
+    app.runner.wait_for(lambda: "3 MB downloaded" in app.search.status.line.value)
+    assert re.search(r"· \d+ s", app.search.status.line.value)
+    gate.release.set()
+    app.wait()
+    assert "downloaded" not in app.search.status.line.value  # the finished line is calm
 
 
-def test_an_empty_topic_asks_for_one_without_searching(app, fake):
-    app.query.value = "   "
-    app.search_button.click()
-    assert fake.calls == []
-    assert "Type a topic first" in app.message.value
-
-
-def test_no_pictures_found_is_a_message(fake, no_key):
-    fake.n_candidates = 0
+@pytest.mark.parametrize(
+    ("query", "n", "expected"),
+    [("   ", 10, "Type a topic first"), ("xyzzy", 0, "No pictures found for “xyzzy”. Try other words.")],
+)
+def test_an_empty_topic_or_no_pictures_is_said_under_the_search_box(fake, no_key, query, n, expected):
+    fake.n_candidates = n
     app = ui.App(pipeline=fake)
-    app.query.value = "xyzzy"
-    app.search_button.click()
-    assert "No pictures found for “xyzzy”" in app.message.value
-    assert app.pick_buttons == []
+    app.search.query.value = query
+    app.search.search_button.click()
+    app.wait()
+    assert expected in app.search.status.error.value
+    assert not visible(app.search.status.bar) and app.gallery.buttons == []
+    assert app.captions.status.shown_text == "" and app.preview.status.shown_text == ""
 
 
-# --- pick, captions, edit -----------------------------------------------------------
+def test_a_new_search_keeps_the_picture_in_use_its_captions_and_the_edit(app, fake):
+    with_captions(app)
+    type_caption(app, "my own words")
+    candidate = app.candidate
+    searched(app, "cats")
+    assert app.candidate is candidate and visible(app.make_section)
+    assert app.editor.text.value == "my own words" and len(app.captions.buttons) == 10
+    assert app.result.query == "cats"
+
+
+# --- library output goes into the app ------------------------------------------------
+
+
+def test_what_a_step_prints_or_logs_goes_to_its_details_line_not_stderr(app, fake, capsys):
+    import logging
+
+    def search(query, **kwargs):
+        print("model.safetensors:  45%|####5     | 1.40G/3.09G", end="\r", file=sys.stderr)
+        logging.getLogger("open_clip").warning("Loaded ViT-B-32 model config.")
+        raise SourceError("down")
+
+    fake.search = search
+    details = []
+    app.search.status.details.observe(lambda change: details.append(change["new"]), names="value")
+    app.search.query.value = "apple pie"
+    app.search.search_button.click()
+    app.wait()
+    assert capsys.readouterr().err == ""
+    assert any("1.40G/3.09G" in line for line in details)
+    assert any("Loaded ViT-B-32 model config." in line for line in details)
+    assert logs.ROUTING._proxy is None and not isinstance(sys.stderr, logs._StderrProxy)  # gone once idle
+    assert "Down" in app.search.status.error.value
+
+
+def test_the_details_line_shows_the_last_line_of_a_progress_bar(app, fake):
+    seen = []
+    gate = Gate(fake, "search")
+    app.search.query.value = "apple pie"
+    app.search.search_button.click()
+    assert gate.entered.wait(5)
+    worker = threading.Thread(
+        target=lambda: print("weights:  10%|#|\rweights:  90%|#########|", file=sys.stderr), name="library-thread"
+    )
+    worker.start()
+    worker.join()
+    seen.append(app.search.status.details.value)
+    gate.release.set()
+    app.wait()
+    assert "weights: 90%" in seen[0] and "10%" not in seen[0]
+
+
+# --- pick, captions ----------------------------------------------------------------
 
 
 def test_picking_shows_the_picture_and_enables_captions(app, fake):
     searched(app)
-    assert app.generate_button.disabled
-    app.pick_buttons[3].click()
-    assert app.candidate is fake_candidates(app)[3]
-    assert app.pick_buttons[3].button_style == "success" and app.pick_buttons[3].description == "✓ Picked"
-    assert app.pick_buttons[0].button_style == ""
-    assert visible(app.make_section) and not app.generate_button.disabled
-    assert max(jpeg_size(app.preview.value)) <= settings.UI_PREVIEW_SIZE
-    assert "Author &lt;3&gt;" in app.attribution.value
-    assert app.download_button.disabled  # nothing rendered yet
-    assert "render" not in fake.steps()
-
-
-def fake_candidates(app):
-    return app.result.candidates
-
-
-def test_generate_lists_captions_with_safety_badges_and_picks_the_first_safe(app, fake):
-    with_captions(app, pick=2)
-    step, args, kwargs = fake.calls[-2] if fake.calls[-1][0] == "render" else fake.calls[-1]
-    assert step == "captions"
-    assert args[0] is fake_candidates(app)[2]
-    assert kwargs["theme"] == "apple pie" and kwargs["engine"] == "local" and kwargs["style"] == "funny"
-    assert kwargs["api_key"] is None
-    labels = [label for label, _ in app.captions_list.options]
-    assert len(labels) == 10
-    assert labels[0] == f"1. ✅ safe · {CAPTION_TEXTS[0]}"
-    assert labels[2].startswith("3. ⚠️ sensitive · ")
-    assert labels[6].startswith("7. ⛔ unsafe · ")
-    assert "offline word list (weaker)" in app.safety_note.value
-    assert app.captions_list.value == 0
-    assert app.caption_text.value == CAPTION_TEXTS[0]
-    assert fake.calls[-1][0] == "render" and fake.calls[-1][1][1] == CAPTION_TEXTS[0]
-    assert app.meme is not None and not app.download_button.disabled
-
-
-def test_an_unsafe_caption_is_never_selected_for_you(fake, no_key):
-    fake.levels = [2] * 10
-    app = with_captions(ui.App(pipeline=fake))
-    assert app.captions_list.value is None
-    assert app.caption_text.value == ""
-    assert app.meme is None
-
-
-def test_selecting_a_caption_fills_the_text_box_and_rerenders(app, fake):
-    with_captions(app)
-    app.captions_list.value = 4
-    assert app.caption_text.value == CAPTION_TEXTS[4]
-    assert fake.calls[-1][0] == "render" and fake.calls[-1][1][1] == CAPTION_TEXTS[4]
-    assert app.meme.caption == CAPTION_TEXTS[4]
+    picked(app, 3)
+    assert app.candidate is app.result.candidates[3]
+    assert app.gallery.buttons[3].description == "✓ Picked" and app.gallery.buttons[3].button_style == "success"
+    assert "memer-picked" in app.gallery.cards[3]._dom_classes
+    assert visible(app.make_section) and not app.captions.write_button.disabled
+    assert max(jpeg_size(app.preview.image.value)) <= settings.UI_PREVIEW_SIZE
+    assert "Author &lt;3&gt;" in app.preview.attribution.value
+    assert app.preview.meme is None and "render" not in fake.steps()
 
 
 @pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        (lambda app: setattr(app.caption_text, "value", "my own | words"), {"text": "my own | words"}),
-        (lambda app: setattr(app.position, "value", "both"), {"position": "both"}),
-        (lambda app: setattr(app.position, "value", "top"), {"position": "top"}),
-        (lambda app: setattr(app.auto_size, "value", False), {"font_size": 64}),
-    ],
+    ("license", "required", "on"),
+    [("CC BY-SA 4.0", True, True), ("CC BY 2.0", True, True), ("CC0", True, False), ("Public domain", False, False)],
 )
-def test_edits_update_the_live_preview(app, fake, change, expected):
+def test_credit_on_the_picture_is_on_when_the_licence_asks_for_credit(license, required, on):
+    candidate = types.SimpleNamespace(license=license, attribution_required=required)
+    assert credit_needed(candidate) is on
+
+
+def test_the_credit_switch_follows_the_picture_and_reaches_the_renderer(app, fake):
+    with_captions(app, pick=0)  # CC BY-SA 4.0
+    assert app.editor.credit.value and "asks for credit" in app.editor.credit_note.value
+    assert renders(fake)[-1][1]["attribution_strip"] is True
+    picked(app, 1)  # CC0
+    assert not app.editor.credit.value and "no credit needed" in app.editor.credit_note.value
+
+
+def test_write_captions_lists_them_with_badges_and_uses_the_first_safe_one(app, fake):
+    with_captions(app, pick=2)
+    _step, args, kwargs = next(call for call in fake.calls if call[0] == "captions")
+    assert args[0] is app.result.candidates[2]
+    assert kwargs["theme"] == "apple pie" and kwargs["engine"] == "local" and kwargs["style"] == "funny"
+    assert kwargs["api_key"] is None
+    labels = [button.description for button in app.captions.buttons]
+    assert len(labels) == 10 and labels[0] == f"1. ✅ safe · {CAPTION_TEXTS[0]}"
+    assert labels[2].startswith("3. ⚠️ sensitive · ") and labels[6].startswith("7. ⛔ unsafe · ")
+    assert "offline word list (weaker)" in app.captions.safety_note.value
+    assert app.captions.buttons[0].button_style == "info"
+    assert app.editor.text.value == CAPTION_TEXTS[0]
+    assert renders(fake)[-1][0] == CAPTION_TEXTS[0] and app.preview.meme is not None
+    assert app.captions.write_button.description == "More captions"
+    assert "10 new captions" in app.captions.status.line.value and not visible(app.captions.status.bar)
+
+
+def test_more_captions_adds_a_batch_and_keeps_the_text_in_use(app, fake):
     with_captions(app)
-    before, renders = app.preview.value, fake.steps().count("render")
-    change(app)
-    assert fake.steps().count("render") == renders + 1
-    _, (_candidate, text), kwargs = fake.calls[-1]
-    got = {"text": text, **kwargs}
-    assert {k: got[k] for k in expected} == expected
-    assert app.preview.value != before
-    assert app.meme.caption == text
+    type_caption(app, "my edit")
+    app.captions.write_button.click()
+    app.wait()
+    assert len(app.captions.buttons) == 20 and app.captions.buttons[10].description.startswith("11. ")
+    assert app.editor.text.value == "my edit"
 
 
-def test_font_size_slider_is_used_only_when_auto_is_off(app, fake):
+def test_a_failed_batch_keeps_the_list_and_says_why_under_the_button(app, fake):
     with_captions(app)
-    assert app.font_size.disabled
-    app.auto_size.value = False
-    assert not app.font_size.disabled
-    app.font_size.value = 80
-    assert fake.calls[-1][2]["font_size"] == 80
-    app.auto_size.value = True
-    assert app.font_size.disabled and fake.calls[-1][2]["font_size"] is None
+    fake.fail["captions"] = CaptionError("the model ran out of memory", "Try again.")
+    app.captions.write_button.click()
+    app.wait()
+    assert len(app.captions.buttons) == 10 and app.editor.text.value == CAPTION_TEXTS[0]
+    assert "The model ran out of memory" in app.captions.status.error.value  # a capital letter first
+    assert app.search.status.error.value == ""
 
 
-def test_emptying_the_text_box_shows_the_plain_picture_and_disables_download(app, fake):
+def test_captions_and_the_edit_stay_with_their_picture(app, fake):
+    with_captions(app, pick=2)
+    type_caption(app, "edited for picture three")
+    picked(app, 4)
+    assert app.captions.buttons == [] and app.editor.text.value == ""
+    assert app.captions.write_button.description == "Write captions"
+    picked(app, 2)
+    assert len(app.captions.buttons) == 10 and app.editor.text.value == "edited for picture three"
+    assert renders(fake)[-1][0] == "edited for picture three"
+
+
+def test_a_click_on_the_chosen_caption_brings_its_original_text_back(app, fake):
     with_captions(app)
-    app.caption_text.value = "  "
-    assert app.meme is None and app.download_button.disabled
-    assert app.preview.value[:2] == b"\xff\xd8"
+    type_caption(app, "ruined it")
+    app.captions.buttons[0].click()
+    app.wait()
+    assert app.editor.text.value == CAPTION_TEXTS[0] and renders(fake)[-1][0] == CAPTION_TEXTS[0]
 
 
-def test_a_new_search_starts_over(app):
+def test_an_unsafe_caption_needs_a_confirm_that_says_why(app, fake):
     with_captions(app)
-    searched(app, "cats")
-    assert app.candidate is None and app.meme is None and app.batch is None
-    assert not visible(app.make_section) and app.captions_list.options == ()
+    app.captions.buttons[6].click()
+    app.wait()
+    assert visible(app.captions.confirm) and app.editor.text.value == CAPTION_TEXTS[0]
+    assert "violence" in app.captions.confirm_text.value and "offline word list" in app.captions.confirm_text.value
+    app.captions.confirm_no.click()
+    assert not visible(app.captions.confirm) and app.editor.text.value == CAPTION_TEXTS[0]
+    app.captions.buttons[6].click()
+    app.captions.confirm_yes.click()
+    app.wait()
+    assert app.editor.text.value == CAPTION_TEXTS[6] and app.captions.buttons[6].button_style == "info"
 
 
-# --- download -----------------------------------------------------------------------
+def test_an_unsafe_caption_is_never_chosen_for_you(fake, no_key):
+    fake.levels = [2] * 10
+    app = with_captions(ui.App(pipeline=fake))
+    assert app.editor.text.value == "" and app.preview.meme is None
 
 
-def test_download_outside_colab_is_a_link_to_the_png(app, monkeypatch):
-    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+def test_cancel_while_writing_keeps_the_captions_there_were(app, fake):
     with_captions(app)
-    app.download_button.click()
-    match = re.search(r'<a download="([^"]+)" href="data:image/png;base64,([^"]+)"', app.download_link.value)
-    assert match, app.download_link.value
-    assert match.group(1) == app.meme.filename
-    png = base64.b64decode(match.group(2))
-    assert png == app.meme.png
-    image = Image.open(io.BytesIO(png))
-    assert image.format == "PNG" and image.text["Caption"] == CAPTION_TEXTS[0]
+    gate = Gate(fake, "captions")
+    app.captions.write_button.click()
+    assert gate.entered.wait(5)
+    assert visible(app.captions.cancel_button) and app.captions.write_button.disabled
+    app.captions.cancel_button.click()
+    assert "Cancelled" in app.captions.status.line.value and not app.captions.write_button.disabled
+    gate.release.set()
+    app.wait()
+    assert len(app.captions.buttons) == 10
 
 
-def test_download_on_colab_writes_the_file_and_calls_files_download(app, monkeypatch, tmp_path):
-    downloaded = []
-    google = types.ModuleType("google")
-    colab = types.ModuleType("google.colab")
-    files = types.ModuleType("google.colab.files")
-    files.download = lambda path: downloaded.append(path)
-    colab.files = files
-    google.colab = colab
-    monkeypatch.setitem(sys.modules, "google", google)
-    monkeypatch.setitem(sys.modules, "google.colab", colab)
-    monkeypatch.setitem(sys.modules, "google.colab.files", files)
-    monkeypatch.setattr(settings, "MEME_DIR", tmp_path / "memes")
-    with_captions(app)
-    app.download_button.click()
-    assert app.message.value == ""
-    assert downloaded == [str(tmp_path / "memes" / app.meme.filename)]
-    assert (tmp_path / "memes" / app.meme.filename).read_bytes() == app.meme.png
-    assert "base64" not in app.download_link.value
-
-
-# --- errors -------------------------------------------------------------------------
+# --- errors where the user looks ---------------------------------------------------
 
 
 @pytest.mark.parametrize("step", ["search", "captions", "render"])
 @pytest.mark.parametrize(
     ("error", "shown"),
     [
-        (
-            SourceError("Wikimedia Commons did not answer.", "Try again in a minute."),
-            "Wikimedia Commons did not answer. Try again in a minute.",
-        ),
+        (SourceError("Wikimedia Commons did not answer.", "Try again in a minute."), "did not answer. Try again"),
         (RenderError("The caption <b>is</b> too long.", "Shorten it."), "The caption &lt;b&gt;is&lt;/b&gt; too long."),
         (RuntimeError("boom"), "Something went wrong: RuntimeError: boom."),
-        (NotImplementedError("no such step yet"), "NotImplementedError: no such step yet"),
     ],
 )
-def test_errors_are_messages_in_the_app_not_tracebacks(app, fake, step, error, shown):
+def test_each_error_shows_under_its_own_step_not_as_a_traceback(app, fake, step, error, shown):
     fake.fail[step] = error
-    app.query.value = "apple pie"
-    app.search_button.click()
+    app.search.query.value = "apple pie"
+    app.search.search_button.click()
+    app.wait()
     if step != "search":
-        app.pick_buttons[0].click()
-        app.engine.value = "local"
-        app.generate_button.click()
+        picked(app, 0)
+        app.captions.engine.value = "local"
+        app.captions.write_button.click()
+        app.wait()
         if step == "render":
-            app.caption_text.value = "by hand"
-    assert shown in app.message.value
-    assert 'class="memer-error"' in app.message.value
-    assert "Traceback" not in app.message.value
-    assert app.last_error is error
-    assert not app.search_button.disabled and not app.working
+            type_caption(app, "by hand")
+    status = {"search": app.search.status, "captions": app.captions.status, "render": app.preview.status}[step]
+    assert shown in status.error.value and 'class="memer-error"' in status.error.value
+    assert "Traceback" not in status.error.value
+    others = [s for name, s in [("search", app.search.status), ("captions", app.captions.status)] if name != step]
+    assert all("memer-error" not in s.shown_text for s in others)
 
 
-def test_the_message_clears_on_the_next_action(app, fake):
+def test_the_error_clears_on_the_next_try(app, fake):
     fake.fail["search"] = SourceError("down")
-    app.query.value = "pie"
-    app.search_button.click()
-    assert "down" in app.message.value
+    app.search.query.value = "pie"
+    app.search.search_button.click()
+    app.wait()
+    assert "Down" in app.search.status.error.value
     del fake.fail["search"]
-    app.search_button.click()
-    assert app.message.value == ""
+    app.search.search_button.click()
+    app.wait()
+    assert app.search.status.error.value == ""
 
 
-# --- engines, styles, the OpenAI key ------------------------------------------------
+@pytest.mark.parametrize(
+    ("library", "typed", "found", "shown", "never"),
+    [
+        (
+            "invalid or missing OpenAI key: set OPENAI_API_KEY or use the free local engine",
+            True,
+            False,
+            "did not accept the key you pasted",
+            "OPENAI_API_KEY",
+        ),
+        ("invalid or missing OpenAI key: set OPENAI_API_KEY …", False, True, "key found in your Colab secrets", "set "),
+        (
+            "OpenAI says too many requests. Wait a minute, or use the free local engine (--engine local).",
+            False,
+            True,
+            "(Engine: local, above)",
+            "--engine",
+        ),
+        ("could not connect to the OpenAI API.", False, True, "Could not connect", "could not"),
+    ],
+)
+def test_library_messages_are_said_in_the_apps_words(library, typed, found, shown, never):
+    text = messages.for_app(library, typed_key=typed, key_found=found)
+    assert shown in text and never not in text
+
+
+# --- the OpenAI key ------------------------------------------------------------------
 
 
 def test_with_a_key_found_there_is_no_key_box_and_openai_is_the_default(fake, with_key):
     app = ui.App(pipeline=fake)
-    assert app.engine.value == "openai"
-    assert not visible(app.key_box)
-    with_captions(app)  # switches to local
-    app.engine.value = "openai"
-    app.generate_button.click()
-    assert fake.calls[-2][2]["engine"] == "openai" and fake.calls[-2][2]["api_key"] is None
-    assert "OpenAI moderation" in app.safety_note.value
+    assert app.captions.engine.value == "openai" and not visible(app.captions.key_box)
+    searched(app)
+    picked(app)
+    app.captions.write_button.click()
+    app.wait()
+    kwargs = next(kw for step, _, kw in fake.calls if step == "captions")
+    assert kwargs["engine"] == "openai" and kwargs["api_key"] is None
+    assert "OpenAI moderation" in app.captions.safety_note.value
+
+
+def test_without_a_key_the_box_shows_only_for_openai_and_says_what_to_do(app, fake):
+    assert app.captions.engine.value == "local" and not visible(app.captions.key_box)
+    searched(app)
+    picked(app)
+    app.captions.engine.value = "openai"
+    assert visible(app.captions.key_box) and isinstance(app.captions.key_box, ipywidgets.Password)
+    app.captions.write_button.click()
+    app.wait()
+    assert "Paste one in the key box, or choose Engine: local." in app.captions.status.error.value
+    assert "captions" not in fake.steps()
+
+
+def test_a_typed_key_goes_to_the_pipeline_and_nowhere_else(app, fake):
+    key = "sk-typed-secret-123"
+    app.captions.key_box.value = key  # what the front end syncs on Enter or leaving the box
+    assert app.captions.key_box.value == ""
+    for widget in all_widgets(app.widget):
+        assert key not in repr(widget.get_state())
+    searched(app)
+    picked(app)
+    app.captions.engine.value = "openai"
+    app.captions.write_button.click()
+    app.wait()
+    app.captions.write_button.click()
+    app.wait()
+    assert [kw["api_key"] for step, _, kw in fake.calls if step == "captions"] == [key, key]
+
+
+def test_an_error_never_echoes_the_typed_key_or_one_found_elsewhere(app, fake):
+    key = "sk-typed-secret-456"
+    found = "sk-" + "proj-foundintheenvironment0123456789"
+    fake.fail["captions"] = CaptionError(f"OpenAI refused the key {key} and {found}.", "Check it.")
+    searched(app)
+    picked(app)
+    app.captions.engine.value = "openai"
+    app.captions.key_box.value = key
+    app.captions.write_button.click()
+    app.wait()
+    shown = app.captions.status.error.value
+    assert "OpenAI refused the key" in shown and key not in shown and found not in shown
 
 
 def test_a_failing_key_lookup_opens_the_app_with_the_key_box(fake, monkeypatch):
@@ -351,80 +586,149 @@ def test_a_failing_key_lookup_opens_the_app_with_the_key_box(fake, monkeypatch):
 
     monkeypatch.setattr(memer.captions, "find_openai_key", refuse)
     app = ui.App(pipeline=fake)
-    app.engine.value = "openai"
-    assert not app.key_found and visible(app.key_box)
+    app.captions.engine.value = "openai"
+    assert not app.captions.key_found and visible(app.captions.key_box)
 
 
-def test_without_a_key_the_box_shows_only_for_openai(app):
-    assert app.engine.value == "local"
-    assert not visible(app.key_box)
-    app.engine.value = "openai"
-    assert visible(app.key_box)
-    assert isinstance(app.key_box, ipywidgets.Password)
+# --- edit and preview ----------------------------------------------------------------
 
 
-def test_openai_without_any_key_says_what_to_do(app, fake):
-    searched(app)
-    app.pick_buttons[0].click()
-    app.engine.value = "openai"
-    app.generate_button.click()
-    assert "No OpenAI key found. Paste one in the key box, or choose the local engine." in app.message.value
-    assert "captions" not in fake.steps()
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda e: setattr(e.position, "value", "top"), {"position": "top"}),
+        (lambda e: setattr(e.keep_case, "value", True), {"keep_case": True}),
+        (lambda e: setattr(e.text_color, "value", "yellow"), {"text_color": "yellow"}),
+        (lambda e: setattr(e.outline_color, "value", "white"), {"outline_color": "white"}),
+        (lambda e: setattr(e.credit, "value", False), {"attribution_strip": False}),
+    ],
+)
+def test_each_control_redraws_the_preview_with_its_value(app, fake, change, expected):
+    with_captions(app)
+    before, count = app.preview.image.value, len(renders(fake))
+    change(app.editor)
+    app.wait()
+    assert len(renders(fake)) == count + 1
+    assert {k: renders(fake)[-1][1][k] for k in expected} == expected
+    assert app.preview.image.value != before
 
 
-def test_a_typed_key_goes_to_the_pipeline_and_nowhere_else(app, fake):
-    key = "sk-typed-secret-123"
-    searched(app)
-    app.pick_buttons[0].click()
-    app.engine.value = "openai"
-    app.key_box.value = key
-    app.generate_button.click()
-    captions_call = next(kwargs for step, _, kwargs in fake.calls if step == "captions")
-    assert captions_call["api_key"] == key
-    assert app.key_box.value == ""  # out of the saved widget state
-    for widget in all_widgets(app.widget):
-        assert key not in repr(widget.get_state())
-    app.generate_button.click()  # the key is remembered for the next request
-    assert [kw["api_key"] for step, _, kw in fake.calls if step == "captions"] == [key, key]
+def test_the_preview_follows_typing_once_it_pauses(app, fake, monkeypatch):
+    with_captions(app)
+    override(monkeypatch, UI_PREVIEW_DELAY=0.2)
+    count = len(renders(fake))
+    for prefix in ("w", "wh", "whe", "when pigs fly"):
+        app.editor.text.value = prefix  # each key press syncs the box (continuous_update)
+    assert app.preview.download_link.value.count("memer-disabled") == 1  # no stale PNG to save meanwhile
+    app.wait()
+    assert [text for text, _ in renders(fake)[count:]] == ["when pigs fly"]
+    assert app.editor.text.continuous_update and app.preview.meme.caption == "when pigs fly"
 
 
-def test_a_typed_key_leaves_the_widget_state_before_any_button_is_pressed(app, fake):
-    key = "sk-typed-secret-789"
-    app.key_box.value = key  # what the front end syncs on Enter or leaving the box
-    assert app.key_box.value == ""
-    for widget in all_widgets(app.widget):
-        assert key not in repr(widget.get_state())
-    assert "captions" not in fake.steps()
+def test_a_bar_with_position_bottom_switches_to_both_as_the_hint_says(app, fake):
+    with_captions(app)
+    assert "|" in app.editor.hint.value
+    type_caption(app, "top words | bottom words")
+    assert app.editor.position.value == "both"
+    assert renders(fake)[-1] == ("top words | bottom words", renders(fake)[-1][1])
+    app.editor.position.value = "bottom"
+    app.wait()
+    assert renders(fake)[-1][0] == "top words\nbottom words" and "| starts a new line" in app.editor.note.value
 
 
-def test_an_error_never_echoes_a_key_found_elsewhere(app, fake):
-    found = "sk-" + "proj-foundintheenvironment0123456789"
-    fake.fail["search"] = MemerError(f"a service quoted {found}")
-    app.query.value = "apple pie"
-    app.search_button.click()
-    assert found not in app.message.value and "[redacted]" in app.message.value
+@pytest.mark.parametrize(
+    ("text", "position", "expected"),
+    [
+        ("old pond\nfrog jumps in\nsound of water", "bottom", "old pond\nfrog jumps in\nsound of water"),
+        ("a | b", "both", "a | b"),
+        ("a | b", "top", "a\nb"),
+        ("  spaced\r\nout  ", "bottom", "spaced\nout"),
+    ],
+)
+def test_the_text_reaches_the_renderer_with_its_lines(text, position, expected):
+    assert text_for_position(text, position) == expected
 
 
-def test_an_error_never_echoes_the_typed_key(app, fake):
-    key = "sk-typed-secret-456"
-    fake.fail["captions"] = CaptionError(f"OpenAI refused the key {key}.", "Check it.")
-    searched(app)
-    app.pick_buttons[0].click()
-    app.engine.value = "openai"
-    app.key_box.value = key
-    app.generate_button.click()
-    assert "OpenAI refused the key ***." in app.message.value
-    assert key not in app.message.value
+def test_a_haiku_keeps_its_line_breaks_on_the_way_to_the_renderer(app, fake):
+    with_captions(app)
+    haiku = "old pond\nfrog jumps in\nsound of water"
+    type_caption(app, haiku)
+    assert renders(fake)[-1][0] == haiku and app.preview.meme.caption == haiku
 
 
-def test_styles_and_engines_come_from_the_captions_package_when_it_has_them(fake, no_key, monkeypatch):
-    monkeypatch.setattr(memer.captions, "STYLES", ("dad joke", "funny"), raising=True)
-    monkeypatch.setattr(memer.captions, "ENGINES", ("openai", "local"), raising=True)
-    app = ui.App(pipeline=fake)
-    assert list(app.style.options) == ["dad joke", "funny"] and app.style.value == "funny"
+def test_the_size_slider_starts_from_the_auto_size_and_says_px(app, fake):
+    with_captions(app)
+    auto = app.preview.meme.font_size
+    assert auto and app.editor.font_size.value == auto and app.editor.font_size.disabled
+    assert "px" in app.editor.font_size.description
+    app.editor.auto_size.value = False
+    app.wait()
+    assert not app.editor.font_size.disabled and renders(fake)[-1][1]["font_size"] == auto
+    app.editor.font_size.value = 40
+    app.wait()
+    assert renders(fake)[-1][1]["font_size"] == 40
+    app.editor.auto_size.value = True
+    app.wait()
+    assert renders(fake)[-1][1]["font_size"] is None and app.editor.font_size.disabled
 
 
-# --- showing the app ----------------------------------------------------------------
+def test_the_chosen_position_is_marked(app):
+    assert "memer-position" in app.editor.position._dom_classes
+    from memer.ui.style import CSS
+
+    assert ".memer-position .widget-toggle-button.mod-active" in CSS
+
+
+def test_emptying_the_text_shows_the_plain_picture_and_nothing_to_download(app, fake):
+    with_captions(app)
+    type_caption(app, "  ")
+    assert app.preview.meme is None and "memer-disabled" in app.preview.download_link.value
+    assert app.preview.image.value[:2] == b"\xff\xd8"
+
+
+# --- download ------------------------------------------------------------------------
+
+
+def saved_link(app: ui.App) -> tuple[str, bytes]:
+    match = re.search(r'<a download="([^"]+)" href="data:image/png;base64,([^"]+)"', app.preview.download_link.value)
+    assert match, app.preview.download_link.value
+    return match.group(1), base64.b64decode(match.group(2))
+
+
+def test_outside_colab_the_download_is_one_link_holding_the_png(app, fake):
+    with_captions(app)
+    assert not visible(app.preview.download_button) and visible(app.preview.download_link)
+    assert 'class="memer-download"' in app.preview.download_link.value
+    name, png = saved_link(app)
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.text["Caption"] == CAPTION_TEXTS[0]
+    assert name.endswith(".png") and "when-the-pie" in name
+    app.captions.buttons[1].click()
+    app.wait()
+    other, _ = saved_link(app)
+    assert other != name  # one file per caption
+
+
+def test_on_colab_the_button_hands_the_file_to_colab(fake, no_key, monkeypatch, tmp_path):
+    downloaded = []
+    google = types.ModuleType("google")
+    colab = types.ModuleType("google.colab")
+    files = types.ModuleType("google.colab.files")
+    files.download = downloaded.append
+    colab.files = files
+    google.colab = colab
+    for name, module in [("google", google), ("google.colab", colab), ("google.colab.files", files)]:
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(settings, "MEME_DIR", tmp_path / "memes")
+    app = with_captions(ui.App(pipeline=fake))
+    assert visible(app.preview.download_button) and not visible(app.preview.download_link)
+    app.preview.download_button.click()
+    path = tmp_path / "memes" / app.preview.filename
+    assert downloaded == [str(path)] and path.read_bytes() == app.preview.meme.png
+    assert "Saved as" in app.preview.download_note.value
+
+
+# --- the app as a whole --------------------------------------------------------------
 
 
 def test_launch_displays_the_app_once_and_returns_it(fake, no_key, monkeypatch):
@@ -442,18 +746,30 @@ def test_app_defaults_to_the_pipeline_module(no_key):
     assert ui.App().pipeline is memer.pipeline
 
 
-def test_widget_tooltips_use_the_installed_ipywidgets_name(app):
+def test_tooltips_use_the_installed_ipywidgets_name(app):
     name = "tooltip" if IPYWIDGETS_MAJOR >= 8 else "description_tooltip"
-    assert "local engine" in getattr(app.key_box, name)
+    assert "Engine: local" in getattr(app.captions.key_box, name)
 
 
 def test_no_two_widgets_share_a_layout(app):
     """Hiding one widget (layout.display) must never hide another."""
-    searched(app)
+    with_captions(app)
     layouts = [id(widget.layout) for widget in all_widgets(app.widget)]
     assert len(layouts) == len(set(layouts))
 
 
-def test_the_topic_row_stays_visible_when_the_captions_list_is_hidden(app):
-    assert not visible(app.captions_list)
-    assert visible(app.query) and visible(app.widget.children[2]) and app.widget.children[2].children[0] is app.query
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"a.png": {"metadata": {"name": "a.png"}, "content": b"\x89PNG"}}, [("a.png", b"\x89PNG")]),  # ipywidgets 7
+        (({"name": "b.jpg", "type": "image/jpeg", "content": memoryview(b"\xff\xd8")},), [("b.jpg", b"\xff\xd8")]),
+        ((), []),
+        ({}, []),
+    ],
+)
+def test_uploaded_files_read_the_same_in_both_ipywidgets(value, expected):
+    assert compat.uploaded_files(value) == expected
+
+
+def test_an_error_is_a_memer_error_message_as_written(app):
+    assert messages.error_for_app(MemerError("lower case start.")) == "Lower case start."

@@ -100,6 +100,15 @@ class Runner:
                 raise TimeoutError(f"the app was still working after {timeout:g} s: {[t.name for t in alive]}")
             alive[0].join(min(left, 0.05))
 
+    @staticmethod
+    def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Until ``condition()`` holds (tests look at the app while a step is held)."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still not so after {timeout:g} s")
+            time.sleep(0.01)
+
 
 class Debounced:
     """Call ``work`` once typing pauses for ``delay`` seconds; never two at once, the latest request wins."""
