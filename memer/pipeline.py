@@ -103,7 +103,7 @@ def search(
     with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="memer-search") as pool:
         clip_future = pool.submit(load_clip, progress=say)
         asked = {name: pool.submit(_ask_source, name, query, clip_future) for name in names}
-        answers = {name: future.result() for name, future in asked.items()}
+        answers = _gather_sources(asked, say)
         clip = clip_future.result()  # a ModelError here says how to fix the model setting
 
     statuses = [status for status, _ in answers.values()]
@@ -203,6 +203,23 @@ def _ask_source(name: str, query: str, clip_future) -> tuple[SourceStatus, list[
         return SourceStatus(name, False, 0, f"unexpected error: {type(err).__name__}: {err}"), []
     message = "" if candidates else "no pictures for this topic"
     return SourceStatus(name, True, len(candidates), message), candidates
+
+
+def _gather_sources(asked: dict, say: ProgressHook) -> dict[str, tuple[SourceStatus, list[ImageCandidate]]]:
+    """Each source's answer, in the order asked; reports each one as it comes, and which are still awaited."""
+    from concurrent.futures import as_completed
+
+    by_future = {future: name for name, future in asked.items()}
+    answers: dict[str, tuple[SourceStatus, list[ImageCandidate]]] = {}
+    for future in as_completed(by_future):
+        name = by_future[future]
+        answers[name] = future.result()
+        status = answers[name][0]
+        said = f"{status.count} found" if status.ok else "failed"
+        waiting = [source_display_name(n) for n in asked if n not in answers]
+        tail = f"; waiting for {', '.join(waiting)}" if waiting else ""
+        say(f"{source_display_name(name)}: {said}{tail}", None)
+    return {name: answers[name] for name in asked}
 
 
 def _interleave(lists: list[list[ImageCandidate]]) -> list[ImageCandidate]:

@@ -45,6 +45,8 @@ def test_search_ranks_every_source_together(pies):
     assert seen[-1] == ("Found 5 pictures", 1.0)
     assert all(f is None or 0.0 <= f <= 1.0 for _, f in seen)
     assert any(m.startswith("Downloading pictures") for m, _ in seen)
+    answered = [m for m, _ in seen if m.startswith(("Wikimedia Commons: ", "Wikipedia: "))]
+    assert len(answered) == 2 and "waiting for" in answered[0] and "waiting" not in answered[1]  # as each answers
 
 
 def test_top_k_keeps_the_best(pies):

@@ -214,3 +214,19 @@ def test_any_unicode_caption_renders_inside_the_image(text, position, keep_case)
         assert placement.layout.width <= meme.size[0]
     ink = _ink(meme)
     assert not ink[0].any() and not ink[-1].any() and not ink[:, 0].any() and not ink[:, -1].any()
+
+
+@pytest.mark.parametrize(
+    ("text_color", "outline_color", "fill", "edge"),
+    [("white", "black", (255, 255, 255), (0, 0, 0)), ("yellow", "#3e2723", (255, 255, 0), (62, 39, 35))],
+)
+def test_text_and_outline_colours_are_the_ones_asked_for(text_color, outline_color, fill, edge):
+    options = RenderOptions(text_color=text_color, outline_color=outline_color, output_size=512)
+    pixels = {tuple(p) for p in np.asarray(render_meme(_grey(), "HELLO", options)).reshape(-1, 3)}
+    assert fill in pixels and edge in pixels
+
+
+@pytest.mark.parametrize("field", ["text_color", "outline_color"])
+def test_an_unknown_colour_is_refused_before_drawing(field):
+    with pytest.raises(RenderError, match="colour"):
+        render_meme(_grey(), "HELLO", RenderOptions(**{field: "not-a-colour"}))
