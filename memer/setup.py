@@ -25,6 +25,24 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def where_running() -> str:
+    """Google Colab, a Jupyter kernel elsewhere, IPython in a terminal, or plain Python: said as it is."""
+    if in_colab():
+        return "Google Colab"
+    shell = None
+    ipython = sys.modules.get("IPython")
+    if ipython is not None:
+        try:
+            shell = ipython.get_ipython()
+        except Exception:  # noqa: BLE001 - an odd IPython must not break the report
+            shell = None
+    if shell is None:
+        return "plain Python (not a notebook)"
+    if getattr(shell, "kernel", None) is not None:
+        return "a Jupyter notebook on this computer (not Colab)"
+    return "IPython in a terminal (not a notebook)"
+
+
 def accelerator() -> str:
     """One line: the GPU the models will use, or why they will run on the CPU."""
     try:
@@ -90,7 +108,6 @@ def download_notes() -> list[str]:
 
 def describe_setup() -> str:
     """The set-up cell's report: where we run, on what, and what will download."""
-    where = "Google Colab" if in_colab() else "a local Jupyter"
-    lines = [f"memer is running in {where}.", accelerator(), "", "Downloads:"]
+    lines = [f"memer is running in {where_running()}.", accelerator(), "", "Downloads:"]
     lines += [f"  - {note}" for note in download_notes()]
     return "\n".join(lines)

@@ -106,6 +106,24 @@ def test_describe_setup_puts_it_together(fake_torch, monkeypatch):
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     text = env.describe_setup()
     lines = text.splitlines()
-    assert lines[0] == "memer is running in a local Jupyter."
+    assert lines[0] == "memer is running in plain Python (not a notebook)."  # pytest has no IPython shell
     assert lines[1].startswith("No GPU")
     assert "Downloads:" in lines and all(line.startswith("  - ") for line in lines[lines.index("Downloads:") + 1 :])
+
+
+@pytest.mark.parametrize(
+    ("shell", "expected"),
+    [
+        (None, "plain Python (not a notebook)"),
+        (types.SimpleNamespace(kernel=object()), "a Jupyter notebook on this computer (not Colab)"),
+        (types.SimpleNamespace(), "IPython in a terminal (not a notebook)"),
+    ],
+)
+def test_where_it_runs_is_said_as_it_is(monkeypatch, shell, expected):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    assert env.where_running() == expected
+
+
+def test_on_colab_it_says_colab(on_colab):
+    assert env.where_running() == "Google Colab"
