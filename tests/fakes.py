@@ -65,7 +65,16 @@ def make_picture(path: Path, colour: tuple[int, int, int], label: str, size: tup
 class FakePipeline:
     """Stands in for memer.pipeline; ``fail`` maps a step name to the exception it raises."""
 
-    def __init__(self, folder: Path | str | None = None, n_candidates: int = 10, failed_source: bool = True) -> None:
+    def __init__(
+        self,
+        folder: Path | str | None = None,
+        n_candidates: int = 10,
+        failed_source: bool = True,
+        log: Path | str | None = None,
+        search_delay: float = 0.0,
+    ) -> None:
+        self.log = Path(log) if log else None  # each call as a JSON line (the browser test reads it)
+        self.search_delay = search_delay  # seconds a search takes (to press Enter again meanwhile)
         self.folder = Path(folder or tempfile.mkdtemp(prefix="memer-fake-"))
         self.folder.mkdir(parents=True, exist_ok=True)
         self.n_candidates = n_candidates
@@ -77,6 +86,16 @@ class FakePipeline:
 
     def _enter(self, step: str, args: tuple, kwargs: dict) -> None:
         self.calls.append((step, args, kwargs))
+        if self.log is not None:
+            import json
+
+            shown = [a if isinstance(a, str) else getattr(a, "title", repr(a)) for a in args]
+            with self.log.open("a", encoding="utf-8") as out:
+                out.write(json.dumps({"step": step, "args": shown}) + "\n")
+        if step == "search" and self.search_delay:
+            import time
+
+            time.sleep(self.search_delay)
         if self.on_call is not None:
             self.on_call(step)
         if step in self.fail:

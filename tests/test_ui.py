@@ -179,6 +179,20 @@ def test_enter_searches_with_the_text_the_user_sees_even_when_the_last_letters_a
     assert [args for step, args, _ in fake.calls if step == "search"] == [("apple pie",)]
 
 
+def test_letters_arriving_just_after_the_search_began_restart_it_with_the_whole_text(app, fake):
+    gate = Gate(fake, "search")
+    app.search.query.value = "apple pi"
+    compat.press_enter(app.search.query)
+    assert gate.entered.wait(5)
+    fake.on_call = None
+    app.search.query.value = "apple pie"  # the last letter, later than the settle delay
+    app.runner.wait_for(lambda: len(fake.steps()) == 2)
+    gate.release.set()
+    app.wait()
+    assert [args for _, args, _ in fake.calls] == [("apple pi",), ("apple pie",)]
+    assert app.result.query == "apple pie" and "“apple pie”" in app.search.status.line.value
+
+
 def test_a_burst_of_enters_is_one_search(app, fake, monkeypatch):
     override(monkeypatch, UI_SETTLE=0.2)
     app.search.query.value = "apple pie"

@@ -2,14 +2,19 @@
 
 One search at a time: Enter or Search while one runs for the same words is
 ignored with a note (a burst of Enters is one search); for other words it
-cancels the running one and starts anew. Nothing is ever queued. The box is
-read only after the settle delay, so the letters typed just before Enter are
-in the query.
+cancels the running one and starts anew. Nothing is ever queued.
+
+The search uses the text the user sees. The browser may send the Enter key
+before the last letters (the widget front end holds state back while it
+waits for the kernel), so the box is read after the settle delay; and if
+letters that extend the query still arrive just after the search started,
+it is restarted with the whole text, the first one cancelled unseen.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +25,11 @@ from memer.ui.jobs import Cancelled, Job, Runner
 from memer.ui.logs import Meter
 from memer.ui.messages import error_for_app, source_note
 from memer.ui.status import StepStatus
-from memer.ui.style import esc, sources_html
+from memer.ui.style import sources_html
+
+
+# Seconds after a search starts during which letters extending its query still count as typed before Enter.
+LATE_LETTERS_WINDOW = 1.0
 
 
 class SearchPanel:
@@ -55,6 +64,7 @@ class SearchPanel:
         self.search_button.on_click(lambda _: self.request())
         self.cancel_button.on_click(lambda _: self.cancel())
         on_enter(self.query, self.request)
+        self.query.observe(self._late_letters, names="value")
         self.job: Job | None = None
         self._lock = threading.RLock()
         self._requested = False
@@ -91,6 +101,18 @@ class SearchPanel:
         self._sync()
         self.status.start(job, f"Searching for “{query}”…")
         self.runner.spawn(lambda: self._run(job), name="memer-ui-search")
+
+    def _late_letters(self, change: dict) -> None:
+        """Letters typed before Enter that arrive after the search began: search the whole text instead."""
+        text = collapse_whitespace(change.get("new") or "")
+        with self._lock:
+            job = self.job
+            if job is None or not job.running or self._requested:
+                return
+            late = time.monotonic() - job.started <= LATE_LETTERS_WINDOW
+            if not late or text == job.about or not text.startswith(job.about):
+                return
+        self._dispatch()
 
     def _run(self, job: Job) -> None:
         try:
@@ -132,6 +154,3 @@ class SearchPanel:
         busy = self.busy
         show(self.cancel_button, busy)
         self.search_button.description = "Searching…" if busy else "Search"
-
-    def describe(self) -> str:
-        return esc(self.query.value)

@@ -42,7 +42,8 @@ CSS = """
   text-align: left !important; line-height: 1.3 !important; padding: 4px 8px !important; }
 .memer-position .widget-toggle-button.mod-active, .memer-position button.mod-active {
   background: #1565c0 !important; color: #fff !important; font-weight: 600; }
-.memer-preview { width: 100%; height: auto; }
+img.memer-preview, .memer-preview { width: 100% !important; height: auto; margin-left: 0 !important;
+  margin-right: 0 !important; }
 a.memer-download { display: inline-block; padding: 6px 14px; border-radius: 2px; background: #4caf50;
   color: #fff !important; text-decoration: none; font-size: 13px; line-height: 20px; }
 a.memer-download:hover { background: #43a047; }
