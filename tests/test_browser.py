@@ -190,6 +190,9 @@ def open_app(pw, url: str, front_end: FrontEnd, width: int = 1366, height: int =
         )
         page.wait_for_function("() => require.defined('nbextensions/jupyter-js-widgets/extension')")
         page.evaluate("() => Jupyter.notebook.execute_all_cells()")
+        # As a user waits for the cell to finish (the kernel's dot turns white): the box's letters would queue behind it.
+        page.wait_for_function("() => Jupyter.notebook.get_cells().every(c => c.cell_type !== 'code' || c.input_prompt_number > 0)")
+        page.wait_for_selector("#kernel_indicator_icon.kernel_idle_icon", state="attached")
     try:
         page.locator(".memer-app").wait_for()
     except Exception:
@@ -211,7 +214,11 @@ OVERFLOW_JS = """
     if (r.width === 0 || r.height === 0) continue;
     if (r.right > box.right + 1 || r.left < box.left - 1) outside.push(`${el.tagName}.${el.className} ${r.left|0}..${r.right|0}`);
     const ox = getComputedStyle(el).overflowX;
-    if ((ox === 'auto' || ox === 'scroll') && el.scrollWidth > el.clientWidth + 1) scrollbars.push(`${el.tagName}.${el.className} ${el.scrollWidth}>${el.clientWidth}: ${(el.innerText || '').slice(0, 60)}`);
+    if ((ox === 'auto' || ox === 'scroll') && el.scrollWidth > el.clientWidth + 1) {
+      const right = el.getBoundingClientRect().left + el.clientWidth;
+      const wide = [...el.querySelectorAll('*')].filter((c) => c.getBoundingClientRect().right > right + 0.5).map((c) => c.className).slice(0, 3);
+      scrollbars.push(`${el.className} ${el.scrollWidth}>${el.clientWidth}: ${wide.join(' | ')}`);
+    }
   }
   return {outside, scrollbars, appLeft: box.left, appRight: box.right, viewport: window.innerWidth};
 }
@@ -365,6 +372,10 @@ def test_the_app_from_the_users_side(front_end, tmp_path):
                 check_fits(page, 420)
                 if front_end.name == "voila":
                     screenshot(page, "app-420.png", tmp_path)
+            except BaseException:
+                page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)
+                print(f"screenshot of the failure: {tmp_path / 'failed.png'}; calls: {calls(log, 'search')}")
+                raise
             finally:
                 browser.close()
 

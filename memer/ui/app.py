@@ -60,7 +60,7 @@ class App:
                 w.HTML(value=heading("4. Edit")),
                 self.editor.widget,
             ],
-            layout=w.Layout(margin="0 12px 0 0", **column),
+            layout=w.Layout(padding="0 12px 0 0", **column),
         )
         self.meme_section = w.VBox([w.HTML(value=heading("Preview")), self.preview.widget], layout=w.Layout(**column))
         self.make_section = w.HBox(

@@ -29,7 +29,7 @@ from memer.ui.style import sources_html
 
 
 # Seconds after a search starts during which letters extending its query still count as typed before Enter.
-LATE_LETTERS_WINDOW = 1.0
+LATE_LETTERS_WINDOW = 3.0
 
 
 class SearchPanel:

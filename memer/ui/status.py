@@ -127,6 +127,7 @@ class StepStatus:
     def finish(self, job: Job | None, message: str, icon: str = "✔️") -> None:
         if self._end(job):
             self.details.value = ""
+            self.error.value = ""  # e.g. "already searching": stale once the step is over
             self.line.value = status_html(icon, message) if message else ""
 
     def fail(self, job: Job | None, message: str) -> None:

@@ -21,6 +21,11 @@ CSS = """
 .memer-app { max-width: 1100px; width: 100%; overflow-x: hidden; }
 .memer-app .widget-box, .memer-app .jupyter-widgets { max-width: 100%; min-width: 0; }
 .memer-app .widget-html-content { white-space: normal; }
+.memer-app .widget-inline-hbox, .memer-app .widget-inline-vbox { max-width: calc(100% - 4px); min-width: 0; }
+.memer-app .widget-toggle-buttons { flex-wrap: wrap; height: auto; }
+.memer-app .widget-toggle-buttons .widget-toggle-button { width: auto; min-width: 4.5em; }
+.memer-app .widget-dropdown > select, .memer-app .widget-text > input { min-width: 0; }
+.memer-app .widget-label { min-width: 0; }
 .memer-h { font-size: 16px; font-weight: 600; margin: 10px 0 2px 0; }
 .memer-title { font-size: 20px; font-weight: 700; }
 .memer-note { font-size: 12px; color: #555; overflow-wrap: anywhere; }
