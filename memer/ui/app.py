@@ -116,6 +116,7 @@ class App:
             self.candidate, self.theme = candidate, self.result.query if self.result is not None else ""
             key = picture_key(candidate)
             work = self.work[key]
+            self.preview.stale()
             self.gallery.mark(key)
             if not self.captions.busy:
                 self.captions.status.clear()
@@ -123,7 +124,6 @@ class App:
             self.editor.set_credit(candidate)
             self.editor.set_text(work.text)
             self._sync()
-        self.preview.stale()
         if work.text.strip():
             self._render_later()
         else:
@@ -134,9 +134,9 @@ class App:
             _candidate, _theme, work = self._current()
             if work is None:
                 return
+            self.preview.stale()  # first: the link must never offer the old meme beside the new text
             work.text = text
             self.editor.set_text(text)
-        self.preview.stale()
         self._render_later()
 
     def _edited(self) -> None:
