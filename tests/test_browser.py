@@ -287,7 +287,13 @@ def saved_png(page, tmp_path: Path) -> Image.Image:
 def screenshot(page, name: str, tmp_path: Path) -> None:
     shot = DOCS / name if UPDATE_SCREENSHOT else tmp_path / name
     shot.parent.mkdir(parents=True, exist_ok=True)
-    page.locator(".memer-app").first.screenshot(path=str(shot))
+    size = page.viewport_size
+    app = page.locator(".memer-app").first
+    page.set_viewport_size({"width": size["width"], "height": int(app.bounding_box()["height"]) + 200})
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.wait_for_timeout(300)
+    app.screenshot(path=str(shot))
+    page.set_viewport_size(size)
     assert shot.stat().st_size > 10_000  # a real picture of the app, not an empty box
 
 
