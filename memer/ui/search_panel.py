@@ -27,7 +27,6 @@ from memer.ui.messages import error_for_app, source_note
 from memer.ui.status import StepStatus
 from memer.ui.style import sources_html
 
-
 # Seconds after a search starts during which letters extending its query still count as typed before Enter.
 LATE_LETTERS_WINDOW = 3.0
 
