@@ -198,3 +198,36 @@ UI_THUMB_SIZE = _int("UI_THUMB_SIZE", 240)  # longest side of a gallery thumbnai
 UI_PREVIEW_SIZE = _int("UI_PREVIEW_SIZE", 640)  # longest side of the live preview, in pixels
 # Where the app writes a meme before handing it to Colab's download (relative to the notebook).
 MEME_DIR = _path("MEME_DIR", Path("memes"))
+
+# --- any background: own pictures, generated pictures, usable Commons sizes (issue 13) ----------
+# Commons searches ask CirrusSearch for files at least this wide (filew:>N); 0 asks for any width.
+COMMONS_MIN_WIDTH = _int("COMMONS_MIN_WIDTH", 500)
+# Longer side over shorter side; a file beyond this (a 1-pixel-high scan, a banner) never reaches the gallery.
+MAX_ASPECT_RATIO = _float("MAX_ASPECT_RATIO", 3.0)
+# Which generator the "generated" source uses: "openai", "local", or empty: openai when a key is found, else local.
+GENERATOR = _str("GENERATOR", "")
+GENERATE_N = _int("GENERATE_N", 2)  # pictures per request (one request)
+# OpenAI image model, checked against OpenAI's model list (openai-python 3.57's ImageModel, the Images API
+# reference) on 2026-12-01: gpt-image-2.5-flare is the speed-first GPT Image 2.5 model (released
+# 2026-09-08; about 0.6 cents for a 1024x1024 picture at quality "low"). gpt-image-1 was shut down on
+# 2026-10-23 and DALL·E on 2026-05-12; gpt-image-2.5-sunburst, gpt-image-2.6-flare and gpt-image-1-mini also work.
+IMAGE_MODEL = _str("IMAGE_MODEL", "gpt-image-2.5-flare")
+IMAGE_QUALITY = _str("IMAGE_QUALITY", "low")  # low, medium, high (and xhigh, max on 2.5 models); low is cheapest
+IMAGE_SIZE = _str("IMAGE_SIZE", "1024x1024")
+# Local text-to-image model (a hub id or a local folder) for diffusers' AutoPipelineForText2Image, checked
+# 2026-12-01: stabilityai/sd-turbo, a distilled SD 2.1 that draws 512 px in 1-4 steps (about a second on a
+# T4 in float16). Its licence is NON-COMMERCIAL (Stability AI Non-Commercial Research Community License):
+# memes from it may not be used commercially. stabilityai/sdxl-turbo has the same licence.
+IMAGE_MODEL_LOCAL = _str("IMAGE_MODEL_LOCAL", "stabilityai/sd-turbo")
+IMAGE_MODEL_LOCAL_LICENSE = _str(
+    "IMAGE_MODEL_LOCAL_LICENSE", "non-commercial use only (Stability AI Non-Commercial Research Community License)"
+)
+GENERATE_STEPS = _int("GENERATE_STEPS", 1)  # sd-turbo: 1 to 4
+GENERATE_SIZE = _int("GENERATE_SIZE", 512)  # pixels, each side, for the local model
+GENERATE_GUIDANCE = _float("GENERATE_GUIDANCE", 0.0)  # sd-turbo is trained without classifier-free guidance
+GENERATE_PROMPT = _str(
+    "GENERATE_PROMPT",
+    "A photo-like picture of {query}, suitable as a meme background. No text, letters, words, captions or watermarks anywhere in the picture.",
+)
+# A small visible "AI-generated" label on memes made from generated pictures.
+AI_LABEL = _bool("AI_LABEL", True)

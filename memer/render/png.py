@@ -35,6 +35,8 @@ METADATA_KEYS = (
     "Attribution",
     "Caption engine",
     "Software",
+    "AI-generated",  # "yes" when a model drew the picture
+    "Prompt",  # what it was asked to draw
 )
 _MAX_METADATA_CHARS = 2000
 
@@ -54,6 +56,8 @@ def meme_metadata(candidate: ImageCandidate | None, caption: str, engine: str = 
                 "Attribution": candidate.attribution(),
             }
         )
+        if candidate.ai_generated:
+            data.update({"AI-generated": "yes", "Prompt": str(candidate.extra.get("prompt") or "")})
     return {key: value.strip() for key, value in data.items() if value and value.strip()}
 
 
