@@ -89,7 +89,7 @@ def _run_render(args: argparse.Namespace) -> int:
 def _add_search(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="find background pictures for a topic")
     p.add_argument("query")
-    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages")
+    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages,generated")
     p.add_argument("--limit", type=int, default=None, help="how many candidates to return")
     p.add_argument("--json", action="store_true", help="print the candidates as JSON")
     p.add_argument("--download", metavar="DIR", default=None, help="download the pictures into DIR")
@@ -165,7 +165,7 @@ def _progress() -> Iterator[_TerminalProgress | None]:
 
 def _add_caption(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("caption", help="suggest captions for a picture")
-    p.add_argument("image")
+    p.add_argument("image", help="a picture file or an http(s) link")
     p.add_argument("--theme", required=True, help="what the meme is about")
     p.add_argument("--description", default="", help="what the picture shows, in words")
     p.add_argument("--engine", choices=_choices("memer.captions", "ENGINES"), default=None)
@@ -181,8 +181,9 @@ def _run_caption(args: argparse.Namespace) -> int:
 
     from memer.captions import generate_captions
     from memer.images import open_image
+    from memer.pipeline import own_picture
 
-    picture = open_image(args.image)
+    picture = open_image(own_picture(args.image).path)  # a file or an http(s) link
     batch = generate_captions(
         args.theme,
         description=args.description,
@@ -304,7 +305,8 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", default=None)
     p.add_argument("--position", choices=_choices("memer.render", "POSITIONS"), default="bottom")
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
-    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages")
+    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages,generated")
+    p.add_argument("--image", metavar="PATH_OR_URL", default=None, help="your own picture instead of a search")
     p.set_defaults(run=_run_make)
 
 
@@ -313,7 +315,7 @@ def _run_make(args: argparse.Namespace) -> int:
 
     from memer import pipeline
     from memer.captions.base import UNSAFE
-    from memer.errors import CaptionError, RenderError, SourceError
+    from memer.errors import CaptionError, RenderError
     from memer.render import save_png
 
     if args.pick < 1 or args.caption < 1:
@@ -322,18 +324,10 @@ def _run_make(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():  # say so before minutes of work
         raise RenderError(f"The folder {output.parent} does not exist.", "Create it or write somewhere else.")
 
-    with _progress() as progress:
-        result = pipeline.search(args.query, sources=args.sources, progress=progress)
-    for status in result.sources:
-        if not status.ok:
-            print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
-    if not result.candidates:
-        raise SourceError(f"No pictures found for {args.query!r}.", "Try other words, or check the sources above.")
-    if args.pick > len(result.candidates):
-        raise SourceError(
-            f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number."
-        )
-    picture = result.candidates[args.pick - 1]
+    if args.image is not None:
+        picture = pipeline.own_picture(args.image)  # no search: the picture is yours
+    else:
+        picture = _search_and_pick(args)
 
     with _progress() as progress:
         batch = pipeline.captions(picture, theme=args.query, engine=args.engine, style=args.style, progress=progress)
@@ -352,9 +346,29 @@ def _run_make(args: argparse.Namespace) -> int:
     print(f"Wrote {written}")
     print(f"Caption: {caption.text}  [{caption.level_name}; {batch.engine} {batch.model}]")
     print(meme.attribution)
+    if picture.restrictions:  # a link's rights, a generator's licence
+        print(f"Note: {picture.restrictions}")
     if picture.page_url:
         print(f"Picture: {picture.page_url}")
     return 0
+
+
+def _search_and_pick(args: argparse.Namespace):
+    from memer import pipeline
+    from memer.errors import SourceError
+
+    with _progress() as progress:
+        result = pipeline.search(args.query, sources=args.sources, progress=progress)
+    for status in result.sources:
+        if not status.ok:
+            print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
+    if not result.candidates:
+        raise SourceError(f"No pictures found for {args.query!r}.", "Try other words, or check the sources above.")
+    if args.pick > len(result.candidates):
+        raise SourceError(
+            f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number."
+        )
+    return result.candidates[args.pick - 1]
 
 
 # --- wiring -------------------------------------------------------------------------

@@ -188,7 +188,7 @@ def test_commons_search_sends_one_polite_request_with_the_documented_parameters(
     expected = {
         "action": "query",
         "generator": "search",
-        "gsrsearch": "apple pie filetype:bitmap",
+        "gsrsearch": "apple pie filetype:bitmap filew:>500 fileh:>200",
         "gsrnamespace": "6",
         "gsrlimit": "5",
         "prop": "imageinfo",
