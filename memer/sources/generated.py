@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import logging
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +261,23 @@ def _local_pictures(prompt: str, count: int, model: str, say: Progress) -> list[
     return pictures
 
 
+@contextlib.contextmanager
+def _no_library_bars() -> Iterator[None]:
+    """diffusers and transformers draw tqdm bars on stderr while loading; memer reports through its hook."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    switches = [(module, module.is_progress_bar_enabled()) for module in (diffusers_logging, transformers_logging)]
+    for module, _ in switches:
+        module.disable_progress_bar()
+    try:
+        yield
+    finally:
+        for module, was_on in switches:
+            if was_on:
+                module.enable_progress_bar()
+
+
 @functools.lru_cache(maxsize=1)
 def _load_local(model: str, device: str) -> Any:
     """The text-to-image pipeline, loaded once per model and device (it takes seconds to minutes)."""
@@ -266,7 +286,10 @@ def _load_local(model: str, device: str) -> Any:
 
     dtype = torch.float16 if device.startswith("cuda") else torch.float32
     try:
-        pipe = AutoPipelineForText2Image.from_pretrained(model, torch_dtype=dtype)
+        with _no_library_bars(), warnings.catch_warnings():
+            # torch_dtype works on every diffusers release; the newest ones would rather hear dtype.
+            warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+            pipe = AutoPipelineForText2Image.from_pretrained(model, torch_dtype=dtype)
     except (OSError, ValueError) as err:
         raise SourceError(
             f"could not load the local image model {model_display_name(model)!r}: {str(err)[:200]}",
