@@ -338,9 +338,10 @@ def own_picture(source: str | Path | bytes, *, name: str = "") -> ImageCandidate
     from memer.images import open_image
 
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-        open_image(data).close()  # refuses non-pictures, bombs and oversized data before anything is saved
-        return _own_candidate(_save_upload(data), title=plain_title(name) or "your picture", image_url="")
+        from memer.images import keep_picture
+
+        path, _size = keep_picture(bytes(source), "own")  # refuses non-pictures, bombs and oversized data first
+        return _own_candidate(path, title=plain_title(name) or "your picture", image_url="")
     text = str(source).strip()
     if text.lower().startswith(_WEB_SCHEMES):
         return _linked_picture(text)
@@ -413,20 +414,3 @@ def _own_candidate(path: Path, *, title: str, image_url: str) -> ImageCandidate:
         attribution_required=False,
         credit=OWN_CREDIT,
     )
-
-
-def _save_upload(data: bytes) -> Path:
-    """The uploaded bytes in the download cache, named by their hash (an upload has no path of its own)."""
-    import hashlib
-
-    from memer.images import sniff_image_type
-
-    kind = sniff_image_type(data[:32]) or "img"
-    folder = settings.download_dir() / "own"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.{kind}"
-    if not target.exists():
-        partial = target.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(target)
-    return target

@@ -15,7 +15,6 @@ import base64
 import binascii
 import contextlib
 import functools
-import hashlib
 import logging
 import warnings
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from typing import Any
 from memer import settings
 from memer.candidates import ImageCandidate
 from memer.errors import ImageError, SourceError
-from memer.images import open_image, sniff_image_type
+from memer.images import keep_picture, sniff_image_type
 from memer.openai_client import find_openai_key, key_problem, new_client, redact
 from memer.progress import Progress, silent
 from memer.text import collapse_whitespace, display_safe
@@ -33,7 +32,7 @@ from memer.text import collapse_whitespace, display_safe
 log = logging.getLogger(__name__)
 
 GENERATORS = ("openai", "local")
-_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+_FORMATS = ("png", "jpeg", "webp")
 _MAX_QUERY_CHARS = 200
 
 
@@ -89,23 +88,12 @@ def _candidate(
     query: str, prompt: str, data: bytes, generator: str, model: str, restrictions: str, index: int
 ) -> ImageCandidate:
     """One drawn picture, checked like any download (size and pixel caps), saved under its content's hash."""
-    kind = sniff_image_type(data[:32])
-    if kind not in _EXTENSIONS:
+    if sniff_image_type(data[:32]) not in _FORMATS:
         raise SourceError(f"The {generator} image model sent something that is not a PNG, JPEG or WebP picture.")
     try:
-        picture = open_image(data)  # the same caps and checks as every picture memer opens
+        path, (width, height) = keep_picture(data, "generated")  # the same caps and checks as every picture
     except ImageError as err:
         raise SourceError(f"The {generator} image model sent an unusable picture: {err.message}") from None
-    width, height = picture.size
-    picture.close()
-    digest = hashlib.sha256(data).hexdigest()[:32]
-    folder = settings.download_dir() / "generated"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.{_EXTENSIONS[kind]}"
-    if not path.exists():
-        temporary = path.with_suffix(".part")
-        temporary.write_bytes(data)
-        temporary.replace(path)
     return ImageCandidate(
         source="generated",
         title=f"{query} (generated {index + 1})",
