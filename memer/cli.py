@@ -261,7 +261,7 @@ def _run_cache_build(args: argparse.Namespace) -> int:
 
 
 def _run_cache_merge(args: argparse.Namespace) -> int:
-    from memer.sources.openimages.build import merge
+    from memer.sources.openimages.merge import merge
 
     with _progress() as progress:
         directory = merge(args.dir, args.shards or None, progress=progress)

@@ -130,6 +130,21 @@ OPENIMAGES_META_URL = _str("OPENIMAGES_META_URL", "https://storage.googleapis.co
 # Default: USER_CACHE/openimages-sources.
 CACHE_DOWNLOAD_DIR = _path("CACHE_DOWNLOAD_DIR", None)
 
+# --- Open Images cache: download, build, Colab Drive (issue 14; memer/sources/openimages/, memer/cache_setup.py) ---
+# A published cache folder (manifest.json + its parts) on any static host, e.g. a Hugging Face
+# dataset repo's .../resolve/main URL; `memer cache download` fetches it. None is published yet.
+CACHE_URL = _str("CACHE_URL", "")
+CACHE_BUILD_BATCH = _int("CACHE_BUILD_BATCH", 0)  # captions per encoder call; 0: sized to the device
+CACHE_WARMUP_SECONDS = _float("CACHE_WARMUP_SECONDS", 3.0)  # the measured warm-up behind a build estimate
+# On Colab, the cache kept on Google Drive so the next session reuses it (memer.cache_setup).
+DRIVE_ROOT = _path("DRIVE_ROOT", Path("/content/drive/MyDrive"))
+DRIVE_CACHE_DIR = _path("DRIVE_CACHE_DIR", None)  # default: DRIVE_ROOT/memer/openimages
+
+
+def drive_cache_dir() -> Path:
+    return DRIVE_CACHE_DIR or DRIVE_ROOT / "memer" / "openimages"
+
+
 # --- which sources a search asks ---------------------------------------------
 SOURCES = _list("SOURCES", ["commons", "wikipedia", "openimages"])
 

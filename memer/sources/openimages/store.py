@@ -109,7 +109,7 @@ class CacheWriter:
         self._embeddings = np.lib.format.open_memmap(
             self.tmp / EMBEDDINGS, mode="w+", dtype=np.float16, shape=(self.rows, self.dim)
         )
-        self._db = sqlite3.connect(self.tmp / METADATA)
+        self._db = sqlite3.connect(self.tmp / METADATA, check_same_thread=False)  # the builder writes on a thread
         columns = ", ".join(
             f"{name} {'INTEGER' if name == 'license_assumed' else 'TEXT'} NOT NULL" for name in ROW_FIELDS
         )
