@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     print(f"CPU, {torch.get_num_threads()} threads, float32, random weights")
-    print(f"{'model':22s} {'params M':>9s} {'px':>4s} {'captions/s':>11s} {'images/s':>9s} {'text x':>7s} {'image x':>8s}")
+    print(
+        f"{'model':22s} {'params M':>9s} {'px':>4s} {'captions/s':>11s} {'images/s':>9s} {'text x':>7s} {'image x':>8s}"
+    )
     base: dict[str, float] | None = None
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         row = measure(name, args.texts, args.images, args.repeats)

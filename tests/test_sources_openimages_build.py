@@ -20,8 +20,8 @@ from memer.sources.openimages import transfer as transfer_module
 from memer.sources.openimages.build import build_cache, check_splits, parse_shard
 from memer.sources.openimages.merge import merge
 from memer.sources.openimages.narratives import choose_narratives, iter_metadata, license_name
-from memer.sources.openimages.transfer import download_file
 from memer.sources.openimages.store import EmbeddingCache
+from memer.sources.openimages.transfer import download_file
 from memer.text import human_size
 from tests.standins.openimages import IMAGES, HashingEncoder
 

@@ -12,7 +12,17 @@ from memer.sources.openimages import narratives
 from memer.sources.openimages.narratives import JoinedRows, choose_narratives, join_split, narrative_key
 from tests.standins.openimages import CSV_HEADER
 
-CAPTIONS = ["a dog", "a dog ", "the  cat sat", "zebra", "Ünïcödé käse", "日本の猫", "emoji 🐈 cat", "same size", "size same"]
+CAPTIONS = [
+    "a dog",
+    "a dog ",
+    "the  cat sat",
+    "zebra",
+    "Ünïcödé käse",
+    "日本の猫",
+    "emoji 🐈 cat",
+    "same size",
+    "size same",
+]
 ANNOTATORS = ["1", "2", "10", "9", "abc", "", "007", "²", "99999999999999999999999"]
 
 
@@ -22,7 +32,9 @@ def _write_split(folder, name, seed, images=60):
     lines = []
     for image_id in ids:
         for _ in range(rng.randint(1, 4)):
-            lines.append({"image_id": image_id, "annotator_id": rng.choice(ANNOTATORS), "caption": rng.choice(CAPTIONS)})
+            lines.append(
+                {"image_id": image_id, "annotator_id": rng.choice(ANNOTATORS), "caption": rng.choice(CAPTIONS)}
+            )
     rng.shuffle(lines)
     narratives_path = folder / f"{name}.jsonl"
     narratives_path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
