@@ -8,6 +8,7 @@ Progress goes to an optional ``progress(message, fraction)`` hook; nothing is pr
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,13 @@ def download_file(
     session: Any = None,
     label: str | None = None,
     url_hint: str = URL_HINT,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
     """Stream ``url`` to ``dest``, resuming a partial ``.part`` file with a Range request.
 
     Returns the source record kept in the manifest (name, url, bytes, sha256). A finished
-    file is not fetched again.
+    file is not fetched again. A server that sends more than ``max_bytes`` is cut off and its
+    partial file dropped.
     """
     import requests
 
@@ -58,6 +61,10 @@ def download_file(
                     break
                 if response.status_code not in (200, 206):
                     raise CacheError(f"Could not download {url} (HTTP {response.status_code}).", url_hint)
+                if not _resumes_at(response, have):  # another range than asked for: ask for all of it
+                    part.unlink(missing_ok=True)
+                    last_error = "the server answered another byte range"
+                    continue
                 if response.status_code == 200:
                     have = 0  # the server ignored Range: start over
                 length = response.headers.get("Content-Length")
@@ -67,6 +74,13 @@ def download_file(
                     for block in response.iter_content(CHUNK):
                         out.write(block)
                         have += len(block)
+                        if max_bytes is not None and have > max_bytes:
+                            out.close()
+                            part.unlink(missing_ok=True)
+                            raise CacheError(
+                                f"{url} sends more than the {human_size(max_bytes)} expected; the download was dropped.",
+                                url_hint,
+                            )
                         if progress is not None and have - reported >= REPORT_BYTES:
                             reported = have
                             _report_download(progress, label or dest.name, have, total)
@@ -92,6 +106,14 @@ def download_file(
         raise CacheError(f"Could not download {url} (no data).", url_hint)
     part.rename(dest)
     return _source_record(url, dest)
+
+
+def _resumes_at(response: Any, have: int) -> bool:
+    """True when a 206 answer starts where the partial file ends (``Content-Range: bytes START-...``)."""
+    if response.status_code != 206:
+        return True
+    found = re.match(r"\s*bytes\s+(\d+)-", response.headers.get("Content-Range", ""))
+    return found is None or int(found.group(1)) == have
 
 
 def _report_download(progress: Progress, name: str, have: int, total: int | None) -> None:
