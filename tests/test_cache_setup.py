@@ -89,7 +89,7 @@ def test_the_warm_up_stays_short_on_a_slow_encoder(monkeypatch):
     clock = [0.0]
     monkeypatch.setattr(cache_setup.time, "perf_counter", lambda: clock[0])
     encoder = _ClockedEncoder(clock, 0.5)  # 2 captions/s: a very slow CPU
-    rate, timed, spent = cache_setup.measure_encoder(encoder, seconds=3.0)
+    rate, _timed, spent = cache_setup.measure_encoder(encoder, seconds=3.0)
     assert rate == pytest.approx(2.0) and spent <= 8.0 and max(encoder.calls) == 8
 
 
