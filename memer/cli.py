@@ -293,11 +293,18 @@ def _run_cache_merge(args: argparse.Namespace) -> int:
 
 
 def _run_cache_import_legacy(args: argparse.Namespace) -> int:
+    from memer import settings
     from memer.sources.openimages.legacy import import_legacy
 
     with _progress() as progress:
         directory = import_legacy(args.embeddings, args.annotations, args.dir, progress=progress)
     print(f"imported the legacy cache into {directory} (licence recorded as CC BY 2.0, assumed)")
+    if (settings.CLIP_MODEL, settings.CLIP_PRETRAINED) != ("ViT-B-32", "openai"):
+        print(
+            "note: these files are for CLIP ViT-B-32 (openai); search them with "
+            "MEMER_CLIP_MODEL=ViT-B-32 MEMER_CLIP_PRETRAINED=openai",
+            file=sys.stderr,
+        )
     return 0
 
 
