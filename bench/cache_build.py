@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL, QUICK = 675_155, 41_691 + 126_020
-WORDS = (
+WORDS = (  # noqa: SIM905 - one readable line of words
     "in this image we can see a dog cat person car tree house sky cloud grass road building table chair "
     "plate food water boat bird flower window door wall light pole board text on the left right top bottom "
     "background foreground there is are few some people standing walking sitting holding wearing"
