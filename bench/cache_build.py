@@ -78,16 +78,24 @@ class Cheap:
         rng = np.random.default_rng(len(texts))
         return rng.standard_normal((len(texts), 512), dtype=np.float32)
 
+def peak_rss():  # VmHWM: this process image's own peak (ru_maxrss would carry the parent's over fork)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
 phases = {}
 original_commit = CacheWriter.commit
 def commit(self, **kwargs):  # the join + embed phase ends here; the index and checksums follow
     phases["join_embed"] = tracemalloc.get_traced_memory()[1]
+    phases["rss_before_commit"] = peak_rss()
     tracemalloc.reset_peak()
     return original_commit(self, **kwargs)
 CacheWriter.commit = commit
 
-mode, sources, target = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-tracemalloc.start()
+mode, sources, target, traced = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == "traced"
+if traced:  # tracemalloc's own bookkeeping inflates RSS, so RSS comes from a second, untraced run
+    tracemalloc.start()
 started = time.perf_counter()
 if mode == "streaming":
     build.build_cache(["validation"], encoder=Cheap(), directory=target, download_dir=sources, batch_size=512)
@@ -102,13 +110,17 @@ else:  # the old way: every joined row in memory, sorted, then embedded
     writer.commit()
 seconds = time.perf_counter() - started
 _, index_heap = tracemalloc.get_traced_memory()
-print(phases["join_embed"], index_heap, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, seconds)
+rss = peak_rss()
+print(phases["join_embed"], index_heap, phases["rss_before_commit"], rss, seconds)
 """
 
 
 def memory_rows(sizes: list[int]) -> None:
     print("\nPeak memory of a build (join + embed + write), fresh subprocess each, cheap encoder:")
-    print(f"{'images':>8s} {'mode':>14s} {'join+embed heap':>16s} {'index heap':>11s} {'RSS peak':>9s} {'seconds':>8s}")
+    print(
+        f"{'images':>8s} {'mode':>14s} {'join+embed heap':>16s} {'index heap':>11s} "
+        f"{'join+embed RSS':>15s} {'RSS peak':>9s} {'seconds':>8s}"
+    )
     results: dict[tuple[int, str], tuple[int, int]] = {}
     for images in sizes:
         with tempfile.TemporaryDirectory(prefix="memer-bench-build-") as work:
@@ -116,15 +128,19 @@ def memory_rows(sizes: list[int]) -> None:
             sources.mkdir()
             write_sources(sources, images)
             for mode in ("all-in-memory", "streaming"):
-                done = subprocess.run(
-                    [sys.executable, "-c", WORKER, mode, str(sources), str(Path(work) / mode)],
-                    capture_output=True, text=True, cwd=ROOT, check=True,
-                )  # fmt: skip
-                heap, index_heap, rss, seconds = done.stdout.split()
-                results[(images, mode)] = (int(heap), int(rss))
+                runs = []
+                for traced in ("traced", "untraced"):
+                    done = subprocess.run(
+                        [sys.executable, "-c", WORKER, mode, str(sources), str(Path(work) / f"{mode}-{traced}"), traced],
+                        capture_output=True, text=True, cwd=ROOT, check=True,
+                    )  # fmt: skip
+                    runs.append([float(x) for x in done.stdout.split()])
+                heap, index_heap = runs[0][0], runs[0][1]
+                join_rss, rss, seconds = runs[1][2], runs[1][3], runs[1][4]
+                results[(images, mode)] = (int(heap), int(join_rss))
                 print(
-                    f"{images:8d} {mode:>14s} {int(heap) / 2**20:13.1f} MB {int(index_heap) / 2**20:8.1f} MB "
-                    f"{int(rss) / 2**20:6.0f} MB {float(seconds):8.1f}"
+                    f"{images:8d} {mode:>14s} {heap / 2**20:13.1f} MB {index_heap / 2**20:8.1f} MB "
+                    f"{join_rss / 2**20:12.0f} MB {rss / 2**20:6.0f} MB {seconds:8.1f}"
                 )
     if len(sizes) >= 2:
         low, high = sizes[0], sizes[-1]
