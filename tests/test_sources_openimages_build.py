@@ -15,6 +15,7 @@ import pytest
 
 from memer import settings
 from memer.errors import CacheError
+from memer.sources.openimages import build as build_module
 from memer.sources.openimages import narratives as narratives_module
 from memer.sources.openimages import transfer as transfer_module
 from memer.sources.openimages.build import build_cache, check_splits, parse_shard
@@ -364,3 +365,44 @@ def test_the_encoder_is_a_required_argument():
     assert encoder.kind is inspect.Parameter.KEYWORD_ONLY and encoder.default is inspect.Parameter.empty
     with pytest.raises(TypeError, match="encoder"):
         build_cache(["validation"])  # a clear TypeError, not a model loaded behind the caller's back
+
+
+@pytest.mark.parametrize(
+    ("device", "free", "setting", "expected"),
+    [
+        ("cpu", None, 0, build_module.CPU_BATCH),
+        ("cuda", 14 << 30, 0, 4096),  # a T4 with CLIP loaded: several thousand captions a batch
+        ("cuda:0", 80 << 30, 0, build_module.GPU_BATCH_MAX),
+        ("cuda", 1 << 30, 0, 512),
+        ("cuda", 10 << 20, 0, build_module.CPU_BATCH),  # almost full: never below the CPU's batch
+        ("cuda", 14 << 30, 300, 300),  # MEMER_CACHE_BUILD_BATCH wins
+        ("cpu", None, 64, 64),
+    ],
+)
+def test_batches_are_sized_to_the_device(monkeypatch, device, free, setting, expected):
+    monkeypatch.setattr(settings, "CACHE_BUILD_BATCH", setting)
+    assert build_module.build_batch_size(device, free) == expected
+
+
+def test_the_encoder_gets_the_build_batch_and_a_writer_failure_stops_the_build(openimages_server, monkeypatch):
+    from memer.sources.openimages.store import CacheWriter
+
+    encoder = HashingEncoder()
+    seen = []
+    original = encoder.encode_text
+    monkeypatch.setattr(
+        encoder, "encode_text", lambda texts, *, batch_size=None: seen.append(batch_size) or original(texts)
+    )
+    monkeypatch.setattr(settings, "CACHE_BUILD_BATCH", 2)
+    build_cache(["validation", "test"], encoder=encoder)
+    assert seen == [2, 2]  # passed down, so memer.clip does not cut it to CLIP_BATCH_SIZE
+
+    def broken_add(self, embeddings, rows):
+        raise CacheError("disk full (stand-in)")
+
+    monkeypatch.setattr(CacheWriter, "add", broken_add)
+    monkeypatch.setattr(settings, "CACHE_DIR", settings.cache_dir().parent / "second")
+    with pytest.raises(CacheError, match="disk full"):
+        build_cache(["validation", "test"], encoder=HashingEncoder())
+    assert not settings.cache_dir().exists()
+    assert not list(settings.cache_dir().parent.glob(".second.tmp*"))
