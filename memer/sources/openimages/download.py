@@ -33,7 +33,7 @@ from memer.sources.openimages.transfer import download_file
 
 MAX_MANIFEST_BYTES = 1 << 20  # a manifest is a few KB; anything bigger is not one
 NO_URL_HINT = (
-    "No published cache is set: give its URL (memer cache download URL) or set MEMER_CACHE_URL; "
+    "Give the URL of a published copy (memer cache download URL) or set MEMER_CACHE_URL; "
     "none is published yet (see cache/README.md), so build one with `memer cache build`."
 )
 _SHA256 = re.compile(r"[0-9a-f]{64}")
