@@ -20,6 +20,7 @@ from typing import Any
 from memer import settings
 from memer.errors import CacheError, MemerError
 from memer.progress import Progress
+from memer.setup import in_colab
 from memer.sources.openimages.build import QUICK_SPLITS, SPLIT_CAPTIONS, SPLITS, BuildReport, build_batch_size
 from memer.sources.openimages.download import CacheDownload
 from memer.sources.openimages.store import MANIFEST, EmbeddingCache, _swap_into_place
@@ -67,12 +68,6 @@ class BuildEstimate:
     warmup_seconds: float
     encode_seconds: float  # captions / measured rate
     line: str  # one sentence for the app
-
-
-def in_colab() -> bool:
-    import sys
-
-    return "google.colab" in sys.modules
 
 
 def drive_mounted() -> bool:
