@@ -21,6 +21,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 pytest_plugins = [
     "tests.standins.mediawiki",  # Commons / Wikipedia API routes
     "tests.standins.openimages",  # Open Images bucket, metadata CSVs, Localized Narratives
+    "tests.standins.cache_host",  # a published Open Images cache on a static host
     "tests.standins.openai_api",  # /v1/chat/completions, /v1/moderations
     "tests.standins.tiny_clip",  # a tiny random open_clip model in local-dir form
     "tests.standins.tiny_lm",  # tiny random GPT-Neo and Llama-style chat models
