@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.standins.openai_api",  # /v1/chat/completions, /v1/moderations
     "tests.standins.tiny_clip",  # a tiny random open_clip model in local-dir form
     "tests.standins.tiny_lm",  # tiny random GPT-Neo and Llama-style chat models
+    "tests.standins.tiny_vlm",  # a tiny random Qwen3-VL vision-language model
     "tests.standins.world",  # all of the above at once, for whole-pass tests
 ]
 

@@ -36,7 +36,9 @@ def test_ten_captions_from_one_completion_and_one_moderation_request(openai_api,
     batch = generate_captions("apple pie", description="a pie on a windowsill", image=picture, engine="openai", n=10)
 
     assert len(openai_api.completion_requests) == 1
-    assert len(openai_api.moderation_requests) == 2  # the captions, then the picture (tests/test_captions_openai_picture.py)
+    assert (
+        len(openai_api.moderation_requests) == 2
+    )  # the captions, then the picture (tests/test_captions_openai_picture.py)
     assert len(batch.captions) == 10
     assert batch.note == ""
     assert batch.engine == "openai" and batch.model == settings.OPENAI_MODEL

@@ -61,7 +61,9 @@ def test_a_failed_picture_check_is_said_not_hidden(openai_api):
         if any(isinstance(item, dict) for item in request.json()["input"]):
             from tests.standins.server import Response
 
-            return Response.json({"error": {"message": "down", "type": "server_error", "param": None, "code": None}}, 500)
+            return Response.json(
+                {"error": {"message": "down", "type": "server_error", "param": None, "code": None}}, 500
+            )
         return original(request)
 
     openai_api.server.route("/v1/moderations", text_only)

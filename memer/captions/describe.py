@@ -59,7 +59,9 @@ def _describe_local(picture: Any, model: str | None, progress: Progress | None) 
 
     local = local_engine.load_model(model or default_caption_model()[0], progress=progress)
     if not local.sees_pictures:
-        return PictureDescription("", "local", local.name, f"{local.name} is a text-only model: it cannot see the picture.")
+        return PictureDescription(
+            "", "local", local.name, f"{local.name} is a text-only model: it cannot see the picture."
+        )
     inputs = local_vision.description_inputs(local, picture, settings.LOCAL_VISION_SIZE)
     options = dict(
         do_sample=False,

@@ -127,8 +127,8 @@ def load_model(name: str | None = None, device: str | None = None, *, progress: 
                 kind, model, tokenizer, processor = _load_weights(folder, dtype)
         except ModelError:
             raise
-        except Exception as err:  # noqa: BLE001 - OSError, ValueError, the hub's errors: all say the model is not usable
-            if isinstance(err, (MemoryError, KeyboardInterrupt)):
+        except Exception as err:  # OSError, ValueError, the hub's errors: all mean the model is not usable
+            if isinstance(err, MemoryError):
                 raise
             raise ModelError(
                 f"could not load the caption model {name!r}: {first_error_line(err, 200)}",
@@ -237,5 +237,7 @@ def generate(request: CaptionRequest, *, model: str, progress: Progress | None =
         ) from err
     texts, note = clean_captions([first_line(text) for text in raw], request.n)
     levels, check = local_levels(texts)
-    captions = [Caption(text, ENGINE, local.name, level, categories) for text, (level, categories) in zip(texts, levels)]
+    captions = [
+        Caption(text, ENGINE, local.name, level, categories) for text, (level, categories) in zip(texts, levels)
+    ]
     return CaptionBatch(captions, ENGINE, local.name, check, note, request.description)

@@ -47,7 +47,9 @@ def model_kind(config: Any) -> str:
 
     vision = getattr(modeling_auto, "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES", {})  # transformers >= 4.45
     text = modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-    return kind_from_config(getattr(config, "model_type", ""), getattr(config, "architectures", None) or [], vision, text)
+    return kind_from_config(
+        getattr(config, "model_type", ""), getattr(config, "architectures", None) or [], vision, text
+    )
 
 
 def transformers_version() -> tuple[int, int]:

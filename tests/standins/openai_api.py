@@ -194,7 +194,6 @@ class OpenAIStandin:
             )
         return Response.json({"id": "modr-standin", "model": body.get("model", ""), "results": results})
 
-
     def _multimodal_moderation(self, body: dict, items: list) -> Response:
         """Documented multi-modal input: a list of {"type": "text"} / {"type": "image_url"} parts, ONE result."""
         scores = {name: 0.0001 for name in MODERATION_CATEGORIES}
