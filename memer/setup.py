@@ -128,10 +128,9 @@ def memory_notes() -> list[str]:
         import torch
 
         from memer.device import current_device
-        from memer.errors import ModelError
 
         device, precision = current_device()
-    except (ImportError, ModelError):
+    except Exception:  # noqa: BLE001 - no torch, a broken one, a bad MEMER_DEVICE: accelerator() already says so
         return []
     gpu, total = None, None
     if device.startswith("cuda"):

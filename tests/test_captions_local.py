@@ -7,8 +7,8 @@ import torch
 
 from memer import settings
 from memer.captions import SAFE, SENSITIVE, UNSAFE, CaptionRequest, generate_captions, local_engine
-from memer.captions.cleanup import clean_captions, first_line
 from memer.captions.classifier import CLASSIFIER_CHECK
+from memer.captions.cleanup import clean_captions, first_line
 from memer.errors import CaptionError, ModelError
 
 

@@ -54,9 +54,15 @@ def model_kind(config: Any) -> str:
 
 def transformers_version() -> tuple[int, int]:
     """(major, minor) of the installed transformers, e.g. (5, 24)."""
-    import transformers
+    import sys
+    from importlib import metadata
 
-    parts = transformers.__version__.split(".")
+    loaded = sys.modules.get("transformers")
+    try:  # the installed version, read without importing transformers (and torch) just to ask
+        raw = loaded.__version__ if loaded is not None else metadata.version("transformers")
+    except metadata.PackageNotFoundError:
+        raise ImportError("transformers is not installed") from None
+    parts = raw.split(".")
     return int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
 
 
