@@ -103,9 +103,9 @@ def _gb(size: int) -> str:
 def memory_report(clip: MemoryEstimate, caption: MemoryEstimate, gpu: str | None, gpu_bytes: int | None) -> list[str]:
     """Lines on the memory CLIP and the caption model will take, and a warning when they will not fit the GPU."""
     parts = []
-    for what, estimate in (("CLIP", clip), ("caption model", caption)):
-        size = _gb(estimate.bytes) if estimate.bytes is not None else "unknown"
-        parts.append(f"{what} {estimate.name}: {size}")
+    for what, model in (("CLIP", clip), ("caption model", caption)):
+        size = _gb(model.bytes) if model.bytes is not None else "unknown"
+        parts.append(f"{what} {model.name}: {size}")
     lines = ["; ".join(parts) + " (estimated from the parameter count, with room for 10 samples)."]
     if clip.bytes is None or caption.bytes is None:
         return lines
