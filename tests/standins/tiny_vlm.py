@@ -57,7 +57,7 @@ _CORPUS = [
 # name -> (vocabulary, text hidden, text layers, heads, vision hidden, vision depth)
 SIZES = {
     "tiny": (400, 32, 2, 2, 32, 2),
-    "realistic": (8000, 512, 6, 8, 256, 4),
+    "realistic": (8000, 512, 8, 8, 384, 6),
 }
 
 
