@@ -67,9 +67,11 @@ def test_ten_captions_from_one_generate_that_encodes_the_picture_once(spied):
 
     assert len(generate.calls) == 1
     call = generate.calls[0]
-    assert call["num_return_sequences"] == 10 and call["do_sample"] is True
-    assert call["input_ids"].shape[0] == 1 and call["output"].shape[0] == 10
-    assert "pixel_values" in call and "image_grid_thw" in call
+    assert call["do_sample"] is True and call["output"].shape[0] == 10
+    # generate continues 10 rows from the one pass over prompt and picture: their shared cache, no pixels again.
+    assert call["input_ids"].shape[0] == 10 and "pixel_values" not in call
+    cache = call.get("cache", call.get("past_key_values"))
+    assert cache.get_seq_length() == call["output"].shape[1] - 1  # the prompt once, then every step: one cache
     # The vision tower ran once, on one picture's patches, not ten copies.
     assert len(vision.calls) == 1
     assert vision.calls[0]["first_shape"][0] == int(call["image_grid_thw"].prod())
@@ -77,10 +79,41 @@ def test_ten_captions_from_one_generate_that_encodes_the_picture_once(spied):
     assert batch.safety_check == CLASSIFIER_CHECK and batch.engine == "local"
 
 
+def test_the_shared_prefix_samples_what_a_plain_batch_samples(spied):
+    """One pass over prompt and picture, then 10 rows from its cache: the same samples as num_return_sequences."""
+    from memer.captions import local_vision
+    from memer.captions.base import CaptionRequest
+
+    local, _, vision = spied
+    request = CaptionRequest("pie", image=_noise(4), n=6)
+    torch.manual_seed(5)
+    shared = local_engine.sample_vision(local, request, 6)
+    inputs = local_vision.caption_inputs(local, request, settings.LOCAL_VISION_SIZE)
+    torch.manual_seed(5)
+    plain = local_engine.run_generate(local, inputs, local_engine.sampling_options(local.tokenizer, 6))
+    assert shared == plain and len(shared) == 6
+
+
+def test_a_model_without_a_copyable_cache_falls_back_to_the_plain_batch(spied, monkeypatch):
+    from memer.captions import local_vision
+
+    local, generate, _ = spied
+
+    def unsupported(*args, **kwargs):
+        raise TypeError("this model takes no cache")
+
+    monkeypatch.setattr(local_vision, "shared_prefix", unsupported)
+    batch = generate_captions("pie", image=_noise(1), engine="local", model=local.name, n=10)
+    (call,) = generate.calls
+    assert call["num_return_sequences"] == 10 and call["input_ids"].shape[0] == 1 and "pixel_values" in call
+    assert batch.captions
+
+
 def test_the_prompt_asks_about_the_picture_in_the_style_and_theme(spied):
     local, generate, _ = spied
     generate_captions("apple pie", image=_noise(1), engine="local", model=local.name, n=2, style="haiku")
     prompt = local.tokenizer.decode(generate.calls[0]["input_ids"][0])
+    assert generate.calls[0]["input_ids"].shape[0] == 2  # the two rows share one prompt
     assert "<|vision_start|><|image_pad|>" in prompt  # the picture's tokens
     assert "about apple pie as a haiku" in prompt
     assert "about what the picture shows, tied to apple pie" in prompt

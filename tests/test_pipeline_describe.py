@@ -109,3 +109,34 @@ def test_the_cli_seed_repeats_the_captions(tmp_path, tiny_chat_lm, capsys):
     assert outputs[0] == outputs[1] and outputs[0]
     assert cli.main([*args, "--seed", "five"]) == 1
     assert "seed" in capsys.readouterr().err
+
+
+def test_the_cli_captions_a_photo_with_a_vlm_folder(tmp_path, tiny_vlm, capsys, monkeypatch):
+    """`memer caption photo.jpg --theme x --engine local` with a VLM folder: 10 cleaned, levelled captions."""
+    import json
+
+    import memer.captions
+    from memer.captions.base import PictureDescription
+
+    described = []
+
+    def fixed_description(picture, **options):
+        described.append(options)
+        return PictureDescription("A noisy \x1b[31mpicture.", "local", options["model"])
+
+    monkeypatch.setattr(memer.captions, "describe_picture", fixed_description)
+
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(torch.randint(0, 256, (200, 300, 3), dtype=torch.uint8).numpy()).save(photo)
+    args = ["caption", str(photo), "--theme", "pie", "--engine", "local", "--model", str(tiny_vlm)]
+    assert cli.main([*args, "--json", "--describe", "--seed", "3"]) == 0
+    out, _ = capsys.readouterr()
+    payload = json.loads(out)
+    assert 8 <= len(payload["captions"]) <= 10
+    assert payload["safety_check"].startswith("trained offline classifier")
+    assert all(c["level"] in (0, 1, 2) for c in payload["captions"])
+    assert described and described[0]["engine"] == "local"
+    assert payload["description"].startswith("A noisy")  # what the caption prompt was given
+    assert cli.main([*args, "--describe", "--n", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "description: A noisy" in err and "\x1b" not in err  # shown through display_safe

@@ -207,9 +207,22 @@ def sample(local: LocalModel, prompt: str, n: int) -> list[str]:
 
 
 def sample_vision(local: LocalModel, request: CaptionRequest, n: int) -> list[str]:
-    """N captions of the picture from one ``generate``: the picture is encoded once, N sequences sampled from it."""
+    """N captions of the picture from one ``generate``: the picture and the prompt are encoded once, N samples follow.
+
+    The prompt (with the picture) is run once and its key/value cache copied N
+    times (local_vision.shared_prefix); where this transformers cannot continue
+    from such a cache, ``num_return_sequences`` does the same in one call.
+    """
     inputs = local_vision.caption_inputs(local, request, settings.LOCAL_VISION_SIZE)
-    return run_generate(local, inputs, sampling_options(local.tokenizer, n))
+    options = sampling_options(local.tokenizer, n)
+    if n > 1 and "pixel_values" in inputs:
+        try:
+            prefixed = local_vision.shared_prefix(local.model, inputs, n)
+        except (TypeError, ValueError, AttributeError, KeyError, NotImplementedError):
+            prefixed = None  # an older or different model class: the plain batch below
+        if prefixed is not None:
+            return run_generate(local, prefixed, {**options, "num_return_sequences": 1})
+    return run_generate(local, inputs, options)
 
 
 def seed_sampling(seed: int | None) -> None:

@@ -41,3 +41,33 @@ def caption_inputs(local: Any, request: Any, size: int) -> dict[str, Any]:
 def description_inputs(local: Any, image: Any, size: int) -> dict[str, Any]:
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": DESCRIBE_REQUEST}]}]
     return vision_inputs(local.processor, messages, downscaled(image, size), local.device)
+
+
+def shared_prefix(model: Any, inputs: dict[str, Any], n: int) -> dict[str, Any] | None:
+    """``generate`` inputs for N samples that share ONE pass over the prompt and the picture.
+
+    The prompt but its last token goes through the model once (the vision tower
+    sees the picture once, the text model the prompt once); the key/value cache
+    is copied N times and ``generate`` continues all N rows from it. None when the
+    model gives no cache that can be copied.
+    """
+    import inspect
+
+    import torch
+
+    ids = inputs["input_ids"]
+    parameters = inspect.signature(model.forward).parameters
+    cache_name = "cache" if "cache" in parameters else "past_key_values"
+    per_token = [k for k, v in inputs.items() if torch.is_tensor(v) and v.dim() == 2 and v.shape == ids.shape]
+    prefix = {k: (v[:, :-1] if k in per_token else v) for k, v in inputs.items()}
+    if "logits_to_keep" in parameters:
+        prefix["logits_to_keep"] = 1
+    with torch.inference_mode():
+        output = model(**prefix, use_cache=True)
+    cache = getattr(output, "cache", None) or getattr(output, "past_key_values", None)
+    if cache is None or not hasattr(cache, "batch_repeat_interleave"):
+        return None
+    cache.batch_repeat_interleave(n)
+    rows = {k: inputs[k].repeat(n, 1) for k in per_token}
+    rest = {k: v for k, v in inputs.items() if k not in per_token and not k.startswith("pixel_values")}
+    return {**rows, **rest, cache_name: cache}
