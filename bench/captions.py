@@ -66,9 +66,7 @@ def measure(label: str, ask: dict, n: int, rounds: int) -> None:
     for way, seconds in (("one batched generate", one), (f"{n} sequential calls ", many)):
         key = "batched" if way.startswith("one") else "sequential"
         rate = tokens[key] / timings[key][-1] if timings[key][-1] else 0.0
-        print(
-            f"  {n} captions, {way}: {seconds * 1000:9.1f} ms  ({usable[key]} usable, {rate:7.1f} tokens/s)"
-        )
+        print(f"  {n} captions, {way}: {seconds * 1000:9.1f} ms  ({usable[key]} usable, {rate:7.1f} tokens/s)")
     print(f"  ratio (sequential / batched):        {many / one:9.1f}x  (target >= 4x)")
 
 
@@ -99,9 +97,10 @@ def main() -> int:
         sizes = ["tiny"] if args.skip_realistic else ["tiny", "realistic"]
         for size in sizes:
             vlm = str(build_tiny_vlm(Path(folder) / f"vlm-{size}", size=size))
-            vocab, hidden, layers, _, vision_hidden, depth = SIZES[size]
+            vocab, hidden, layers, _, vision_hidden, depth = SIZES[size]  # vocab: trained tokens at most
             label = (
-                f"vision-language, {size} random Qwen3-VL (text {layers} x {hidden}, vision {depth} x {vision_hidden})"
+                f"vision-language, {size} random Qwen3-VL (text {layers} x {hidden}, vision {depth} x {vision_hidden}, "
+                f"vocabulary <= {vocab})"
             )
             measure(label, {**base, "model": vlm, "image": picture}, args.n, args.rounds)
     return 0

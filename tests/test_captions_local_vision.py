@@ -84,7 +84,7 @@ def test_the_shared_prefix_samples_what_a_plain_batch_samples(spied):
     from memer.captions import local_vision
     from memer.captions.base import CaptionRequest
 
-    local, _, vision = spied
+    local, _, _ = spied
     request = CaptionRequest("pie", image=_noise(4), n=6)
     torch.manual_seed(5)
     shared = local_engine.sample_vision(local, request, 6)
