@@ -32,7 +32,7 @@ class Spy:
 
 @pytest.fixture(autouse=True)
 def _cpu_and_short(monkeypatch):
-    override(monkeypatch, DEVICE="cpu", MAX_NEW_TOKENS=12, LOCAL_VISION_SIZE=128)
+    override(monkeypatch, DEVICE="cpu", MAX_NEW_TOKENS=8, LOCAL_VISION_SIZE=96)
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def test_the_picture_reaches_the_model(spied):
     local, generate, _ = spied
     outputs = []
     for picture in (_noise(1), _noise(1), _noise(2)):
-        generate_captions("apple pie", image=picture, engine="local", model=local.name, n=10, seed=42)
+        generate_captions("apple pie", image=picture, engine="local", model=local.name, n=4, seed=42)
         outputs.append(_raw(generate, local))
     assert outputs[0] == outputs[1]
     assert outputs[0] != outputs[2]
