@@ -10,7 +10,7 @@ The shape of the result carries over to a GPU (one call amortises the prompt,
 the picture's encoding and the per-step work over N samples); the exact ratio
 does not, and no GPU figure is measured here.
 
-    python -m bench.captions [--rounds 3] [--n 10] [--skip-realistic]
+    python -m bench.captions [--rounds 3] [--n 10] [--skip-realistic] [--threads 1]
 """
 
 from __future__ import annotations
@@ -75,9 +75,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--n", type=int, default=10)
     parser.add_argument("--skip-realistic", action="store_true", help="only the tiny models")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (1: steady figures on a shared machine)"
+    )
     args = parser.parse_args()
 
     import torch
+
+    torch.set_num_threads(max(1, args.threads))  # two threads on a busy 2-core machine spin-wait: 10 s for 0.2 s
     from PIL import Image
 
     from memer import settings
