@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from memer import __version__
 from memer.errors import ConfigError, MemerError
+from memer.text import display_safe
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -173,26 +174,37 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", default=None, help="funny (default), wholesome, sarcastic, poem or haiku")
     p.add_argument("--n", type=int, default=None, help="how many captions (default 10)")
     p.add_argument("--json", action="store_true", help="print the captions with their safety levels as JSON")
+    p.add_argument("--seed", default=None, help="a whole number: the same seed gives the same local captions")
+    p.add_argument(
+        "--describe", action="store_true", help="without --description: let the model describe the picture first"
+    )
     p.set_defaults(run=_run_caption)
 
 
 def _run_caption(args: argparse.Namespace) -> int:
     import json
 
-    from memer.captions import generate_captions
+    from memer.captions import check_seed, describe_picture, generate_captions
     from memer.images import open_image
     from memer.pipeline import own_picture
 
+    seed = check_seed(args.seed)  # a bad --seed is said before a model loads
     picture = open_image(own_picture(args.image).path)  # a file or an http(s) link
-    batch = generate_captions(
-        args.theme,
-        description=args.description,
-        image=picture,
-        engine=args.engine,
-        model=args.model,
-        style=args.style,
-        n=args.n,
-    )
+    description = args.description
+    with _progress() as progress:
+        if not description.strip() and args.describe:
+            description = describe_picture(picture, engine=args.engine, model=args.model, progress=progress).text
+        batch = generate_captions(
+            args.theme,
+            description=description,
+            image=picture,
+            engine=args.engine,
+            model=args.model,
+            style=args.style,
+            n=args.n,
+            progress=progress,
+            seed=seed,
+        )
     if args.json:
         print(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -200,6 +212,8 @@ def _run_caption(args: argparse.Namespace) -> int:
         why = f"  ({', '.join(caption.categories)})" if caption.categories else ""
         print(f"{number:2d}. [{caption.level} {caption.level_name}] {caption.text}{why}")
     print(f"engine: {batch.engine} ({batch.model}); safety check: {batch.safety_check}", file=sys.stderr)
+    if description.strip() and not args.description.strip():
+        print(f"description: {display_safe(description)}", file=sys.stderr)
     if batch.note:
         print(f"note: {batch.note}", file=sys.stderr)
     return 0
@@ -337,6 +351,7 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
     p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages,generated")
     p.add_argument("--image", metavar="PATH_OR_URL", default=None, help="your own picture instead of a search")
+    p.add_argument("--seed", default=None, help="a whole number: the same seed gives the same local captions")
     p.set_defaults(run=_run_make)
 
 
@@ -344,12 +359,14 @@ def _run_make(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from memer import pipeline
+    from memer.captions import check_seed
     from memer.captions.base import UNSAFE
     from memer.errors import CaptionError, RenderError
     from memer.render import save_png
 
     if args.pick < 1 or args.caption < 1:
         raise MemerError("--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.")
+    seed = check_seed(args.seed)
     output = Path(args.output).expanduser()
     if not output.parent.is_dir():  # say so before minutes of work
         raise RenderError(f"The folder {output.parent} does not exist.", "Create it or write somewhere else.")
@@ -360,7 +377,9 @@ def _run_make(args: argparse.Namespace) -> int:
         picture = _search_and_pick(args)
 
     with _progress() as progress:
-        batch = pipeline.captions(picture, theme=args.query, engine=args.engine, style=args.style, progress=progress)
+        batch = pipeline.captions(
+            picture, theme=args.query, engine=args.engine, style=args.style, progress=progress, seed=seed
+        )
     usable = [c for c in batch.captions if args.allow_unsafe or c.level < UNSAFE]
     if args.caption > len(usable):
         held_back = len(batch.captions) - len(usable)
@@ -371,7 +390,9 @@ def _run_make(args: argparse.Namespace) -> int:
         )
     caption = usable[args.caption - 1]
 
-    meme = pipeline.render(picture, caption.text, position=args.position, engine=batch.engine)
+    meme = pipeline.render(
+        picture, caption.text, position=args.position, engine=batch.engine, description=batch.description
+    )
     written = save_png(output, meme.png)
     print(f"Wrote {written}")
     print(f"Caption: {caption.text}  [{caption.level_name}; {batch.engine} {batch.model}]")

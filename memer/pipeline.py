@@ -24,7 +24,7 @@ from memer.text import collapse_whitespace, display_safe, plain_title
 if TYPE_CHECKING:
     from PIL import Image
 
-    from memer.captions.base import CaptionBatch
+    from memer.captions.base import CaptionBatch, PictureDescription
     from memer.clip import ClipModel
 
 # The pipeline's name for the one progress mechanism (memer.progress): what every face passes in.
@@ -233,30 +233,66 @@ def captions(
     model: str | None = None,
     api_key: str | None = None,
     progress: ProgressHook | None = None,
+    seed: int | str | None = None,
+    description: str | None = None,
 ) -> CaptionBatch:
     """Caption candidates for the picked picture, each with a safety level.
 
-    The picture itself goes along (the OpenAI engine looks at a small copy),
-    with its description in words for engines that cannot see.
+    The picture itself goes along (OpenAI and a local vision-language model look
+    at a small copy), with its description in words: ``description``, else the
+    source's, else (settings.DESCRIBE) one the model writes, else the title.
+    ``batch.description`` is the one used, for the PNG's alt text.
     """
     from memer.captions import choose_engine, generate_captions
 
     say = progress or silent
     chosen = choose_engine(engine, api_key)
+    picture = _picture(candidate)
+    words = description if description is not None else candidate.description
+    if not (words or "").strip() and settings.DESCRIBE:
+        words = describe(candidate, engine=chosen, model=model, api_key=api_key, progress=say).text
     say(f"Writing captions ({chosen} engine) …", None)
     batch = generate_captions(
         theme,
-        description=candidate.description or plain_title(candidate.title),
-        image=_picture(candidate) if chosen == "openai" else None,
+        description=words or plain_title(candidate.title),
+        image=picture,
         engine=chosen,
         model=model,
         style=style,
         n=n,
         api_key=api_key,
         progress=say,
+        seed=seed,
     )
+    batch.description = (words or "").strip()
     say(f"{len(batch.captions)} captions ready", 1.0)
     return batch
+
+
+def describe(
+    candidate: ImageCandidate,
+    *,
+    engine: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    progress: ProgressHook | None = None,
+) -> PictureDescription:
+    """One sentence that says what the picked picture shows, by the caption engine's model (empty when it cannot see).
+
+    Remembered per picture file and model, so the app can show it and the captions reuse it without a second call.
+    """
+    from memer.captions import choose_engine, describe_picture
+
+    chosen = choose_engine(engine, api_key)
+    picture = _picture(candidate)
+    key = (str(candidate.path), chosen, model or "")
+    if key not in _descriptions:
+        (progress or silent)("Describing the picture …", None)
+        _descriptions[key] = describe_picture(picture, engine=chosen, model=model, api_key=api_key, progress=progress)
+    return _descriptions[key]
+
+
+_descriptions: dict[tuple[str, str, str], PictureDescription] = {}
 
 
 def render(
@@ -269,6 +305,7 @@ def render(
     attribution_strip: bool = False,
     engine: str = "",
     ai_label: bool | None = None,
+    description: str = "",
 ) -> Meme:
     """Set ``text`` on the picked picture and return the finished meme.
 
@@ -287,7 +324,7 @@ def render(
     image = rendering.render_meme(picture, text, options)
     if candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label):
         image = rendering.add_ai_label(image)
-    metadata = rendering.meme_metadata(candidate, text, engine)
+    metadata = rendering.meme_metadata(candidate, text, engine, description=description)
     return Meme(image, text, candidate.attribution(), meme_filename(candidate.title or text), metadata)
 
 

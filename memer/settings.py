@@ -185,16 +185,45 @@ OPENAI_TIMEOUT = _float("OPENAI_TIMEOUT", 60.0)
 OPENAI_MAX_RETRIES = _int("OPENAI_MAX_RETRIES", 2)
 MODERATION_MODEL = _str("MODERATION_MODEL", "omni-moderation-latest")
 SENSITIVE_THRESHOLD = _float("SENSITIVE_THRESHOLD", 0.3)  # any category score at or above -> level 1
-# Local model (a hub id or a local folder), checked 2026-11-21. Qwen2.5-1.5B-Instruct:
+# Text-only local model (the fallback below transformers 4.57), checked 2026-11-21. Qwen2.5-1.5B-Instruct:
 # Apache-2.0, 1.5B parameters (about 3.1 GB in float16, so it fits a free Colab T4's 16 GB
 # beside CLIP ViT-B-32), a chat template, good instruction following for its size, and no
 # "thinking" mode to switch off (Qwen3-1.7B has one). SmolLM2-1.7B-Instruct (Apache-2.0)
 # is a fine alternative. "EleutherAI/gpt-neo-2.7B" gives the original AI-Memer behaviour
 # (a base model, so it gets a few-shot prompt).
-CAPTION_MODEL = _str("CAPTION_MODEL", "Qwen/Qwen2.5-1.5B-Instruct")
+CAPTION_MODEL = _str("CAPTION_MODEL", "")  # empty: VISION_CAPTION_MODEL, or TEXT_CAPTION_MODEL on an old transformers
+TEXT_CAPTION_MODEL = "Qwen/Qwen2.5-1.5B-Instruct"
 TEMPERATURE = _float("TEMPERATURE", 0.7)
 TOP_P = _float("TOP_P", 0.95)
 MAX_NEW_TOKENS = _int("MAX_NEW_TOKENS", 40)
+
+# --- local vision-language captions, describe, seed, trained safety check (issue 15) ----------
+# The default local caption model, checked 2026-12-01: Qwen3-VL-2B-Instruct, Apache-2.0 (model
+# card), about 2.1B parameters (about 4.3 GB in float16: fits a free Colab T4's 16 GB beside CLIP),
+# an image-text-to-text model in transformers since 4.57 (no trust_remote_code). On an older
+# transformers memer falls back to TEXT_CAPTION_MODEL (text-only) and says so in one line.
+VISION_CAPTION_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
+VISION_MIN_TRANSFORMERS = (4, 57)
+# Longest side, in pixels, of the picture the local model sees (fewer vision tokens: faster, less memory).
+LOCAL_VISION_SIZE = _int("LOCAL_VISION_SIZE", 448)
+SEED = _str("SEED", "")  # a whole number: the same seed, picture, theme and style give the same local captions
+DESCRIBE = _bool("DESCRIBE", True)  # describe a picture that comes without a description (one model call)
+DESCRIPTION_MAX_TOKENS = _int("DESCRIPTION_MAX_TOKENS", 60)
+# The trained offline classifier (alt-profanity-check): probability of offensive language.
+CLASSIFIER_UNSAFE = _float("CLASSIFIER_UNSAFE", 0.8)  # at or above: level 2
+CLASSIFIER_SENSITIVE = _float("CLASSIFIER_SENSITIVE", 0.5)  # at or above: level 1
+MODERATE_PICTURE = _bool("MODERATE_PICTURE", True)  # OpenAI: also send the picture to the moderation model
+# Parameter counts (billions) of known models, for the memory estimate when no config is at hand.
+MODEL_PARAMETERS_B = {
+    "Qwen/Qwen3-VL-2B-Instruct": 2.13,
+    "Qwen/Qwen2.5-1.5B-Instruct": 1.54,
+    "Qwen/Qwen2.5-0.5B-Instruct": 0.49,
+    "EleutherAI/gpt-neo-2.7B": 2.72,
+    "EleutherAI/gpt-neo-1.3B": 1.37,
+    "ViT-B-32": 0.151,
+    "ViT-B-16": 0.150,
+    "ViT-L-14": 0.428,
+}
 
 # --- rendering (memer/render/) ------------------------------------------------
 OUTPUT_SIZE = _int("OUTPUT_SIZE", 1024)  # longest side of the meme, in pixels

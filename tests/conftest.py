@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.standins.tiny_clip",  # a tiny random open_clip model in local-dir form
     "tests.standins.tiny_lm",  # tiny random GPT-Neo and Llama-style chat models
     "tests.standins.tiny_diffusion",  # a tiny random text-to-image pipeline (UNet, VAE, CLIP text encoder)
+    "tests.standins.tiny_vlm",  # a tiny random Qwen3-VL vision-language model
     "tests.standins.world",  # all of the above at once, for whole-pass tests
 ]
 

@@ -36,11 +36,13 @@ def test_ten_captions_from_one_completion_and_one_moderation_request(openai_api,
     batch = generate_captions("apple pie", description="a pie on a windowsill", image=picture, engine="openai", n=10)
 
     assert len(openai_api.completion_requests) == 1
-    assert len(openai_api.moderation_requests) == 1
+    assert (
+        len(openai_api.moderation_requests) == 2
+    )  # the captions, then the picture (tests/test_captions_openai_picture.py)
     assert len(batch.captions) == 10
     assert batch.note == ""
     assert batch.engine == "openai" and batch.model == settings.OPENAI_MODEL
-    assert batch.safety_check == f"OpenAI moderation ({settings.MODERATION_MODEL})"
+    assert batch.safety_check.startswith(f"OpenAI moderation ({settings.MODERATION_MODEL})")
     # Cleaned: numbering, quotes, trailing period and hashtags gone, case kept.
     assert "Me pretending this slice is for sharing" in batch.texts
     assert "Grandma said one slice. Grandma is not here" in batch.texts

@@ -35,7 +35,9 @@ def test_a_user_makes_a_meme(world, tmp_path):
     assert f"Caption: {caption}  [safe; openai" in done.stdout
     assert meme.text["Attribution"] in done.stdout and meme.text["Attribution"].startswith("Image: ")
     assert meme.text["Caption engine"] == "openai"
-    assert len(world.openai.completion_requests) == 1 and len(world.openai.moderation_requests) == 1
+    assert (
+        len(world.openai.completion_requests) == 1 and len(world.openai.moderation_requests) == 2
+    )  # captions, picture
     for text in (done.stdout, done.stderr, *meme.text.values()):
         assert world.env["OPENAI_API_KEY"] not in text
 

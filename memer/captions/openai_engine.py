@@ -161,6 +161,43 @@ def _moderate(client: Any, texts: list[str]) -> list[tuple[int, list[str]]]:
     ]
 
 
+def _moderate_picture(client: Any, image: Any) -> tuple[int, list[str]]:
+    """The picture's level from ONE moderation request with it as an ``image_url`` input (its own request)."""
+    url = image_data_url(image, settings.VISION_SIZE)
+    response = client.moderations.create(
+        model=settings.MODERATION_MODEL, input=[{"type": "image_url", "image_url": {"url": url}}]
+    )
+    results = list(response.results)
+    if not results:
+        raise CaptionError("OpenAI moderation gave no result for the picture.", "Try again.")
+    r = results[0]
+    return moderation_level(
+        bool(r.flagged), _plain(r.categories), _plain(getattr(r, "category_scores", None)), settings.SENSITIVE_THRESHOLD
+    )
+
+
+def _with_picture_moderation(
+    client: Any, request: CaptionRequest, levels: list[tuple[int, list[str]]], check: str, key: str, model: str
+) -> tuple[list[tuple[int, list[str]]], str]:
+    """Each caption at least as high as its picture: a harmless caption on a harmful picture is not safe."""
+    import openai
+
+    if not settings.MODERATE_PICTURE or request.image is None:
+        return levels, check
+    try:
+        picture_level, picture_categories = _moderate_picture(client, request.image)
+    except (openai.OpenAIError, CaptionError) as err:
+        reason = str(_caption_error(err, key, model)) if isinstance(err, openai.OpenAIError) else str(err)
+        log.warning("picture moderation failed: %s", reason)
+        return levels, f"{check}; the picture was not checked: {reason}"
+    named = [f"picture: {name}" for name in picture_categories]
+    combined = [
+        (max(level, picture_level), categories + [n for n in named if n not in categories])
+        for level, categories in levels
+    ]
+    return combined, f"{check}; the picture: OpenAI moderation ({settings.MODERATION_MODEL})"
+
+
 # --- errors -------------------------------------------------------------------------
 
 
@@ -270,6 +307,7 @@ def _generate(client: Any, request: CaptionRequest, model: str, key: str) -> Cap
         log.warning("moderation failed, falling back to the word list: %s", reason)
         levels = [word_list_level(text) for text in texts]
         safety_check = f"{WORD_LIST_CHECK}; OpenAI moderation failed: {reason}"
+    levels, safety_check = _with_picture_moderation(client, request, levels, safety_check, key, model)
     captions = [
         Caption(text, ENGINE, used_model, level, categories) for text, (level, categories) in zip(texts, levels)
     ]

@@ -34,6 +34,7 @@ METADATA_KEYS = (
     "Image URL",
     "Attribution",
     "Caption engine",
+    "Description",  # alt text: what the picture shows (issue 15)
     "Software",
     "AI-generated",  # "yes" when a model drew the picture
     "Prompt",  # what it was asked to draw
@@ -41,9 +42,16 @@ METADATA_KEYS = (
 _MAX_METADATA_CHARS = 2000
 
 
-def meme_metadata(candidate: ImageCandidate | None, caption: str, engine: str = "") -> dict[str, str]:
-    """The PNG text chunks for a meme: its caption and the picture's credits."""
-    data = {"Caption": caption, "Caption engine": engine, "Software": f"memer {__version__}"}
+def meme_metadata(
+    candidate: ImageCandidate | None, caption: str, engine: str = "", *, description: str = ""
+) -> dict[str, str]:
+    """The PNG text chunks for a meme: its caption, the picture's alt text and credits."""
+    data = {
+        "Caption": caption,
+        "Caption engine": engine,
+        "Description": description,
+        "Software": f"memer {__version__}",
+    }
     if candidate is not None:
         data.update(
             {

@@ -70,6 +70,9 @@ class OpenAIStandin:
     # /v1/images/generations: "b64" (n pictures), "moderation_blocked", "empty", "not_base64", "not_image"
     image_mode: str = "b64"
     image_side: int = 96  # the pictures are small: what is tested is the path, not the drawing
+    # Pictures sent to /v1/moderations as image_url inputs: flagged when their mean colour is nearest
+    # one of these RGB colours -> (category, score, flagged); e.g. {(255, 0, 0): ("violence/graphic", 0.9, True)}.
+    flag_colours: dict[tuple[int, int, int], tuple[str, float, bool]] = field(default_factory=dict)
 
     # --- what the tests read ---
     @property
@@ -174,7 +177,10 @@ class OpenAIStandin:
             )
         body = request.json()
         inputs = body.get("input")
-        texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        items = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        if any(isinstance(item, dict) for item in items):
+            return self._multimodal_moderation(body, items)
+        texts = items
         results = []
         for text in texts:
             scores = {name: 0.0001 for name in MODERATION_CATEGORIES}
@@ -194,6 +200,77 @@ class OpenAIStandin:
                 }
             )
         return Response.json({"id": "modr-standin", "model": body.get("model", ""), "results": results})
+
+    def _multimodal_moderation(self, body: dict, items: list) -> Response:
+        """Documented multi-modal input: a list of {"type": "text"} / {"type": "image_url"} parts, ONE result."""
+        scores = {name: 0.0001 for name in MODERATION_CATEGORIES}
+        categories = {name: False for name in MODERATION_CATEGORIES}
+        applied: dict[str, list[str]] = {name: [] for name in MODERATION_CATEGORIES}
+        flagged = False
+        images = 0
+        for item in items:
+            kind = item.get("type") if isinstance(item, dict) else None
+            if kind == "text" and isinstance(item.get("text"), str):
+                for word, (category, score, flags) in self.flag_words.items():
+                    if word.lower() in item["text"].lower():
+                        scores[category] = max(scores[category], score)
+                        categories[category] = categories[category] or flags
+                        flagged = flagged or flags
+                        applied[category].append("text")
+            elif kind == "image_url" and isinstance(item.get("image_url"), dict):
+                images += 1
+                colour = _mean_colour(str(item["image_url"].get("url", "")))
+                if colour is None:
+                    return _bad_request("Invalid image_url: expected a data URL or an https URL of an image.")
+                hit = _nearest(colour, self.flag_colours)
+                if hit is not None:
+                    category, score, flags = hit
+                    scores[category] = max(scores[category], score)
+                    categories[category] = categories[category] or flags
+                    flagged = flagged or flags
+                    applied[category].append("image")
+            else:
+                return _bad_request("Each multi-modal input must be {'type': 'text'} or {'type': 'image_url'}.")
+        if images > 1:
+            return _bad_request("Only one image_url input is supported per request.")
+        result = {
+            "flagged": flagged,
+            "categories": categories,
+            "category_scores": scores,
+            "category_applied_input_types": applied,
+        }
+        return Response.json({"id": "modr-standin", "model": body.get("model", ""), "results": [result]})
+
+
+def _bad_request(message: str) -> Response:
+    return Response.json(
+        {"error": {"message": message, "type": "invalid_request_error", "param": "input", "code": None}}, 400
+    )
+
+
+def _mean_colour(url: str) -> tuple[int, int, int] | None:
+    """The mean RGB colour of a base64 data-URL image; None when it is not one."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    if not url.startswith("data:image/") or ";base64," not in url:
+        return None
+    try:
+        picture = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")
+    except Exception:  # noqa: BLE001 - a broken picture is the client's error
+        return None
+    small = picture.resize((1, 1), Image.Resampling.BOX)
+    return small.getpixel((0, 0))
+
+
+def _nearest(colour: tuple[int, int, int], table: dict) -> tuple[str, float, bool] | None:
+    """The entry of ``table`` whose colour is within 60 of ``colour`` on every channel."""
+    for key, value in table.items():
+        if all(abs(a - b) <= 60 for a, b in zip(colour, key)):
+            return value
+    return None
 
 
 def _picture(side: int, seed: int) -> bytes:
