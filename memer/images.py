@@ -202,15 +202,18 @@ def _apply_exif_orientation(image: Image.Image) -> Image.Image:
         return image
 
 
-def flatten(image: Image.Image) -> Image.Image:
-    """The picture as plain 8-bit sRGB RGB: transparency (alpha or a tRNS colour key) laid on white,
-    a colour profile converted to sRGB, and none of the input's metadata (info keys) kept.
+def flatten(image: Image.Image, *, colour_key: bool = True) -> Image.Image:
+    """The picture as plain 8-bit sRGB RGB: transparency laid on white, a colour profile converted to
+    sRGB, and none of the input's metadata (info keys) kept.
 
     What reaches a meme must not carry the input's transparency or profile into
-    the output: a white colour key would make white letters transparent.
+    the output: a white colour key would make white letters transparent. A tRNS
+    colour key is applied (its pixels become white) when ``colour_key`` is set;
+    a finished meme is flattened without it, its key only dropped.
     """
     profile = image.info.get("icc_profile")
-    rgb = _to_rgb(_apply_colour_key(image))
+    keyed = _apply_colour_key(image) if colour_key else image
+    rgb = _to_rgb(keyed)
     if profile and image.mode not in ("CMYK", "LAB"):  # those were converted with their profile already
         rgb = _to_srgb(rgb, profile)
     if rgb is image:

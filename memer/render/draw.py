@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import RenderError
+from memer.images import flatten
 from memer.render.fonts import Face, FontStack, font_stack, load_font, visual_runs
 from memer.render.layout import (
     Cluster,
@@ -63,12 +64,13 @@ def _target_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
 
 
 def _scaled(image: Image.Image, target: tuple[int, int]) -> Image.Image:
-    """The picture as RGB at ``target`` size, always a copy: drawing never touches the caller's image."""
+    """The picture as opaque RGB at ``target`` size, always a copy with none of the input's info (a
+    transparency key or colour profile would travel into the meme): drawing never touches the caller's image."""
     from PIL import Image
 
-    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    rgb = flatten(image, colour_key=False)  # open_image already applied any key; this one only drops it
     if target == rgb.size:
-        return rgb.copy()
+        return rgb
     return rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=1.5)
 
 

@@ -79,7 +79,7 @@ def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> byt
         except UnicodeEncodeError:
             info.add_itxt(key, text, lang="", tkey="")
     out = io.BytesIO()
-    flatten(image).save(out, format="PNG", pnginfo=info, compress_level=6)
+    flatten(image, colour_key=False).save(out, format="PNG", pnginfo=info, compress_level=6)
     return out.getvalue()
 
 
