@@ -437,3 +437,18 @@ def test_honest_icon_opens():
     icon = _encode(Image.new("RGBA", (32, 32), (200, 0, 0, 255)), "ICO", sizes=[(32, 32)])
     assert images.icon_sizes(icon) == [(32, 32)]
     assert images.open_image(icon).getpixel((5, 5)) == (200, 0, 0)
+
+
+def test_sixteen_bit_grey_colour_key_is_applied():
+    samples = np.zeros((4, 4), dtype=np.uint16)
+    samples[:, :2], samples[:, 2:] = 40000, 1000
+    rows = b"".join(b"\x00" + samples[y].astype(">u2").tobytes() for y in range(4))
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 16, 0, 0, 0, 0))
+        + _png_chunk(b"tRNS", struct.pack(">H", 40000))
+        + _png_chunk(b"IDAT", zlib.compress(rows))
+        + _png_chunk(b"IEND", b"")
+    )
+    image = images.open_image(data)
+    assert image.info == {} and image.getpixel((0, 0)) == (255, 255, 255) and image.getpixel((3, 0)) == (4, 4, 4)
