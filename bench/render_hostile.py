@@ -40,7 +40,7 @@ def main() -> None:
             render_meme(picture, "hello", RenderOptions(attribution=text))
 
         short = _seconds(lambda credit=credit: draw(credit))
-        long = _seconds(lambda credit=credit: draw(credit + "y" * n))
+        long = _seconds(lambda credit=credit, n=n: draw(credit + "y" * n))
         print(
             f"credit strip:    {n:6d} chars {short:6.3f} s, {2 * n:6d} chars {long:6.3f} s, ratio {long / short:4.1f}"
         )

@@ -197,7 +197,7 @@ READABLE_SIZE = _float("READABLE_SIZE", 0.04)
 MAX_CAPTION_CHARS = _int("MAX_CAPTION_CHARS", 1000)  # a longer caption is refused, not cut
 MAX_CREDIT_CHARS = _int("MAX_CREDIT_CHARS", 300)  # the burned-in credit line is cut to this, with "…"
 MAX_METADATA_CHARS = _int("MAX_METADATA_CHARS", 2000)  # each PNG text chunk (caption, author, title ...)
-MIN_TEXT_WIDTH = _int("MIN_TEXT_WIDTH", 16)  # pixels across a caption needs; narrower pictures are refused
+MIN_TEXT_WIDTH = _int("MIN_TEXT_WIDTH", 8)  # pixels across a caption needs; narrower pictures are refused
 
 # --- safe image loading (memer/images.py) -------------------------------------
 MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000)

@@ -266,8 +266,9 @@ def test_a_picture_with_no_room_for_text_says_so(size, shape):
     assert f"too {shape}" in caught.value.message and "-1" not in str(caught.value)
 
 
-def test_a_long_thin_picture_that_has_room_renders():
-    meme = render_meme(_grey(60, 1000), "hi")
+@pytest.mark.parametrize(("size", "output"), [((60, 1000), 1024), ((640, 480), 16), ((20, 1000), 1024)])
+def test_small_or_thin_pictures_with_room_render(size, output):
+    meme = render_meme(_grey(*size), "hi", RenderOptions(output_size=output))
     assert _ink(meme).any()
 
 

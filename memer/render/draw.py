@@ -133,7 +133,7 @@ def _check_room(width: int, height: int, box_width: int, box_height: int) -> Non
     shape = "narrow" if box_width < settings.MIN_TEXT_WIDTH else "flat"
     raise RenderError(
         f"The picture is too {shape} for a caption: at {width}x{height} px there is no room for text.",
-        "Use a picture at most about 30 times longer than it is wide, or crop it.",
+        "Use a picture that is less long and thin, or crop it.",
     )
 
 
