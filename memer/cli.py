@@ -356,18 +356,17 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_make(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from memer import pipeline
     from memer.captions import check_seed
     from memer.captions.base import UNSAFE
     from memer.errors import CaptionError, RenderError
-    from memer.render import save_png
+    from memer.render import png_path, save_png
 
     if args.pick < 1 or args.caption < 1:
         raise MemerError("--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.")
     seed = check_seed(args.seed)
-    output = Path(args.output).expanduser()
+    output = png_path(args.output)  # adds .png, refuses other extensions, before minutes of work
     if not output.parent.is_dir():  # say so before minutes of work
         raise RenderError(f"The folder {output.parent} does not exist.", "Create it or write somewhere else.")
 

@@ -329,9 +329,10 @@ def render(
 
 
 def meme_filename(name: str) -> str:
-    """A file name anyone can save: lower-case ASCII words joined by dashes."""
-    stem = unicodedata.normalize("NFKD", plain_title(name)).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", stem.lower())[:8]
+    """A file name anyone can save: lower-case ASCII words joined by dashes (at most 8 of 24 letters each,
+    so a title of thousands of characters still gives a short name)."""
+    stem = unicodedata.normalize("NFKD", plain_title(name[:1000])).encode("ascii", "ignore").decode()
+    words = [word[:24] for word in re.findall(r"[a-z0-9]+", stem.lower())[:8]]
     return "-".join(words + ["meme"]) + ".png"
 
 

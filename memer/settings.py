@@ -237,11 +237,21 @@ FONT_DIR = _path("FONT_DIR", PACKAGE_DIR / "fonts")
 FONT = _path("FONT", None)  # the caption font; default: FONT_DIR/Anton-Regular.ttf
 ATTRIBUTION_STRIP = _bool("ATTRIBUTION_STRIP", False)
 # Fonts tried, in order, for characters the main font lacks: names in FONT_DIR or absolute paths.
-FALLBACK_FONTS = _list("FALLBACK_FONTS", ["DejaVuSansCondensed-Bold.ttf", "DroidSansFallbackFull.ttf"])
+# The last two bring Korean (Hangul) and monochrome emoji, so no character a caption may hold vanishes.
+FALLBACK_FONTS = _list(
+    "FALLBACK_FONTS",
+    ["DejaVuSansCondensed-Bold.ttf", "DroidSansFallbackFull.ttf", "NanumSquareB.ttf", "NotoEmoji-Bold.ttf"],
+)
 EMOJI_FONT = _path("EMOJI_FONT", None)  # None: a system colour emoji font, if one is installed
 LINE_SPACING = _float("LINE_SPACING", 1.12)  # baseline to baseline, in font sizes
 # Auto-fit below this size (fraction of the image height) may use more than MAX_LINES lines.
 READABLE_SIZE = _float("READABLE_SIZE", 0.04)
+
+# --- hostile text and pictures in rendering (issue 11: render/, images.py) -----
+MAX_CAPTION_CHARS = _int("MAX_CAPTION_CHARS", 1000)  # a longer caption is refused, not cut
+MAX_CREDIT_CHARS = _int("MAX_CREDIT_CHARS", 300)  # the burned-in credit line is cut to this, with "…"
+MAX_METADATA_CHARS = _int("MAX_METADATA_CHARS", 2000)  # each PNG text chunk (caption, author, title ...)
+MIN_TEXT_WIDTH = _int("MIN_TEXT_WIDTH", 8)  # pixels across a caption needs; narrower pictures are refused
 
 # --- safe image loading (memer/images.py) -------------------------------------
 MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000)

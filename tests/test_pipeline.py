@@ -160,6 +160,7 @@ def test_render_says_when_the_picture_cannot_be_had(tmp_path, server):
         ("Crème brûlée — 2.PNG", "creme-brulee-2-meme.png"),
         ("../../etc/passwd", "etc-passwd-meme.png"),
         ("", "meme.png"),
+        ("a" * 12_600 + ".jpg", "a" * 24 + "-meme.png"),  # a hostile title gives a short name
     ],
 )
 def test_meme_filename(name, expected):

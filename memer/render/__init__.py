@@ -18,12 +18,13 @@ from memer.render.layout import (
     Extent,
     Measurer,
     TextLayout,
+    caption_lines,
     check_caption,
     check_drawable,
     layout_text,
     split_both,
 )
-from memer.render.png import METADATA_KEYS, meme_metadata, png_bytes, save_png
+from memer.render.png import METADATA_KEYS, meme_metadata, png_bytes, png_path, save_png
 
 __all__ = [
     "AI_LABEL_TEXT",
@@ -38,6 +39,7 @@ __all__ = [
     "RenderOptions",
     "TextLayout",
     "add_ai_label",
+    "caption_lines",
     "check_caption",
     "check_drawable",
     "font_stack",
@@ -45,6 +47,7 @@ __all__ = [
     "meme_metadata",
     "plan_meme",
     "png_bytes",
+    "png_path",
     "render_meme",
     "runs",
     "save_png",
