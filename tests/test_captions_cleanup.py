@@ -141,8 +141,10 @@ def test_moderation_level(flagged, categories, scores, expected):
 
 
 def test_ten_one_word_variants_are_ten_jokes():
-    raw = [f"When the pie is {word} and nobody asked" for word in
-           ("hot", "burnt", "cold", "raw", "gone", "mine", "huge", "tiny", "free", "late")]
+    raw = [
+        f"When the pie is {word} and nobody asked"
+        for word in ("hot", "burnt", "cold", "raw", "gone", "mine", "huge", "tiny", "free", "late")
+    ]
     captions, note = clean_captions(raw, 10)
     assert captions == raw and note == ""
 
