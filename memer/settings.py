@@ -171,6 +171,10 @@ TEMPERATURE = _float("TEMPERATURE", 0.7)
 TOP_P = _float("TOP_P", 0.95)
 MAX_NEW_TOKENS = _int("MAX_NEW_TOKENS", 40)
 
+# --- first contact offline (memer/hub.py, issue 11) --------------------------
+# Seconds the one check of the Hugging Face hub (HF_ENDPOINT) may take; unreachable: models load from the cache only.
+HUB_TIMEOUT = _float("HUB_TIMEOUT", 3.0)
+
 # --- rendering (memer/render/) ------------------------------------------------
 OUTPUT_SIZE = _int("OUTPUT_SIZE", 1024)  # longest side of the meme, in pixels
 MAX_LINES = _int("MAX_LINES", 3)
