@@ -109,7 +109,7 @@ def _run_search(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([c.to_dict() for c in result.candidates], indent=2, ensure_ascii=False))
     elif not result.candidates:
-        say(f"no pictures found for {safe(args.query, 120)!r}; try other words or more sources.")
+        say(f"No pictures found for {safe(args.query, 120)!r}; try other words or more sources.")
     else:
         for number, candidate in enumerate(result.candidates, 1):
             print(f"{number:2d}. {safe(candidate.title, 200)}  [{candidate.source_name}]  score {candidate.score:.3f}")
@@ -184,8 +184,8 @@ def _run_caption(args: argparse.Namespace) -> int:
         print(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
         return 0
     for number, caption in enumerate(batch.captions, 1):
-        why = f"  ({', '.join(caption.categories)})" if caption.categories else ""
-        print(f"{number:2d}. [{caption.level} {caption.level_name}] {safe(caption.text, 500)}{safe(why)}")
+        why = f"  ({safe(', '.join(caption.categories))})" if caption.categories else ""
+        print(f"{number:2d}. [{caption.level} {caption.level_name}] {safe(caption.text, 500)}{why}")
     print(
         f"engine: {batch.engine} ({safe(batch.model, 100)}); safety check: {safe(batch.safety_check)}", file=sys.stderr
     )
@@ -316,7 +316,7 @@ def _run_make(args: argparse.Namespace) -> int:
     if not result.candidates:
         some_failed = any(not status.ok for status in result.sources)
         raise SourceError(
-            f"no pictures found for {safe(args.query, 120)!r}.",
+            f"No pictures found for {safe(args.query, 120)!r}.",
             "Try other words" + (", or fix the failed sources above." if some_failed else "."),
         )
     if args.pick > len(result.candidates):

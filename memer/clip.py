@@ -110,24 +110,25 @@ def _load(model_name: str, pretrained: str, device: str, precision: str, progres
     description = _describe(model_name, pretrained)
     started = time.perf_counter()
     progress(f"Loading CLIP {description} on {device} …", 0.0)
-    if _needs_hub(model_name, pretrained):
+    if not _needs_hub(model_name, pretrained):
+        open_clip_name = _check_model_name(model_name, pretrained)
+        progress(f"Loading CLIP {description} on {device} (weights) …", 1 / 3)
+        clip_model, preprocess, tokenizer = _create(open_clip_name, model_name, pretrained, device, precision)
+    else:
+        if not model_name.startswith(HF_HUB_PREFIX):  # a bad name or tag is said before the hub is asked
+            _check_model_name(model_name, pretrained)
+        failure = None
         with offline_if_unreachable() as hub:
             try:
-                open_clip_name = _check_model_name(model_name, pretrained)
+                open_clip_name = _check_model_name(model_name, pretrained)  # hf-hub: fetches the weights
                 progress(f"Loading CLIP {description} on {device} (weights) …", 1 / 3)
                 clip_model, preprocess, tokenizer = _create(open_clip_name, model_name, pretrained, device, precision)
             except ModelError:
                 if hub.reachable:
                     raise
                 failure = ModelError(f"Could not load CLIP {description}: {unreachable_message(hub)}.", HUB_HINT)
-            else:
-                failure = None
         if failure is not None:  # raised outside the handler: the libraries' retries and paths stay out of it
             raise failure
-    else:
-        open_clip_name = _check_model_name(model_name, pretrained)
-        progress(f"Loading CLIP {description} on {device} (weights) …", 1 / 3)
-        clip_model, preprocess, tokenizer = _create(open_clip_name, model_name, pretrained, device, precision)
     progress(f"Loading CLIP {description} on {device} (ready check) …", 2 / 3)
     loaded = ClipModel(
         clip_model,

@@ -95,7 +95,7 @@ def _connection_reason(err: Exception) -> str:
 
 def unreachable_message(status: HubStatus) -> str:
     if status.offline_requested:
-        return "HF_HUB_OFFLINE is set and it is not in the local Hugging Face cache"
+        return "HF_HUB_OFFLINE is set (offline mode) and it is not in the local Hugging Face cache"
     return f"the Hugging Face hub ({status.endpoint}) cannot be reached ({status.reason}) and it is not downloaded yet"
 
 

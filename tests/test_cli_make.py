@@ -102,4 +102,4 @@ def test_a_dead_source_is_reported_and_the_meme_still_made(world, tmp_path, caps
     out = tmp_path / "m.png"
     code, _, stderr = _make(capsys, "--engine", "openai", "-o", str(out))
     assert code == 0 and out.exists()
-    assert "wikipedia failed" in stderr
+    assert "memer: Wikipedia failed" in stderr
