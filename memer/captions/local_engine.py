@@ -11,8 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from memer import settings
@@ -22,6 +23,7 @@ from memer.captions.prompts import chat_messages, few_shot_prompt
 from memer.captions.safety import WORD_LIST_CHECK, word_list_level
 from memer.device import current_device, torch_dtype
 from memer.errors import CaptionError, ModelError
+from memer.hub import OFFLINE_HINT, offline_if_unreachable, unreachable_message
 from memer.progress import Progress
 from memer.text import first_line as first_error_line
 
@@ -69,6 +71,11 @@ def _no_library_bars() -> Iterator[None]:
             transformers_logging.enable_progress_bar()
 
 
+def _is_path(name: str) -> bool:
+    """A folder (or what is written as one), not a hub id: the hub is never asked for it."""
+    return name.startswith(("/", ".", "~")) or Path(name).expanduser().is_dir()
+
+
 def load_model(name: str | None = None, device: str | None = None, *, progress: Progress | None = None) -> LocalModel:
     """The model and tokenizer, loaded once per process (per name and device).
 
@@ -89,14 +96,21 @@ def load_model(name: str | None = None, device: str | None = None, *, progress: 
                 "pip install 'memer[local]', or use the OpenAI engine.",
             ) from None
         dtype = torch_dtype(device)
+        hub = None
         started = time.perf_counter()
         if progress:
             progress(f"Loading the caption model {name} on {device} (the first time downloads it) …", None)
         try:
-            with _no_library_bars():
+            # A hub id with the hub unreachable loads from the local cache only (memer.hub), without retries.
+            with _no_library_bars(), nullcontext() if Path(name).is_dir() else offline_if_unreachable() as hub:
                 tokenizer = AutoTokenizer.from_pretrained(name)
                 model = AutoModelForCausalLM.from_pretrained(name, **{_dtype_keyword(): dtype})
         except (OSError, ValueError, KeyError) as err:
+            if hub is not None and not hub.reachable:
+                raise ModelError(
+                    f"could not load the caption model {name!r}: {unreachable_message(hub)}.",
+                    OFFLINE_HINT.replace("a local folder", "a local folder (MEMER_CAPTION_MODEL=/path)"),
+                ) from None
             raise ModelError(
                 f"could not load the caption model {name!r}: {first_error_line(err, 200)}",
                 "Set MEMER_CAPTION_MODEL to a Hugging Face model id (with internet access) or a local folder "
