@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from memer import __version__
-from memer.errors import ConfigError, MemerError
-from memer.text import display_safe
+from memer.candidates import source_display_name
+from memer.cli_output import missing_package_message, quiet_libraries, safe, say
+from memer.cli_output import progress as _progress
+from memer.errors import ConfigError, MemerError, SourceError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -100,65 +100,52 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
 def _run_search(args: argparse.Namespace) -> int:
     import json
 
-    from memer import pipeline
-
     if args.limit is not None and args.limit < 1:
         raise MemerError(f"--limit must be 1 or more, not {args.limit}.")
-    with _progress() as progress:
-        result = pipeline.search(
-            args.query, sources=args.sources, top_k=args.limit, progress=progress, download_dir=args.download
-        )
-    for status in result.sources:
-        if not status.ok:
-            print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
+    result = _searched(args.query, args.sources, top_k=args.limit, download_dir=args.download)
     for candidate, reason in result.dropped:
         if candidate.path is None:  # never downloaded: worth saying; ranking cuts are not
-            print(f"memer: could not download {candidate.title!r}: {reason}", file=sys.stderr)
-    if not any(status.ok for status in result.sources):
-        return EXIT_ERROR
+            say(f"could not download {safe(candidate.title, 120)!r}: {safe(reason)}")
     if args.json:
         print(json.dumps([c.to_dict() for c in result.candidates], indent=2, ensure_ascii=False))
     elif not result.candidates:
-        print(f"No pictures found for {args.query!r}; try other words or more sources.", file=sys.stderr)
+        say(f"No pictures found for {safe(args.query, 120)!r}; try other words or more sources.")
     else:
         for number, candidate in enumerate(result.candidates, 1):
-            print(f"{number:2d}. {candidate.title}  [{candidate.source_name}]  score {candidate.score:.3f}")
-            print(f"    {candidate.attribution()}")
-            print(f"    {candidate.path or candidate.page_url or candidate.image_url}")
+            print(f"{number:2d}. {safe(candidate.title, 200)}  [{candidate.source_name}]  score {candidate.score:.3f}")
+            print(f"    {safe(candidate.attribution(), 300)}")
+            print(
+                f"    {safe(candidate.page_url or candidate.image_url, 500)}"
+            )  # the picture's page; --json has the path
     return 0
 
 
-class _TerminalProgress:
-    """The CLI's progress hook: one tqdm bar on stderr, its label the current step."""
+def _searched(query: str, sources: str | None, **options: object):
+    """pipeline.search, each failed source said on its own line, and a clear error when every source failed."""
+    from memer import pipeline
 
-    def __init__(self) -> None:
-        from tqdm.auto import tqdm
-
-        self._bar = tqdm(total=100, file=sys.stderr, leave=False, bar_format="{desc} {percentage:3.0f}%|{bar}|")
-        self._lock = threading.Lock()
-
-    def __call__(self, message: str, fraction: float | None) -> None:
-        with self._lock:  # downloads report from several threads
-            self._bar.set_description_str(message, refresh=False)
-            if fraction is not None:
-                self._bar.n = round(100 * min(1.0, max(0.0, fraction)))
-            self._bar.refresh()
-
-    def close(self) -> None:
-        self._bar.close()
-
-
-@contextmanager
-def _progress() -> Iterator[_TerminalProgress | None]:
-    """A progress bar on a terminal for the length of a step; nothing when stderr is piped or captured."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    bar = _TerminalProgress()
     try:
-        yield bar
-    finally:
-        bar.close()
+        with _progress() as progress:
+            result = pipeline.search(query, sources=sources, progress=progress, **options)
+    except pipeline.SearchFailed as err:
+        _report_sources(err.sources)
+        raise
+    _report_sources(result.sources)
+    failed = [status for status in result.sources if not status.ok]
+    if failed and len(failed) == len(result.sources):
+        names = ", ".join(source_display_name(status.name) for status in failed)
+        raise SourceError(
+            f"every picture source failed ({names}), so nothing was searched.",
+            "Check the internet connection and try again, or build the Open Images cache "
+            "(memer cache build) to search offline; see the reasons above.",
+        )
+    return result
+
+
+def _report_sources(statuses) -> None:
+    for status in statuses:
+        if not status.ok:
+            say(f"{source_display_name(status.name)} failed: {safe(status.message)}")
 
 
 # --- memer caption --------------------------------------------------------------
@@ -209,13 +196,15 @@ def _run_caption(args: argparse.Namespace) -> int:
         print(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
         return 0
     for number, caption in enumerate(batch.captions, 1):
-        why = f"  ({', '.join(caption.categories)})" if caption.categories else ""
-        print(f"{number:2d}. [{caption.level} {caption.level_name}] {caption.text}{why}")
-    print(f"engine: {batch.engine} ({batch.model}); safety check: {batch.safety_check}", file=sys.stderr)
+        why = f"  ({safe(', '.join(caption.categories))})" if caption.categories else ""
+        print(f"{number:2d}. [{caption.level} {caption.level_name}] {safe(caption.text, 500)}{why}")
+    print(
+        f"engine: {batch.engine} ({safe(batch.model, 100)}); safety check: {safe(batch.safety_check)}", file=sys.stderr
+    )
     if description.strip() and not args.description.strip():
-        print(f"description: {display_safe(description)}", file=sys.stderr)
+        print(f"description: {safe(description)}", file=sys.stderr)
     if batch.note:
-        print(f"note: {batch.note}", file=sys.stderr)
+        print(f"note: {safe(batch.note)}", file=sys.stderr)
     return 0
 
 
@@ -394,26 +383,23 @@ def _run_make(args: argparse.Namespace) -> int:
     )
     written = save_png(output, meme.png)
     print(f"Wrote {written}")
-    print(f"Caption: {caption.text}  [{caption.level_name}; {batch.engine} {batch.model}]")
-    print(meme.attribution)
+    print(f"Caption: {safe(caption.text, 500)}  [{caption.level_name}; {batch.engine} {safe(batch.model, 100)}]")
+    print(safe(meme.attribution, 500))
     if picture.restrictions:  # a link's rights, a generator's licence
-        print(f"Note: {picture.restrictions}")
+        print(f"Note: {safe(picture.restrictions, 500)}")
     if picture.page_url:
-        print(f"Picture: {picture.page_url}")
+        print(f"Picture: {safe(picture.page_url, 500)}")
     return 0
 
 
 def _search_and_pick(args: argparse.Namespace):
-    from memer import pipeline
-    from memer.errors import SourceError
-
-    with _progress() as progress:
-        result = pipeline.search(args.query, sources=args.sources, progress=progress)
-    for status in result.sources:
-        if not status.ok:
-            print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
+    result = _searched(args.query, args.sources)
     if not result.candidates:
-        raise SourceError(f"No pictures found for {args.query!r}.", "Try other words, or check the sources above.")
+        some_failed = any(not status.ok for status in result.sources)
+        raise SourceError(
+            f"No pictures found for {safe(args.query, 120)!r}.",
+            "Try other words" + (", or fix the failed sources above." if some_failed else "."),
+        )
     if args.pick > len(result.candidates):
         raise SourceError(
             f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number."
@@ -442,13 +428,17 @@ def _describe_os_error(err: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_libraries()
     try:
         return args.run(args)
     except MemerError as err:
-        print(f"memer: error: {err}", file=sys.stderr)
+        print(f"memer: error: {safe(err, 600)}", file=sys.stderr)
+        return EXIT_ERROR
+    except ImportError as err:  # an optional package missing: name the extra, no traceback
+        print(f"memer: error: {missing_package_message(err, args.command)}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as err:  # a path the user gave: missing, a file where a folder should be, not writable
-        print(f"memer: error: {_describe_os_error(err)}. Check the path and its permissions.", file=sys.stderr)
+        print(f"memer: error: {safe(_describe_os_error(err))}. Check the path and its permissions.", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("memer: interrupted", file=sys.stderr)

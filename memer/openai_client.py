@@ -53,14 +53,20 @@ def key_problem(key: str) -> tuple[str, str] | None:
     return None
 
 
-def new_client(key: str) -> Any:
+def new_client(key: str, *, max_retries: int | None = None) -> Any:
     """An SDK client with memer's timeout and retries; raises ImportError when openai is not installed.
+
+    ``max_retries=0`` hands the retries to the caller (the caption engine keeps one budget for all attempts).
 
     base_url is left to the SDK, which reads OPENAI_BASE_URL itself. Close it after use (its connection pool).
     """
     import openai
 
-    return openai.OpenAI(api_key=key, timeout=settings.OPENAI_TIMEOUT, max_retries=settings.OPENAI_MAX_RETRIES)
+    return openai.OpenAI(
+        api_key=key,
+        timeout=settings.OPENAI_TIMEOUT,
+        max_retries=settings.OPENAI_MAX_RETRIES if max_retries is None else max_retries,
+    )
 
 
 def redact(text: str, key: str) -> str:

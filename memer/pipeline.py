@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.candidates import ImageCandidate, source_display_name
-from memer.errors import ImageError, MemerError, SourceError
+from memer.errors import ImageError, MemerError, ModelError, SourceError
 from memer.progress import Progress, silent
 from memer.text import collapse_whitespace, display_safe, plain_title
 
@@ -39,6 +39,14 @@ class SourceStatus:
     ok: bool
     count: int = 0  # candidates it gave
     message: str = ""  # why it failed, or a note
+
+
+class SearchFailed(ModelError):
+    """CLIP could not be loaded; ``sources`` still says how each source answered, so no failure hides another."""
+
+    def __init__(self, cause: ModelError, sources: list[SourceStatus]) -> None:
+        super().__init__(cause.message, cause.hint)
+        self.sources = sources
 
 
 @dataclass
@@ -104,9 +112,13 @@ def search(
         clip_future = pool.submit(load_clip, progress=say)
         asked = {name: pool.submit(_ask_source, name, query, clip_future, say) for name in names}
         answers = {name: future.result() for name, future in asked.items()}
-        clip = clip_future.result()  # a ModelError here says how to fix the model setting
-
-    statuses = [status for status, _ in answers.values()]
+        statuses = [status for status, _ in answers.values()]
+        failure = clip_future.exception()
+    if isinstance(failure, ModelError):  # says how to fix the model setting; the sources' answers go along
+        raise SearchFailed(failure, statuses) from None
+    if failure is not None:
+        raise failure
+    clip = clip_future.result()
     found = _interleave([candidates for _, candidates in answers.values()])
 
     on_disk = [candidate for candidate in found if candidate.path is not None]  # generated pictures
@@ -198,6 +210,8 @@ def _ask_source(
     try:
         searcher = getattr(importlib.import_module(module_name), function_name)
         if name == "openimages":  # searches by the query's CLIP embedding
+            if clip_future.exception() is not None:
+                return SourceStatus(name, False, 0, "needs the CLIP model, which could not be loaded"), []
             candidates = searcher(query, clip=clip_future.result())
         elif name == "generated":  # slow: it reports as it draws
             candidates = searcher(query, progress=say)

@@ -224,6 +224,9 @@ MODEL_PARAMETERS_B = {
     "ViT-B-16": 0.150,
     "ViT-L-14": 0.428,
 }
+# --- first contact offline (memer/hub.py, issue 11) --------------------------
+# Seconds the one check of the Hugging Face hub (HF_ENDPOINT) may take; unreachable: models load from the cache only.
+HUB_TIMEOUT = _float("HUB_TIMEOUT", 3.0)
 
 # --- rendering (memer/render/) ------------------------------------------------
 OUTPUT_SIZE = _int("OUTPUT_SIZE", 1024)  # longest side of the meme, in pixels

@@ -104,7 +104,7 @@ def test_a_dead_source_is_reported_and_the_meme_still_made(world, tmp_path, caps
     out = tmp_path / "m.png"
     code, _, stderr = _make(capsys, "--engine", "openai", "-o", str(out))
     assert code == 0 and out.exists()
-    assert "wikipedia failed" in stderr
+    assert "memer: Wikipedia failed" in stderr
 
 
 # --- any background (issue 13) -------------------------------------------------------------
@@ -148,3 +148,53 @@ def test_make_with_a_generated_picture(world, tmp_path, capsys):
 def test_a_bad_own_picture_is_one_line(world, tmp_path, capsys):
     code, _, stderr = _make(capsys, "--image", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "m.png"))
     assert code == 1 and stderr.count("\n") == 1 and "does not exist" in stderr
+
+
+def test_offline_first_contact_is_one_line_per_failure(monkeypatch, tmp_path, capsys):
+    """Sources at a closed port, the hub silent, a CLIP id that is not a local folder: every failure said once."""
+    import socket
+
+    import huggingface_hub.constants as constants
+    import open_clip  # noqa: F401 - imported before the run: the import is not what is bounded
+
+    from memer import hub
+    from tests.standins.settings import override
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    dead = f"http://127.0.0.1:{closed.getsockname()[1]}/w/api.php"
+    closed.close()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+    override(
+        monkeypatch,
+        COMMONS_API=dead,
+        WIKIPEDIA_API=dead,
+        HTTP_RETRIES=0,
+        HUB_TIMEOUT=0.3,
+        CLIP_MODEL="RN50",
+        CLIP_PRETRAINED="openai",
+        SOURCES=["commons", "wikipedia", "openimages"],
+    )
+    hub.forget()
+    try:
+        code = cli.main(["make", "apple pie", "-o", str(tmp_path / "meme.png")])
+    finally:
+        silent.close()
+        hub.forget()
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert code == 1 and out == ""
+    assert [line.split(" failed:")[0] for line in lines[:3]] == [
+        "memer: Wikimedia Commons",
+        "memer: Wikipedia",
+        "memer: Open Images",
+    ]
+    assert len(lines) == 4 and lines[3].startswith("memer: error: Could not load CLIP RN50 (openai)")
+    assert "cannot be reached" in lines[3] and "HF_HUB_OFFLINE=1" in lines[3]
+    assert not any(word in err for word in ("WARNING", "ERROR:root", "Traceback", "Retrying"))

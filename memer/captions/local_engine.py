@@ -13,8 +13,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from memer import settings
@@ -27,6 +28,7 @@ from memer.captions.model_kind import TEXT, VISION, model_kind
 from memer.captions.prompts import chat_messages, few_shot_prompt
 from memer.device import current_device, torch_dtype
 from memer.errors import CaptionError, ModelError
+from memer.hub import OFFLINE_HINT, offline_if_unreachable, unreachable_message
 from memer.progress import Progress
 from memer.text import first_line as first_error_line
 
@@ -96,6 +98,11 @@ def _no_library_bars() -> Iterator[None]:
             transformers_logging.enable_progress_bar()
 
 
+def _is_path(name: str) -> bool:
+    """A folder (or what is written as one), not a hub id: the hub is never asked for it."""
+    return name.startswith(("/", ".", "~")) or Path(name).expanduser().is_dir()
+
+
 def load_model(name: str | None = None, device: str | None = None, *, progress: Progress | None = None) -> LocalModel:
     """The model and tokenizer, loaded once per process (per name and device).
 
@@ -118,11 +125,13 @@ def load_model(name: str | None = None, device: str | None = None, *, progress: 
                 "pip install 'memer[local]', or use the OpenAI engine.",
             ) from None
         dtype = torch_dtype(device)
+        hub = None
         started = time.perf_counter()
         if progress:
             progress(f"Loading the caption model {name} on {device} (the first time downloads it) …", None)
         try:
-            with _no_library_bars():
+            # A hub id with the hub unreachable loads from the local cache only (memer.hub), without retries.
+            with _no_library_bars(), nullcontext() if _is_path(name) else offline_if_unreachable() as hub:
                 folder = model_folder(name, progress)
                 kind, model, tokenizer, processor = _load_weights(folder, dtype)
         except ModelError:
@@ -130,6 +139,11 @@ def load_model(name: str | None = None, device: str | None = None, *, progress: 
         except Exception as err:  # OSError, ValueError, the hub's errors: all mean the model is not usable
             if isinstance(err, MemoryError):
                 raise
+            if hub is not None and not hub.reachable:
+                raise ModelError(
+                    f"could not load the caption model {name!r}: {unreachable_message(hub)}.",
+                    OFFLINE_HINT.replace("a local folder", "a local folder (MEMER_CAPTION_MODEL=/path)"),
+                ) from None
             raise ModelError(
                 f"could not load the caption model {name!r}: {first_error_line(err, 200)}",
                 "Set MEMER_CAPTION_MODEL to a Hugging Face model id (with internet access) or a local folder "

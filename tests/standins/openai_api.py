@@ -7,6 +7,14 @@ otherwise, echoing the key back the way a careless server might, so tests can
 prove memer never repeats it), can act as a model that refuses sampling
 parameters, and flags captions containing chosen words.
 
+Hostile modes (a broken proxy, a careless or malicious compatible server):
+``content_mode`` "number" / "list" / "dict" (``content`` of the wrong type),
+``raw_answer`` "truncated" / "html" / "empty" (a 200 body that is not the JSON
+promised), ``moderation_mode`` "results-null" / "string-scores" /
+"flagged-string" / "too-few", and ``echo_key`` naming the fields ("model",
+"refusal", "caption") that repeat the caller's key. A server that never answers
+is the shared server's "hang" fault.
+
 Use the ``openai_api`` fixture: it registers the routes, points the SDK at the
 server with a fake key, and gives the test the ``OpenAIStandin`` to tune.
 """
@@ -73,6 +81,10 @@ class OpenAIStandin:
     # Pictures sent to /v1/moderations as image_url inputs: flagged when their mean colour is nearest
     # one of these RGB colours -> (category, score, flagged); e.g. {(255, 0, 0): ("violence/graphic", 0.9, True)}.
     flag_colours: dict[tuple[int, int, int], tuple[str, float, bool]] = field(default_factory=dict)
+    raw_answer: str = ""  # "", "truncated", "html", "empty": the completion's 200 body
+    moderation_mode: str = ""  # "", "results-null", "string-scores", "flagged-string", "too-few"
+    echo_key: set[str] = field(default_factory=set)  # "model", "refusal", "caption"
+    model_name: str | None = None  # the model the answer names (default: the one asked for)
 
     # --- what the tests read ---
     @property
@@ -138,20 +150,34 @@ class OpenAIStandin:
                 400,
             )
         refusal = None
+        captions = list(self.captions)
+        if "caption" in self.echo_key:
+            captions.insert(1, f"My key is {self.key} lol")
         if self.content_mode == "json":
-            content = json.dumps({"captions": self.captions})
+            content = json.dumps({"captions": captions})
+        elif self.content_mode == "number":
+            content = 42
+        elif self.content_mode == "list":
+            content = [1, 2, 3]
+        elif self.content_mode == "dict":
+            content = {"captions": captions}
         elif self.content_mode == "lines":
-            content = "\n".join(f"{i}. {c}" for i, c in enumerate(self.captions, 1))
+            content = "\n".join(f"{i}. {c}" for i, c in enumerate(captions, 1))
         elif self.content_mode == "refusal":
             content, refusal = None, "I can't help with that."
         else:
             content = ""
-        return Response.json(
+        if "refusal" in self.echo_key:
+            content, refusal = None, f"I won't, {self.key}."
+        model = self.model_name if self.model_name is not None else body.get("model", "")
+        if "model" in self.echo_key:
+            model = f"gpt-echo-{self.key}"
+        answer = Response.json(
             {
                 "id": "chatcmpl-standin",
                 "object": "chat.completion",
                 "created": int(time.time()),
-                "model": body.get("model", ""),
+                "model": model,
                 "choices": [
                     {
                         "index": 0,
@@ -165,6 +191,15 @@ class OpenAIStandin:
                 "system_fingerprint": None,
             }
         )
+        if self.raw_answer == "truncated":
+            answer.body = answer.body[: len(answer.body) // 2]
+        elif self.raw_answer == "html":
+            answer = Response(
+                200, b"<!DOCTYPE html><html><body>Sign in to the proxy</body></html>", {"Content-Type": "text/html"}
+            )
+        elif self.raw_answer == "empty":
+            answer.body = b""
+        return answer
 
     def moderations(self, request: Request) -> Response:
         denied = self._unauthorized(request)
@@ -199,6 +234,15 @@ class OpenAIStandin:
                     "category_applied_input_types": {name: ["text"] for name in MODERATION_CATEGORIES},
                 }
             )
+        if self.moderation_mode == "results-null":
+            results = None
+        elif self.moderation_mode == "too-few":
+            results = results[:-1]
+        for result in results or []:
+            if self.moderation_mode == "string-scores":
+                result["category_scores"] = {name: str(score) for name, score in result["category_scores"].items()}
+            elif self.moderation_mode == "flagged-string":
+                result["flagged"] = "false"
         return Response.json({"id": "modr-standin", "model": body.get("model", ""), "results": results})
 
     def _multimodal_moderation(self, body: dict, items: list) -> Response:
