@@ -36,8 +36,15 @@ def standin_server() -> Iterator[StandinServer]:
 
 
 @pytest.fixture
-def server(standin_server: StandinServer) -> Iterator[StandinServer]:
-    """The session's stand-in server, with faults and request logs cleared for this test."""
+def server(standin_server: StandinServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinServer]:
+    """The session's stand-in server, with faults and request logs cleared for this test.
+
+    It is on loopback, so memer's address policy fetches from it only as a seam the
+    user configured: TRUSTED_HOSTS names it (a fixture pointing COMMONS_API at it would too).
+    """
+    from tests.standins.settings import override
+
+    override(monkeypatch, TRUSTED_HOSTS=[f"{standin_server.host}:{standin_server.port}"])
     standin_server.reset()
     yield standin_server
     standin_server.reset()
