@@ -117,10 +117,13 @@ def check_url(url: str, *, trusted: bool = False) -> tuple[str, bool]:
     address the policy refuses. A host that does not resolve passes: the connection
     fails with "host not found".
     """
-    clean = without_credentials(url)
+    try:
+        clean = without_credentials(url)
+    except ValueError:  # urlsplit: "http://[::1/a.jpg"
+        clean = ""
     where = host_port(clean)
     if where is None:
-        raise RefusedAddress(f"bad address ({clean[:100]})")
+        raise RefusedAddress(f"bad address ({url[:100]})")
     host, port = where
     if trusted or is_seam(host, port):
         return clean, True

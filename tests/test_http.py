@@ -308,10 +308,10 @@ def test_an_unexpected_error_fails_one_file_only(server, monkeypatch):
     good = _files(server, 2, folder="/unexpected/")
     real = http.download_image
 
-    def download_image(url):
+    def download_image(url, **options):
         if url == good[0].image_url:
             raise RuntimeError("something nobody planned for")
-        return real(url)
+        return real(url, **options)
 
     monkeypatch.setattr(http, "download_image", download_image)
     report = http.download_images(good)
