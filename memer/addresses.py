@@ -139,5 +139,5 @@ def check_addresses(host: str, addresses: list[str]) -> None:
     for ip in addresses:
         reason = forbidden_reason(ip)
         if reason is not None:
-            shown = host if host == ip else f"{host} ({ip})"
-            raise RefusedAddress(f"refused address: {shown} is {reason}")
+            shown = host if host == ip else f"{host} = {ip}"
+            raise RefusedAddress(f"refused address ({reason}): {shown}")
