@@ -110,9 +110,7 @@ def _run_search(args: argparse.Namespace) -> int:
     for status in result.sources:
         if not status.ok:
             print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
-    for candidate, reason in result.dropped:
-        if candidate.path is None:  # never downloaded: worth saying; ranking cuts are not
-            print(f"memer: could not download {candidate.title!r}: {reason}", file=sys.stderr)
+    _print_drops(result)
     if not any(status.ok for status in result.sources):
         return EXIT_ERROR
     if args.json:
@@ -125,6 +123,15 @@ def _run_search(args: argparse.Namespace) -> int:
             print(f"    {candidate.attribution()}")
             print(f"    {candidate.path or candidate.page_url or candidate.image_url}")
     return 0
+
+
+def _print_drops(result) -> None:
+    """One short line per kind of failure, with a count: why some pictures never reached the list."""
+    from memer.text import display_safe
+
+    for drop in result.drop_reasons:
+        pictures = "picture" if drop.count == 1 else "pictures"
+        print(f"memer: {drop.count} {pictures} dropped: {display_safe(drop.reason, 120)}", file=sys.stderr)
 
 
 class _TerminalProgress:
@@ -327,6 +334,7 @@ def _run_make(args: argparse.Namespace) -> int:
     for status in result.sources:
         if not status.ok:
             print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
+    _print_drops(result)
     if not result.candidates:
         raise SourceError(f"No pictures found for {args.query!r}.", "Try other words, or check the sources above.")
     if args.pick > len(result.candidates):
@@ -391,5 +399,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def run() -> None:
+    """The ``memer`` command: main(), and after Ctrl-C an exit that waits for nothing.
+
+    Interpreter shutdown after a model was loaded can take seconds (garbage
+    collection, library finalisers); a user who pressed Ctrl-C is not kept
+    waiting for it. Every file memer writes is written atomically, so none is
+    left half-written.
+    """
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

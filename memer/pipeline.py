@@ -8,8 +8,11 @@ its own way (tqdm in the terminal, widgets in the notebook).
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -42,11 +45,28 @@ class SourceStatus:
 
 
 @dataclass
+class DropReason:
+    """Why some pictures a source found never reached the user (a failed download, an unreadable file)."""
+
+    reason: str  # the kind, e.g. "HTTP 404", "took longer than 60 s", "refused address (loopback)"
+    count: int
+
+
+@dataclass
 class SearchResult:
     query: str
     candidates: list[ImageCandidate]  # ranked best first, downloaded (path set), score set
     sources: list[SourceStatus]
     dropped: list[tuple[ImageCandidate, str]] = field(default_factory=list)  # (candidate, reason)
+    drop_reasons: list[DropReason] = field(default_factory=list)  # failures only (not ranking cuts), most first
+
+
+def drop_reasons(failed: Sequence[tuple[ImageCandidate, str]]) -> list[DropReason]:
+    """Failures counted by kind: the reason up to its first ":" (the details differ file to file)."""
+    from collections import Counter
+
+    counts = Counter(reason.split(":", 1)[0].strip() or "unknown" for _, reason in failed)
+    return [DropReason(reason, count) for reason, count in counts.most_common()]
 
 
 @dataclass
@@ -88,9 +108,7 @@ def search(
     others still count. Raises only when there is nothing to search for or
     CLIP cannot be loaded.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from memer import http
+    from memer import http, transport
     from memer.clip import load_clip
 
     query = collapse_whitespace(query)
@@ -99,11 +117,16 @@ def search(
     names = source_names(sources)
     say = progress or silent
     say(f"Searching {', '.join(source_display_name(n) for n in names)} …", None)
-    with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="memer-search") as pool:
-        clip_future = pool.submit(load_clip, progress=say)
-        asked = {name: pool.submit(_ask_source, name, query, clip_future) for name in names}
-        answers = {name: future.result() for name, future in asked.items()}
-        clip = clip_future.result()  # a ModelError here says how to fix the model setting
+    # Daemon threads, waited on in short steps: Ctrl-C stops the search at once instead of
+    # waiting for the sources' requests and the model load to end.
+    clip_future = _in_background(load_clip, progress=say)
+    asked = {name: _in_background(_ask_source, name, query, clip_future) for name in names}
+    try:
+        answers = {name: _wait(future) for name, future in asked.items()}
+        clip = _wait(clip_future)  # a ModelError here says how to fix the model setting
+    except BaseException:
+        transport.cancel_all()
+        raise
 
     statuses = [status for status, _ in answers.values()]
     found = _interleave([candidates for _, candidates in answers.values()])
@@ -111,7 +134,29 @@ def search(
     report = http.download_images(found, download_dir, progress=say)
     ranked, dropped = embed_and_rank(clip, query, report.ok, top_k=top_k or settings.TOP_K, progress=say)
     say(f"Found {len(ranked)} pictures", 1.0)
-    return SearchResult(query, ranked, statuses, report.failed + dropped)
+    unreadable = [(c, reason) for c, reason in dropped if reason.startswith("unreadable image")]
+    return SearchResult(query, ranked, statuses, report.failed + dropped, drop_reasons(report.failed + unreadable))
+
+
+def _in_background(function, *args, **kwargs) -> Future:
+    """``function`` run in a daemon thread: nothing waits for it when the user stops memer."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+            future.set_exception(err)
+
+    threading.Thread(target=run, name="memer-search", daemon=True).start()
+    return future
+
+
+def _wait(future: Future):
+    """The future's result, waited for in short steps so Ctrl-C is heard at once."""
+    while not future.done():
+        wait_for([future], timeout=0.1)
+    return future.result()
 
 
 def embed_and_rank(

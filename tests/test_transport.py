@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from memer import http, settings, transport
+from memer import http, transport
 from memer.errors import SourceError
 from tests.standins.settings import override
 

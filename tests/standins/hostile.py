@@ -140,7 +140,7 @@ class _HostileHandler(BaseHTTPRequestHandler):
 
     # --- behaviours ---
     def _trickle_headers(self, query: dict[str, str]) -> None:
-        head = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nX-Padding: ' + b"x" * 200
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nX-Padding: " + b"x" * 200
         self._slowly(head + b"\r\n\r\n{}", float(query.get("pause", 0.05)))
 
     def _trickle_body(self, query: dict[str, str]) -> None:
