@@ -1,21 +1,23 @@
-"""The guarded sockets under memer's session: one deadline per request, the address policy, capped bodies.
+"""The fetch policy under every request memer makes: one session, one deadline, the address policy, capped bodies.
 
 A read timeout bounds each read, not a request: a server that trickles its
-headers or body a byte a second never trips it. So every request memer makes
-runs under a :class:`Guard` (a deadline and a cancel switch): the connections
-it uses register with it, and when the deadline passes (or Ctrl-C cancels the
-batch) a timer shuts their sockets, which ends any blocked read at once. The
-same connections check the address they actually connected to against
-memer.addresses, so a DNS answer that changes between the check and the
-connection cannot reach a private address. Bodies are decoded here (gzip,
-deflate) in bounded steps and counted, so a compressed bomb stops at the cap.
+headers or body a byte a second never trips it. So :func:`fetch` runs every
+request under a :class:`Guard` (a deadline and a cancel switch): the
+connections it uses register with it, and when the deadline passes (or Ctrl-C
+cancels the batch) a timer shuts their sockets, which ends any blocked read at
+once. Retries and redirects are done here too, so a ``Retry-After`` wait is
+started only when it fits the deadline and every redirect hop meets the
+address policy (memer.addresses) again; the connections also check the address
+they actually reached, so DNS that changes between check and connection cannot
+reach a private host. Bodies are decoded here (gzip, deflate) in bounded steps
+and counted, so a compressed bomb stops at the cap. The session sends no
+credentials (no ``user:pass@``, no ~/.netrc) and still honours proxy variables.
 """
 
 from __future__ import annotations
 
 import contextlib
 import email.utils
-import os
 import socket
 import threading
 import time
@@ -321,11 +323,23 @@ def get_session() -> requests.Session:
 
 def _build_session() -> requests.Session:
     import requests
+    from requests.auth import AuthBase
+
+    class NoCredentials(AuthBase):
+        """An auth that sends none: with it set, requests never reads ~/.netrc nor a URL's ``user:pass@``."""
+
+        def __call__(self, request: Any) -> Any:
+            request.headers.pop("Authorization", None)
+            return request
+
+    class Session(requests.Session):
+        def rebuild_auth(self, prepared_request: Any, response: Any) -> None:
+            # requests would look ~/.netrc up again for a redirect's host; memer sends no credentials anywhere.
+            prepared_request.headers.pop("Authorization", None)
 
     pool_size = max(settings.DOWNLOAD_WORKERS, settings.PER_HOST_LIMIT, 10)
-    session = requests.Session()
-    # trust_env would also send ~/.netrc credentials to any host; proxies are read per request instead.
-    session.trust_env = False
+    session = Session()
+    session.auth = NoCredentials()  # trust_env stays on: proxy variables and CA bundles still apply
     session.mount("http://", adapter(pool_size))
     session.mount("https://", adapter(pool_size))
     session.headers["User-Agent"] = user_agent()
@@ -343,10 +357,6 @@ def _proxies_for(url: str) -> dict[str, str]:
     from requests.utils import get_environ_proxies
 
     return {k: v for k, v in get_environ_proxies(url).items() if k in ("http", "https", "all")}
-
-
-def _verify() -> str | bool:
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
 # --- the fetch policy -----------------------------------------------------------------------
@@ -403,13 +413,11 @@ def fetch(
         while True:
             guard.check()
             clean, guard.allow_private = check_url(current, trusted=trusted)
-            proxies = _proxies_for(clean)
-            guard.proxied = bool(proxies)
+            guard.proxied = bool(_proxies_for(clean))  # the proxy resolves the name; the DNS check above stands
             limits = (_fit(settings.CONNECT_TIMEOUT, guard), _fit(settings.READ_TIMEOUT, guard))
             try:
                 response = session.get(
-                    clean, params=query, stream=True, allow_redirects=False, timeout=limits, proxies=proxies,
-                    verify=_verify(),
+                    clean, params=query, stream=True, allow_redirects=False, timeout=limits
                 )  # fmt: skip
             except requests.RequestException as err:
                 _raise_policy(err, guard)

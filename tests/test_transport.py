@@ -94,6 +94,9 @@ def test_no_credentials_from_the_url_or_netrc_are_sent(trusted_hostile, tmp_path
     assert "authorization" not in sent
     sent = {k.lower(): v for k, v in http.request_json(trusted_hostile.url + "/echo").payload.items()}
     assert "authorization" not in sent
+    # The session itself, as the cache builder uses it, following a redirect the way requests does.
+    direct = http.get_session().get(trusted_hostile.url + "/redirect?to=/echo", timeout=2)
+    assert "authorization" not in {k.lower() for k in direct.json()}
 
 
 def test_proxies_from_the_environment_still_apply(monkeypatch):
