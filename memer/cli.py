@@ -89,7 +89,7 @@ def _run_render(args: argparse.Namespace) -> int:
 def _add_search(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="find background pictures for a topic")
     p.add_argument("query")
-    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages")
+    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages,generated")
     p.add_argument("--limit", type=int, default=None, help="how many candidates to return")
     p.add_argument("--json", action="store_true", help="print the candidates as JSON")
     p.add_argument("--download", metavar="DIR", default=None, help="download the pictures into DIR")
@@ -172,7 +172,7 @@ def _progress() -> Iterator[_TerminalProgress | None]:
 
 def _add_caption(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("caption", help="suggest captions for a picture")
-    p.add_argument("image")
+    p.add_argument("image", help="a picture file or an http(s) link")
     p.add_argument("--theme", required=True, help="what the meme is about")
     p.add_argument("--description", default="", help="what the picture shows, in words")
     p.add_argument("--engine", choices=_choices("memer.captions", "ENGINES"), default=None)
@@ -188,8 +188,9 @@ def _run_caption(args: argparse.Namespace) -> int:
 
     from memer.captions import generate_captions
     from memer.images import open_image
+    from memer.pipeline import own_picture
 
-    picture = open_image(args.image)
+    picture = open_image(own_picture(args.image).path)  # a file or an http(s) link
     batch = generate_captions(
         args.theme,
         description=args.description,
@@ -216,14 +217,21 @@ def _run_caption(args: argparse.Namespace) -> int:
 
 def _add_cache(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cache", help="build, import and inspect the Open Images embedding cache")
-    cache_sub = p.add_subparsers(dest="cache_command", metavar="{build,merge,import-legacy,info}")
+    cache_sub = p.add_subparsers(dest="cache_command", metavar="{download,build,merge,import-legacy,info}")
     cache_sub.required = True
+
+    d = cache_sub.add_parser("download", help="download a published cache (checked part by part)")
+    d.add_argument("url", nargs="?", default=None, help="the published folder (default: MEMER_CACHE_URL)")
+    d.add_argument("--dir", default=None, help="cache directory (default: MEMER_CACHE_DIR)")
+    d.set_defaults(run=_run_cache_download)
 
     b = cache_sub.add_parser("build", help="build the cache from Localized Narratives and Open Images metadata")
     b.add_argument("--splits", default="train,validation,test")
     b.add_argument("--model", default=None)
     b.add_argument("--pretrained", default=None)
-    b.add_argument("--batch-size", type=int, default=None)
+    b.add_argument(
+        "--batch-size", type=int, default=None, help="captions per encoder call (default: sized to the device)"
+    )
     b.add_argument("--shard", default=None, metavar="I/N")
     b.add_argument("--dir", default=None, help="cache directory (default: MEMER_CACHE_DIR)")
     b.set_defaults(run=_run_cache_build)
@@ -244,6 +252,20 @@ def _add_cache(sub: argparse._SubParsersAction) -> None:
     n.set_defaults(run=_run_cache_info)
 
 
+def _run_cache_download(args: argparse.Namespace) -> int:
+    from memer.sources.openimages.download import download_cache
+    from memer.text import human_size
+
+    with _progress() as progress:
+        done = download_cache(args.url, args.dir, progress=progress)
+    reused = f"; {len(done.reused)} parts were already here" if done.reused else ""
+    print(
+        f"downloaded the Open Images cache into {done.directory}: {done.rows} rows, CLIP {done.model} "
+        f"({done.pretrained or 'no tag'}), {human_size(done.downloaded_bytes)} fetched{reused}"
+    )
+    return 0
+
+
 def _run_cache_build(args: argparse.Namespace) -> int:
     from memer.clip import load_clip
     from memer.sources.openimages.build import build_cache, check_splits, parse_shard
@@ -261,14 +283,16 @@ def _run_cache_build(args: argparse.Namespace) -> int:
             progress=progress,
         )
     what = f"{report.rows} of {report.total_rows} rows" if report.rows != report.total_rows else f"{report.rows} rows"
+    pace = f" ({report.rows / report.seconds_encoding:.0f} captions/s)" if report.seconds_encoding > 0 else ""
     print(
-        f"built {report.directory}: {what}; {report.skipped_without_metadata} captioned images had no metadata and were left out"
+        f"built {report.directory}: {what}{pace}; {report.skipped_without_metadata} captioned images had no "
+        "metadata and were left out"
     )
     return 0
 
 
 def _run_cache_merge(args: argparse.Namespace) -> int:
-    from memer.sources.openimages.build import merge
+    from memer.sources.openimages.merge import merge
 
     with _progress() as progress:
         directory = merge(args.dir, args.shards or None, progress=progress)
@@ -277,11 +301,18 @@ def _run_cache_merge(args: argparse.Namespace) -> int:
 
 
 def _run_cache_import_legacy(args: argparse.Namespace) -> int:
+    from memer import settings
     from memer.sources.openimages.legacy import import_legacy
 
     with _progress() as progress:
         directory = import_legacy(args.embeddings, args.annotations, args.dir, progress=progress)
     print(f"imported the legacy cache into {directory} (licence recorded as CC BY 2.0, assumed)")
+    if (settings.CLIP_MODEL, settings.CLIP_PRETRAINED) != ("ViT-B-32", "openai"):
+        print(
+            "note: these files are for CLIP ViT-B-32 (openai); search them with "
+            "MEMER_CLIP_MODEL=ViT-B-32 MEMER_CLIP_PRETRAINED=openai",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -311,7 +342,8 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", default=None)
     p.add_argument("--position", choices=_choices("memer.render", "POSITIONS"), default="bottom")
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
-    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages")
+    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages,generated")
+    p.add_argument("--image", metavar="PATH_OR_URL", default=None, help="your own picture instead of a search")
     p.set_defaults(run=_run_make)
 
 
@@ -320,7 +352,7 @@ def _run_make(args: argparse.Namespace) -> int:
 
     from memer import pipeline
     from memer.captions.base import UNSAFE
-    from memer.errors import CaptionError, RenderError, SourceError
+    from memer.errors import CaptionError, RenderError
     from memer.render import save_png
 
     if args.pick < 1 or args.caption < 1:
@@ -329,19 +361,10 @@ def _run_make(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():  # say so before minutes of work
         raise RenderError(f"The folder {output.parent} does not exist.", "Create it or write somewhere else.")
 
-    with _progress() as progress:
-        result = pipeline.search(args.query, sources=args.sources, progress=progress)
-    for status in result.sources:
-        if not status.ok:
-            print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
-    _print_drops(result)
-    if not result.candidates:
-        raise SourceError(f"No pictures found for {args.query!r}.", "Try other words, or check the sources above.")
-    if args.pick > len(result.candidates):
-        raise SourceError(
-            f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number."
-        )
-    picture = result.candidates[args.pick - 1]
+    if args.image is not None:
+        picture = pipeline.own_picture(args.image)  # no search: the picture is yours
+    else:
+        picture = _search_and_pick(args)
 
     with _progress() as progress:
         batch = pipeline.captions(picture, theme=args.query, engine=args.engine, style=args.style, progress=progress)
@@ -360,9 +383,30 @@ def _run_make(args: argparse.Namespace) -> int:
     print(f"Wrote {written}")
     print(f"Caption: {caption.text}  [{caption.level_name}; {batch.engine} {batch.model}]")
     print(meme.attribution)
+    if picture.restrictions:  # a link's rights, a generator's licence
+        print(f"Note: {picture.restrictions}")
     if picture.page_url:
         print(f"Picture: {picture.page_url}")
     return 0
+
+
+def _search_and_pick(args: argparse.Namespace):
+    from memer import pipeline
+    from memer.errors import SourceError
+
+    with _progress() as progress:
+        result = pipeline.search(args.query, sources=args.sources, progress=progress)
+    for status in result.sources:
+        if not status.ok:
+            print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
+    _print_drops(result)
+    if not result.candidates:
+        raise SourceError(f"No pictures found for {args.query!r}.", "Try other words, or check the sources above.")
+    if args.pick > len(result.candidates):
+        raise SourceError(
+            f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number."
+        )
+    return result.candidates[args.pick - 1]
 
 
 # --- wiring -------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from memer import settings
 from memer.candidates import ImageCandidate, source_display_name
 from memer.errors import ImageError, MemerError, SourceError
 from memer.progress import Progress, silent
-from memer.text import collapse_whitespace, plain_title
+from memer.text import collapse_whitespace, display_safe, plain_title
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -90,6 +90,7 @@ SEARCHERS = {
     "commons": ("memer.sources.commons", "search_commons"),
     "wikipedia": ("memer.sources.commons", "search_wikipedia"),
     "openimages": ("memer.sources.openimages", "search_openimages"),
+    "generated": ("memer.sources.generated", "search_generated"),  # asked only when chosen
 }
 
 
@@ -120,7 +121,7 @@ def search(
     # Daemon threads, waited on in short steps: Ctrl-C stops the search at once instead of
     # waiting for the sources' requests and the model load to end.
     clip_future = _in_background(load_clip, progress=say)
-    asked = {name: _in_background(_ask_source, name, query, clip_future) for name in names}
+    asked = {name: _in_background(_ask_source, name, query, clip_future, say) for name in names}
     try:
         answers = {name: _wait(future) for name, future in asked.items()}
         clip = _wait(clip_future)  # a ModelError here says how to fix the model setting
@@ -131,8 +132,10 @@ def search(
     statuses = [status for status, _ in answers.values()]
     found = _interleave([candidates for _, candidates in answers.values()])
 
-    report = http.download_images(found, download_dir, progress=say)
-    ranked, dropped = embed_and_rank(clip, query, report.ok, top_k=top_k or settings.TOP_K, progress=say)
+    on_disk = [candidate for candidate in found if candidate.path is not None]  # generated pictures
+    report = http.download_images([c for c in found if c.path is None], download_dir, progress=say)
+    ready = on_disk + report.ok
+    ranked, dropped = embed_and_rank(clip, query, ready, top_k=top_k or settings.TOP_K, progress=say)
     say(f"Found {len(ranked)} pictures", 1.0)
     unreadable = [(c, reason) for c, reason in dropped if reason.startswith("unreadable image")]
     return SearchResult(query, ranked, statuses, report.failed + dropped, drop_reasons(report.failed + unreadable))
@@ -230,7 +233,9 @@ def source_names(sources: list[str] | str | None) -> list[str]:
     return names
 
 
-def _ask_source(name: str, query: str, clip_future) -> tuple[SourceStatus, list[ImageCandidate]]:
+def _ask_source(
+    name: str, query: str, clip_future, say: ProgressHook = silent
+) -> tuple[SourceStatus, list[ImageCandidate]]:
     """One source's candidates, or its failure in words; never raises."""
     import importlib
 
@@ -239,6 +244,8 @@ def _ask_source(name: str, query: str, clip_future) -> tuple[SourceStatus, list[
         searcher = getattr(importlib.import_module(module_name), function_name)
         if name == "openimages":  # searches by the query's CLIP embedding
             candidates = searcher(query, clip=clip_future.result())
+        elif name == "generated":  # slow: it reports as it draws
+            candidates = searcher(query, progress=say)
         else:
             candidates = searcher(query)
     except MemerError as err:
@@ -306,8 +313,12 @@ def render(
     keep_case: bool = False,
     attribution_strip: bool = False,
     engine: str = "",
+    ai_label: bool | None = None,
 ) -> Meme:
-    """Set ``text`` on the picked picture and return the finished meme."""
+    """Set ``text`` on the picked picture and return the finished meme.
+
+    A generated picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL).
+    """
     from memer import render as rendering
 
     picture = _picture(candidate)
@@ -319,6 +330,8 @@ def render(
         attribution=candidate.attribution() if strip else None,
     )
     image = rendering.render_meme(picture, text, options)
+    if candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label):
+        image = rendering.add_ai_label(image)
     metadata = rendering.meme_metadata(candidate, text, engine)
     return Meme(image, text, candidate.attribution(), meme_filename(candidate.title or text), metadata)
 
@@ -352,3 +365,96 @@ def _open_cached(path: str, mtime_ns: int) -> Image.Image:
     from memer.images import open_image
 
     return open_image(path)
+
+
+# --- your own picture (a file, bytes from an upload, or a link) --------------------------
+
+OWN_CREDIT = "Image: your own picture"
+_WEB_SCHEMES = ("http://", "https://")
+
+
+def own_picture(source: str | Path | bytes, *, name: str = "") -> ImageCandidate:
+    """Your own picture as the picked one: a file path, the bytes of an upload, or an http(s) link.
+
+    It goes through the same safe loading as any download (size and pixel caps,
+    the format checked by its bytes), so it is ready for captions and render.
+    Raises ``ImageError`` saying what is wrong with it.
+    """
+    from memer.images import open_image
+
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        from memer.images import keep_picture
+
+        path, _size = keep_picture(bytes(source), "own")  # refuses non-pictures, bombs and oversized data first
+        return _own_candidate(path, title=plain_title(name) or "your picture", image_url="")
+    text = str(source).strip()
+    if text.lower().startswith(_WEB_SCHEMES):
+        return _linked_picture(text)
+    if "://" in text:
+        raise ImageError(f"memer cannot fetch {display_safe(text, 80)!r}.", "Give an http(s) link or a file's path.")
+    path = Path(text).expanduser()
+    open_image(path).close()
+    path = path.resolve()
+    return _own_candidate(path, title=name or path.stem, image_url=path.as_uri())
+
+
+def uploaded_file(value: object) -> tuple[bytes, str]:
+    """(content, file name) of the first file in an ipywidgets ``FileUpload.value``, in either version's shape.
+
+    ipywidgets 8: a tuple of dicts ``{"name", "type", "size", "content": memoryview, "last_modified"}``.
+    ipywidgets 7: a dict ``{file name: {"metadata": {"name", "type", "size", ...}, "content": bytes}}``.
+    """
+    if isinstance(value, dict):
+        entries = [
+            {"name": (item.get("metadata") or {}).get("name") or key, "content": item.get("content")}
+            for key, item in value.items()
+            if isinstance(item, dict)
+        ]
+    elif isinstance(value, (list, tuple)):
+        entries = [item for item in value if isinstance(item, dict)]
+    else:
+        entries = []
+    for entry in entries:
+        content = entry.get("content")
+        if isinstance(content, (bytes, bytearray, memoryview)):
+            return bytes(content), display_safe(str(entry.get("name") or ""), 120)
+    raise ImageError("No picture was uploaded.", "Choose a picture file with the upload button.")
+
+
+def _linked_picture(url: str) -> ImageCandidate:
+    from memer import http
+    from memer.images import open_image
+
+    shown = display_safe(url, 200)
+    host = http.host_of(url)
+    if not host:
+        raise ImageError(f"{shown!r} is not a link memer can read.", "Copy the picture's address again.")
+    try:
+        # A link the user typed is trusted like a seam: it may be on a private network. Addresses
+        # named by outside answers stay under the address policy (memer.addresses).
+        path = http.download_image(url, trusted=True)
+    except Exception as err:  # DownloadFailure or a requests error: say which in words
+        raise ImageError(
+            f"Could not download the picture at {shown}: {http.describe_failure(err)}.",
+            "Check the link, or save the picture and give its file instead.",
+        ) from err
+    open_image(path).close()
+    title = plain_title(url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]) or host
+    candidate = _own_candidate(path, title=title, image_url=url)
+    candidate.page_url = url
+    candidate.original_url = url
+    candidate.credit = f"Image: {shown} (from {display_safe(host, 100)}; you must have the right to use it)"
+    candidate.restrictions = "A picture from a link you gave: use it only if you have the right to."
+    return candidate
+
+
+def _own_candidate(path: Path, *, title: str, image_url: str) -> ImageCandidate:
+    return ImageCandidate(
+        source="own",
+        title=title,
+        image_url=image_url or path.as_uri(),
+        author="you",
+        path=path,
+        attribution_required=False,
+        credit=OWN_CREDIT,
+    )

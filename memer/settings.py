@@ -144,12 +144,37 @@ OPENIMAGES_META_URL = _str("OPENIMAGES_META_URL", "https://storage.googleapis.co
 # Default: USER_CACHE/openimages-sources.
 CACHE_DOWNLOAD_DIR = _path("CACHE_DOWNLOAD_DIR", None)
 
+# --- Open Images cache: download, build, Colab Drive (issue 14; memer/sources/openimages/, memer/cache_setup.py) ---
+# A published cache folder (manifest.json + its parts) on any static host, e.g. a Hugging Face
+# dataset repo's .../resolve/main URL; `memer cache download` fetches it. None is published yet.
+CACHE_URL = _str("CACHE_URL", "")
+CACHE_BUILD_BATCH = _int("CACHE_BUILD_BATCH", 0)  # captions per encoder call; 0: sized to the device
+CACHE_WARMUP_SECONDS = _float("CACHE_WARMUP_SECONDS", 3.0)  # the measured warm-up behind a build estimate
+# On Colab, the cache kept on Google Drive so the next session reuses it (memer.cache_setup).
+DRIVE_ROOT = _path("DRIVE_ROOT", Path("/content/drive/MyDrive"))
+DRIVE_CACHE_DIR = _path("DRIVE_CACHE_DIR", None)  # default: DRIVE_ROOT/memer/openimages
+
+
+def drive_cache_dir() -> Path:
+    return DRIVE_CACHE_DIR or DRIVE_ROOT / "memer" / "openimages"
+
+
 # --- which sources a search asks ---------------------------------------------
 SOURCES = _list("SOURCES", ["commons", "wikipedia", "openimages"])
 
 # --- CLIP (memer/clip.py) -----------------------------------------------------
+# Default chosen by numbers on 2026-12-01 (the Open Images cache is tied to it; README "Which CLIP").
+# open_clip's published retrieval results (docs/openclip_retrieval_results.csv), MSCOCO / Flickr30k
+# text->image R@1: ViT-B-32 openai 30.4 / 58.8, ViT-B-32 laion2b_s34b_b79k 39.3 / 66.8, ViT-B-32-256
+# datacomp_s34b_b86k 39.9 / 64.9, ViT-B-16 dfn2b 43.4 / 69.1, ViT-B-16-SigLIP webli 47.8 / 74.7.
+# laion2b_s34b_b79k is the same ViT-B-32 network as the original's (14.8 GFLOPs, 512 dimensions, the
+# tokenizer bundled with open_clip), so the cache builds as fast and stays 1.4 GB and pictures rank
+# as fast on a CPU, with 29% more COCO R@1; MIT licence. ViT-B-16 and ViT-B-16-SigLIP measured 2.6-3.8x
+# slower per picture on the 2-core CPU (python -m bench.clip_models, random weights); SigLIP also needs
+# its tokenizer from the hub and makes a 1.5x bigger cache. `memer cache import-legacy` still takes the
+# original AI-Memer files: use them with MEMER_CLIP_MODEL=ViT-B-32 MEMER_CLIP_PRETRAINED=openai.
 CLIP_MODEL = _str("CLIP_MODEL", "ViT-B-32")
-CLIP_PRETRAINED = _str("CLIP_PRETRAINED", "openai")  # matches the Open Images cache
+CLIP_PRETRAINED = _str("CLIP_PRETRAINED", "laion2b_s34b_b79k")  # must match the Open Images cache
 CLIP_BATCH_SIZE = _int("CLIP_BATCH_SIZE", 32)
 QUERY_PROMPT = _str("QUERY_PROMPT", "an image of {query}")
 TOP_K = _int("TOP_K", 10)
@@ -212,3 +237,36 @@ UI_THUMB_SIZE = _int("UI_THUMB_SIZE", 240)  # longest side of a gallery thumbnai
 UI_PREVIEW_SIZE = _int("UI_PREVIEW_SIZE", 640)  # longest side of the live preview, in pixels
 # Where the app writes a meme before handing it to Colab's download (relative to the notebook).
 MEME_DIR = _path("MEME_DIR", Path("memes"))
+
+# --- any background: own pictures, generated pictures, usable Commons sizes (issue 13) ----------
+# Commons searches ask CirrusSearch for files at least this wide (filew:>N); 0 asks for any width.
+COMMONS_MIN_WIDTH = _int("COMMONS_MIN_WIDTH", 500)
+# Longer side over shorter side; a file beyond this (a 1-pixel-high scan, a banner) never reaches the gallery.
+MAX_ASPECT_RATIO = _float("MAX_ASPECT_RATIO", 3.0)
+# Which generator the "generated" source uses: "openai", "local", or empty: openai when a key is found, else local.
+GENERATOR = _str("GENERATOR", "")
+GENERATE_N = _int("GENERATE_N", 2)  # pictures per request (one request)
+# OpenAI image model, checked against OpenAI's model list (openai-python 3.57's ImageModel, the Images API
+# reference) on 2026-12-01: gpt-image-2.5-flare is the speed-first GPT Image 2.5 model (released
+# 2026-09-08; about 0.6 cents for a 1024x1024 picture at quality "low"). gpt-image-1 was shut down on
+# 2026-10-23 and DALL·E on 2026-05-12; gpt-image-2.5-sunburst, gpt-image-2.6-flare and gpt-image-1-mini also work.
+IMAGE_MODEL = _str("IMAGE_MODEL", "gpt-image-2.5-flare")
+IMAGE_QUALITY = _str("IMAGE_QUALITY", "low")  # low, medium, high (and xhigh, max on 2.5 models); low is cheapest
+IMAGE_SIZE = _str("IMAGE_SIZE", "1024x1024")
+# Local text-to-image model (a hub id or a local folder) for diffusers' AutoPipelineForText2Image, checked
+# 2026-12-01: stabilityai/sd-turbo, a distilled SD 2.1 that draws 512 px in 1-4 steps (about a second on a
+# T4 in float16). Its licence is NON-COMMERCIAL (Stability AI Non-Commercial Research Community License):
+# memes from it may not be used commercially. stabilityai/sdxl-turbo has the same licence.
+IMAGE_MODEL_LOCAL = _str("IMAGE_MODEL_LOCAL", "stabilityai/sd-turbo")
+IMAGE_MODEL_LOCAL_LICENSE = _str(
+    "IMAGE_MODEL_LOCAL_LICENSE", "non-commercial use only (Stability AI Non-Commercial Research Community License)"
+)
+GENERATE_STEPS = _int("GENERATE_STEPS", 1)  # sd-turbo: 1 to 4
+GENERATE_SIZE = _int("GENERATE_SIZE", 512)  # pixels, each side, for the local model
+GENERATE_GUIDANCE = _float("GENERATE_GUIDANCE", 0.0)  # sd-turbo is trained without classifier-free guidance
+GENERATE_PROMPT = _str(
+    "GENERATE_PROMPT",
+    "A photo-like picture of {query}, suitable as a meme background. No text, letters, words, captions or watermarks anywhere in the picture.",
+)
+# A small visible "AI-generated" label on memes made from generated pictures.
+AI_LABEL = _bool("AI_LABEL", True)

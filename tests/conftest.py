@@ -21,10 +21,12 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 pytest_plugins = [
     "tests.standins.mediawiki",  # Commons / Wikipedia API routes
     "tests.standins.openimages",  # Open Images bucket, metadata CSVs, Localized Narratives
+    "tests.standins.cache_host",  # a published Open Images cache on a static host
     "tests.standins.openai_api",  # /v1/chat/completions, /v1/moderations
     "tests.standins.hostile",  # a server that breaks the protocol: trickles, bombs, redirects to private hosts
     "tests.standins.tiny_clip",  # a tiny random open_clip model in local-dir form
     "tests.standins.tiny_lm",  # tiny random GPT-Neo and Llama-style chat models
+    "tests.standins.tiny_diffusion",  # a tiny random text-to-image pipeline (UNet, VAE, CLIP text encoder)
     "tests.standins.world",  # all of the above at once, for whole-pass tests
 ]
 

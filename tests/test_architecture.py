@@ -17,6 +17,7 @@ MAX_MODULE_LINES = 500
 PIPELINE_FILES = [
     "sources/commons.py",
     "sources/openimages/__init__.py",
+    "sources/generated.py",
     "http.py",
     "clip.py",
     "rank.py",

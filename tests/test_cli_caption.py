@@ -139,3 +139,12 @@ def test_the_real_command_line_against_the_stand_in(openai_api, photo):
     assert [r.path for r in openai_api.server.requests] == ["/v1/chat/completions", "/v1/moderations"]
     assert len(json.loads(done.stdout)["captions"]) == 10
     assert FAKE_KEY not in done.stdout + done.stderr
+
+
+def test_caption_takes_a_picture_link(openai_api, photo, capsys):
+    url = openai_api.server.add_file("/photos/photo.jpg", photo.read_bytes(), "image/jpeg")
+    code = cli.main(["caption", url, "--theme", "apple pie", "--engine", "openai", "--n", "2"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert len(out.splitlines()) == 2
+    assert [r.path for r in openai_api.server.requests][:1] == ["/photos/photo.jpg"]

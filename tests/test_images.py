@@ -317,3 +317,15 @@ def test_never_hangs_on_many_broken_inputs():
     worker.join(timeout=60)
     assert not worker.is_alive(), "open_image hung"
     assert not failures, failures[:3]
+
+
+def test_keep_picture_checks_then_keeps_bytes_under_their_hash(monkeypatch, tmp_path):
+    monkeypatch.setattr(settings, "DOWNLOAD_DIR", tmp_path)
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20), (1, 2, 3)).save(buffer, format="PNG")
+    path, size = images.keep_picture(buffer.getvalue(), "own")
+    assert size == (30, 20) and path.parent == tmp_path / "own" and path.suffix == ".png"
+    assert path.read_bytes() == buffer.getvalue() and images.keep_picture(buffer.getvalue(), "own")[0] == path
+    with pytest.raises(ImageError, match="HTML page"):
+        images.keep_picture(b"<html>no</html>", "own")
+    assert sorted(p.name for p in (tmp_path / "own").iterdir()) == [path.name]  # nothing half-kept

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import re
 from typing import Any
 
@@ -20,50 +19,17 @@ from memer.captions.cleanup import clean_captions
 from memer.captions.prompts import SYSTEM_PROMPT, batch_instruction
 from memer.captions.safety import WORD_LIST_CHECK, moderation_level, word_list_level
 from memer.errors import CaptionError
+from memer.openai_client import KEY_ENV, find_openai_key, key_problem, new_client  # noqa: F401 - KEY_ENV: named here before
+from memer.openai_client import colab_secret as _colab_secret  # noqa: F401 - tests and old callers name it here
+from memer.openai_client import redact as _redact
 
 log = logging.getLogger(__name__)
 
 ENGINE = "openai"
-KEY_ENV = "OPENAI_API_KEY"
 MISSING_KEY = "invalid or missing OpenAI key: set OPENAI_API_KEY or use the free local engine"
 # Optional request parameters a model may refuse (reasoning models refuse sampling ones,
 # older models refuse reasoning_effort): dropped one by one when the API says so.
 _REJECTION_CODES = {"unsupported_parameter", "unsupported_value"}
-
-
-# --- the key ------------------------------------------------------------------------
-
-
-def _colab_secret() -> str | None:
-    """OPENAI_API_KEY from Colab's secrets panel, when running in Colab and access is granted."""
-    import importlib.util
-
-    try:
-        if importlib.util.find_spec("google") is None or importlib.util.find_spec("google.colab") is None:
-            return None
-    except (ImportError, ValueError):
-        return None
-    try:
-        from google.colab import userdata  # type: ignore[import-not-found]
-
-        value = userdata.get(KEY_ENV)
-    except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError, TimeoutException ...
-        return None
-    return value.strip() or None if isinstance(value, str) else None
-
-
-def find_openai_key(explicit: str | None = None) -> str | None:
-    """The key to use: ``explicit`` when given, else ``OPENAI_API_KEY``, else Colab's secret; None if none."""
-    if explicit and explicit.strip():
-        return explicit.strip()
-    from_env = os.environ.get(KEY_ENV, "").strip()
-    if from_env:
-        return from_env
-    return _colab_secret()
-
-
-def _redact(text: str, key: str) -> str:
-    return text.replace(key, "[redacted]") if key else text
 
 
 # --- the request --------------------------------------------------------------------
@@ -255,20 +221,15 @@ def generate(request: CaptionRequest, *, model: str, api_key: str | None = None)
     key = find_openai_key(api_key)
     if not key:
         raise CaptionError(MISSING_KEY)
-    if not key.isascii() or any(c.isspace() for c in key):
-        raise CaptionError(
-            "the OpenAI key has characters no key has (a stray quote or space?).",
-            "Copy the key again and paste only the key.",
-        )
+    problem = key_problem(key)
+    if problem:
+        raise CaptionError(*problem)
     try:
-        import openai
+        client = new_client(key)
     except ImportError:
         raise CaptionError(
             "the openai package is not installed.", "pip install 'memer[openai]', or use the free local engine."
         ) from None
-
-    # base_url is left to the SDK, which reads OPENAI_BASE_URL itself.
-    client = openai.OpenAI(api_key=key, timeout=settings.OPENAI_TIMEOUT, max_retries=settings.OPENAI_MAX_RETRIES)
     try:
         return _generate(client, request, model, key)
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from memer.render.draw import POSITIONS, Placement, RenderOptions, plan_meme, render_meme
 from memer.render.fonts import Face, FontStack, font_stack, runs
+from memer.render.label import AI_LABEL_TEXT, add_ai_label
 from memer.render.layout import (
     Cluster,
     Extent,
@@ -25,6 +26,7 @@ from memer.render.layout import (
 from memer.render.png import METADATA_KEYS, meme_metadata, png_bytes, save_png
 
 __all__ = [
+    "AI_LABEL_TEXT",
     "METADATA_KEYS",
     "POSITIONS",
     "Cluster",
@@ -35,6 +37,7 @@ __all__ = [
     "Placement",
     "RenderOptions",
     "TextLayout",
+    "add_ai_label",
     "check_caption",
     "check_drawable",
     "font_stack",

@@ -35,6 +35,8 @@ METADATA_KEYS = (
     "Attribution",
     "Caption engine",
     "Software",
+    "AI-generated",  # "yes" when a model drew the picture
+    "Prompt",  # what it was asked to draw
 )
 _MAX_METADATA_CHARS = 2000
 
@@ -50,11 +52,18 @@ def meme_metadata(candidate: ImageCandidate | None, caption: str, engine: str = 
                 "License": candidate.license,
                 "License URL": candidate.license_url,
                 "Page URL": candidate.page_url,
-                "Image URL": candidate.original_url or candidate.image_url,
+                "Image URL": _web_address(candidate.original_url or candidate.image_url),
                 "Attribution": candidate.attribution(),
             }
         )
+        if candidate.ai_generated:
+            data.update({"AI-generated": "yes", "Prompt": str(candidate.extra.get("prompt") or "")})
     return {key: value.strip() for key, value in data.items() if value and value.strip()}
+
+
+def _web_address(url: str) -> str:
+    """A web link, or "" for a file:// address: a local path does not belong in a shared picture."""
+    return url if url.lower().startswith(("http://", "https://")) else ""
 
 
 def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> bytes:

@@ -94,7 +94,7 @@ def search_commons(query: str, limit: int | None = None, *, allow_nonfree: bool 
     params = {
         **_base_params(),
         "generator": "search",
-        "gsrsearch": f"{query.strip()} filetype:bitmap",
+        "gsrsearch": commons_search_text(query),
         "gsrnamespace": 6,
         "gsrlimit": min(_MAX_BATCH, max(1, limit)),
         **_imageinfo_params(),
@@ -102,6 +102,25 @@ def search_commons(query: str, limit: int | None = None, *, allow_nonfree: bool 
     wanted = lambda candidates: len(_usable(candidates, allow_nonfree, "commons")) >= limit  # noqa: E731
     candidates = _query_all(settings.COMMONS_API, params, wanted, source="commons")
     return _usable(candidates, allow_nonfree, "commons")[:limit]
+
+
+def commons_search_text(query: str) -> str:
+    """The CirrusSearch text: the words, bitmaps only, and a usable size (``filew:>N`` is at least N pixels wide)."""
+    parts = [query.strip(), "filetype:bitmap"]
+    if settings.COMMONS_MIN_WIDTH > 0:
+        parts.append(f"filew:>{settings.COMMONS_MIN_WIDTH}")
+    if settings.MIN_IMAGE_SIDE > 0:
+        parts.append(f"fileh:>{settings.MIN_IMAGE_SIDE}")
+    return " ".join(parts)
+
+
+def usable_shape(width: int | None, height: int | None, *, min_width: int = 0) -> bool:
+    """False for a picture too narrow or too long and thin for a meme (settings.MAX_ASPECT_RATIO); unknown sizes pass."""
+    if not width or not height:
+        return True
+    if width < min_width:
+        return False
+    return max(width, height) / max(1, min(width, height)) <= settings.MAX_ASPECT_RATIO
 
 
 def search_wikipedia(
@@ -151,6 +170,9 @@ def _usable(candidates: list[ImageCandidate], allow_nonfree: bool | None, source
     for candidate in candidates:
         if not allow and not candidate.free:
             continue
+        min_width = settings.COMMONS_MIN_WIDTH if source == "commons" else 0
+        if not usable_shape(candidate.width, candidate.height, min_width=min_width):
+            continue  # a 1-pixel-high scan, a banner, an icon: never a background
         if source == "wikipedia":
             if not allow and candidate.extra.get("imagerepository") == "local":
                 continue  # held on Wikipedia itself, not Commons: nearly always fair use

@@ -1,6 +1,6 @@
-"""A stand-in for OpenAI's ``/v1/chat/completions`` and ``/v1/moderations``, on the shared server.
+"""A stand-in for OpenAI's ``/v1/chat/completions``, ``/v1/moderations`` and ``/v1/images/generations``.
 
-Answers in the documented shapes (ChatCompletion, ModerationCreateResponse,
+Answers in the documented shapes (ChatCompletion, ModerationCreateResponse, ImagesResponse with ``b64_json``,
 the ``{"error": {...}}`` body of a failed request), so the REAL ``openai``
 SDK talks to it through ``OPENAI_BASE_URL``. It checks the bearer key (401
 otherwise, echoing the key back the way a careless server might, so tests can
@@ -67,6 +67,9 @@ class OpenAIStandin:
     )  # name -> "unsupported_parameter" | "unsupported_value"
     flag_words: dict[str, tuple[str, float, bool]] = field(default_factory=dict)  # word -> (category, score, flagged)
     moderation_status: int = 200
+    # /v1/images/generations: "b64" (n pictures), "moderation_blocked", "empty", "not_base64", "not_image"
+    image_mode: str = "b64"
+    image_side: int = 96  # the pictures are small: what is tested is the path, not the drawing
 
     # --- what the tests read ---
     @property
@@ -76,6 +79,10 @@ class OpenAIStandin:
     @property
     def moderation_requests(self) -> list[Request]:
         return self.server.requests_to("/v1/moderations")
+
+    @property
+    def image_requests(self) -> list[Request]:
+        return self.server.requests_to("/v1/images/generations")
 
     # --- handlers ---
     def _unauthorized(self, request: Request) -> Response | None:
@@ -189,6 +196,94 @@ class OpenAIStandin:
         return Response.json({"id": "modr-standin", "model": body.get("model", ""), "results": results})
 
 
+def _picture(side: int, seed: int) -> bytes:
+    """A PNG that differs per seed, so CLIP sees distinct pictures."""
+    import io
+
+    from PIL import Image
+
+    colour = ((seed * 97) % 256, (seed * 53 + 80) % 256, (seed * 29 + 160) % 256)
+    image = Image.new("RGB", (side, side), colour)
+    image.paste(
+        (255 - colour[0], colour[2], colour[1]), (side // 4, side // 4, side // 2 + seed % (side // 2), side // 2)
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def images_generations(standin: OpenAIStandin, request: Request) -> Response:
+    """POST /v1/images/generations as the Images API answers a GPT image model (always base64)."""
+    import base64
+
+    denied = standin._unauthorized(request)
+    if denied:
+        return denied
+    body = request.json()
+    if not body.get("prompt") or not body.get("model"):
+        return Response.json(
+            {
+                "error": {
+                    "message": "'prompt' is required",
+                    "type": "invalid_request_error",
+                    "param": "prompt",
+                    "code": None,
+                }
+            },
+            400,
+        )
+    if "response_format" in body and str(body["model"]).startswith("gpt-image"):
+        return Response.json(
+            {
+                "error": {
+                    "message": "Unknown parameter: 'response_format'.",
+                    "type": "invalid_request_error",
+                    "param": "response_format",
+                    "code": "unknown_parameter",
+                }
+            },
+            400,
+        )
+    if standin.image_mode == "moderation_blocked":
+        return Response.json(
+            {
+                "error": {
+                    "message": "Your request was rejected as a result of our safety system. Your request may contain content that is not allowed by our safety system.",
+                    "type": "image_generation_user_error",
+                    "param": None,
+                    "code": "moderation_blocked",
+                }
+            },
+            400,
+        )
+    count = int(body.get("n") or 1)
+    pictures = [_picture(standin.image_side, seed) for seed in range(count)]
+    if standin.image_mode == "empty":
+        data = []
+    elif standin.image_mode == "not_base64":
+        data = [{"b64_json": "not base64 at all!"} for _ in pictures]
+    elif standin.image_mode == "not_image":
+        data = [{"b64_json": base64.b64encode(b"<html>oops</html>").decode()} for _ in pictures]
+    else:
+        data = [{"b64_json": base64.b64encode(picture).decode("ascii")} for picture in pictures]
+    return Response.json(
+        {
+            "created": int(time.time()),
+            "background": "opaque",
+            "data": data,
+            "output_format": body.get("output_format", "png"),
+            "quality": body.get("quality", "medium"),
+            "size": body.get("size", "1024x1024"),
+            "usage": {
+                "input_tokens": 40,
+                "input_tokens_details": {"image_tokens": 0, "text_tokens": 40},
+                "output_tokens": 196 * count,
+                "total_tokens": 40 + 196 * count,
+            },
+        }
+    )
+
+
 @pytest.fixture
 def openai_api(server: StandinServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIStandin]:
     """The OpenAI stand-in, with the real SDK pointed at it and a fake key in OPENAI_API_KEY."""
@@ -197,6 +292,7 @@ def openai_api(server: StandinServer, monkeypatch: pytest.MonkeyPatch) -> Iterat
     standin = OpenAIStandin(server)
     server.route("/v1/chat/completions", standin.chat_completions)
     server.route("/v1/moderations", standin.moderations)
+    server.route("/v1/images/generations", lambda request: images_generations(standin, request))
     monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     monkeypatch.setattr(settings, "OPENAI_MAX_RETRIES", 0)

@@ -6,7 +6,9 @@ row becomes a candidate crediting the Flickr author under the picture's licence.
 goes through the shared layer (``memer.http.download_images``), like every other source.
 
 The package: ``store`` (the on-disk format), ``index`` (the exact search), ``build`` (the
-builder and shard merging), ``legacy`` (importing the original AI-Memer files). None of it
+builder), ``narratives`` (parsing and the bounded-memory join), ``merge`` (shards),
+``transfer`` (resumable downloads), ``download`` (fetching a published cache), ``plan``
+(status and estimates for the set-up), ``legacy`` (importing the original AI-Memer files). None of it
 imports a model: encoders come in as arguments, typed by ``TextEncoder``.
 """
 
@@ -30,8 +32,8 @@ class TextEncoder(Protocol):
     model_name: str
     pretrained: str
 
-    def encode_text(self, texts: list[str]) -> np.ndarray:
-        """One embedding row per text, shape (len(texts), dim)."""
+    def encode_text(self, texts: list[str], *, batch_size: int | None = None) -> np.ndarray:
+        """One embedding row per text, shape (len(texts), dim), ``batch_size`` texts at a time."""
         ...
 
     def encode_query(self, query: str) -> np.ndarray:
