@@ -124,6 +124,7 @@ class _HostileHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")  # every answer ends its connection: no client may reuse it
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
