@@ -103,9 +103,7 @@ def _run_search(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise MemerError(f"--limit must be 1 or more, not {args.limit}.")
     result = _searched(args.query, args.sources, top_k=args.limit, download_dir=args.download)
-    for candidate, reason in result.dropped:
-        if candidate.path is None:  # never downloaded: worth saying; ranking cuts are not
-            say(f"could not download {safe(candidate.title, 120)!r}: {safe(reason)}")
+    _print_drops(result)
     if args.json:
         print(json.dumps([c.to_dict() for c in result.candidates], indent=2, ensure_ascii=False))
     elif not result.candidates:
@@ -118,6 +116,13 @@ def _run_search(args: argparse.Namespace) -> int:
                 f"    {safe(candidate.page_url or candidate.image_url, 500)}"
             )  # the picture's page; --json has the path
     return 0
+
+
+def _print_drops(result) -> None:
+    """One short line per kind of failure, with a count: why some pictures never reached the list."""
+    for drop in result.drop_reasons:
+        pictures = "picture" if drop.count == 1 else "pictures"
+        say(f"{drop.count} {pictures} dropped: {safe(drop.reason, 120)}")
 
 
 def _searched(query: str, sources: str | None, **options: object):
@@ -394,6 +399,7 @@ def _run_make(args: argparse.Namespace) -> int:
 
 def _search_and_pick(args: argparse.Namespace):
     result = _searched(args.query, args.sources)
+    _print_drops(result)
     if not result.candidates:
         some_failed = any(not status.ok for status in result.sources)
         raise SourceError(
@@ -445,5 +451,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def run() -> None:
+    """The ``memer`` command: main(), and after Ctrl-C an exit that waits for nothing.
+
+    Interpreter shutdown after a model was loaded can take seconds (garbage
+    collection, library finalisers); a user who pressed Ctrl-C is not kept
+    waiting for it. Every file memer writes is written atomically, so none is
+    left half-written.
+    """
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -8,8 +8,11 @@ its own way (tqdm in the terminal, widgets in the notebook).
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -19,7 +22,12 @@ from memer import settings
 from memer.candidates import ImageCandidate, source_display_name
 from memer.errors import ImageError, MemerError, ModelError, SourceError
 from memer.progress import Progress, silent
-from memer.text import collapse_whitespace, display_safe, plain_title
+
+# Your own picture, the pass's other way in (re-exported: the CLI and the app call pipeline.own_picture).
+from memer.sources.own import OWN_CREDIT as OWN_CREDIT
+from memer.sources.own import own_picture as own_picture
+from memer.sources.own import uploaded_file as uploaded_file
+from memer.text import collapse_whitespace, plain_title
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -50,11 +58,28 @@ class SearchFailed(ModelError):
 
 
 @dataclass
+class DropReason:
+    """Why some pictures a source found never reached the user (a failed download, an unreadable file)."""
+
+    reason: str  # the kind, e.g. "HTTP 404", "took longer than 60 s", "refused address (loopback)"
+    count: int
+
+
+@dataclass
 class SearchResult:
     query: str
     candidates: list[ImageCandidate]  # ranked best first, downloaded (path set), score set
     sources: list[SourceStatus]
     dropped: list[tuple[ImageCandidate, str]] = field(default_factory=list)  # (candidate, reason)
+    drop_reasons: list[DropReason] = field(default_factory=list)  # failures only (not ranking cuts), most first
+
+
+def drop_reasons(failed: Sequence[tuple[ImageCandidate, str]]) -> list[DropReason]:
+    """Failures counted by kind: the reason up to its first ":" (the details differ file to file)."""
+    from collections import Counter
+
+    counts = Counter(reason.split(":", 1)[0].strip() or "unknown" for _, reason in failed)
+    return [DropReason(reason, count) for reason, count in counts.most_common()]
 
 
 @dataclass
@@ -97,9 +122,7 @@ def search(
     others still count. Raises only when there is nothing to search for or
     CLIP cannot be loaded.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from memer import http
+    from memer import http, transport
     from memer.clip import load_clip
 
     query = collapse_whitespace(query)
@@ -108,17 +131,22 @@ def search(
     names = source_names(sources)
     say = progress or silent
     say(f"Searching {', '.join(source_display_name(n) for n in names)} …", None)
-    with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="memer-search") as pool:
-        clip_future = pool.submit(load_clip, progress=say)
-        asked = {name: pool.submit(_ask_source, name, query, clip_future, say) for name in names}
-        answers = {name: future.result() for name, future in asked.items()}
+    # Daemon threads, waited on in short steps: Ctrl-C stops the search at once instead of
+    # waiting for the sources' requests and the model load to end.
+    clip_future = _in_background(load_clip, progress=say)
+    asked = {name: _in_background(_ask_source, name, query, clip_future, say) for name in names}
+    try:
+        answers = {name: _wait(future) for name, future in asked.items()}
         statuses = [status for status, _ in answers.values()]
-        failure = clip_future.exception()
-    if isinstance(failure, ModelError):  # says how to fix the model setting; the sources' answers go along
-        raise SearchFailed(failure, statuses) from None
-    if failure is not None:
-        raise failure
-    clip = clip_future.result()
+        try:
+            clip = _wait(clip_future)
+        except ModelError as failure:  # says how to fix the model setting; the sources' answers go along
+            raise SearchFailed(failure, statuses) from None
+    except SearchFailed:
+        raise
+    except BaseException:
+        transport.cancel_all()
+        raise
     found = _interleave([candidates for _, candidates in answers.values()])
 
     on_disk = [candidate for candidate in found if candidate.path is not None]  # generated pictures
@@ -126,7 +154,29 @@ def search(
     ready = on_disk + report.ok
     ranked, dropped = embed_and_rank(clip, query, ready, top_k=top_k or settings.TOP_K, progress=say)
     say(f"Found {len(ranked)} pictures", 1.0)
-    return SearchResult(query, ranked, statuses, report.failed + dropped)
+    unreadable = [(c, reason) for c, reason in dropped if reason.startswith("unreadable image")]
+    return SearchResult(query, ranked, statuses, report.failed + dropped, drop_reasons(report.failed + unreadable))
+
+
+def _in_background(function, *args, **kwargs) -> Future:
+    """``function`` run in a daemon thread: nothing waits for it when the user stops memer."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+            future.set_exception(err)
+
+    threading.Thread(target=run, name="memer-search", daemon=True).start()
+    return future
+
+
+def _wait(future: Future):
+    """The future's result, waited for in short steps so Ctrl-C is heard at once."""
+    while not future.done():
+        wait_for([future], timeout=0.1)
+    return future.result()
 
 
 def embed_and_rank(
@@ -372,97 +422,3 @@ def _open_cached(path: str, mtime_ns: int) -> Image.Image:
     from memer.images import open_image
 
     return open_image(path)
-
-
-# --- your own picture (a file, bytes from an upload, or a link) --------------------------
-
-OWN_CREDIT = "Image: your own picture"
-_WEB_SCHEMES = ("http://", "https://")
-
-
-def own_picture(source: str | Path | bytes, *, name: str = "") -> ImageCandidate:
-    """Your own picture as the picked one: a file path, the bytes of an upload, or an http(s) link.
-
-    It goes through the same safe loading as any download (size and pixel caps,
-    the format checked by its bytes), so it is ready for captions and render.
-    Raises ``ImageError`` saying what is wrong with it.
-    """
-    from memer.images import open_image
-
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        from memer.images import keep_picture
-
-        path, _size = keep_picture(bytes(source), "own")  # refuses non-pictures, bombs and oversized data first
-        return _own_candidate(path, title=plain_title(name) or "your picture", image_url="")
-    text = str(source).strip()
-    if text.lower().startswith(_WEB_SCHEMES):
-        return _linked_picture(text)
-    if "://" in text:
-        raise ImageError(f"memer cannot fetch {display_safe(text, 80)!r}.", "Give an http(s) link or a file's path.")
-    path = Path(text).expanduser()
-    open_image(path).close()
-    path = path.resolve()
-    return _own_candidate(path, title=name or path.stem, image_url=path.as_uri())
-
-
-def uploaded_file(value: object) -> tuple[bytes, str]:
-    """(content, file name) of the first file in an ipywidgets ``FileUpload.value``, in either version's shape.
-
-    ipywidgets 8: a tuple of dicts ``{"name", "type", "size", "content": memoryview, "last_modified"}``.
-    ipywidgets 7: a dict ``{file name: {"metadata": {"name", "type", "size", ...}, "content": bytes}}``.
-    """
-    if isinstance(value, dict):
-        entries = [
-            {"name": (item.get("metadata") or {}).get("name") or key, "content": item.get("content")}
-            for key, item in value.items()
-            if isinstance(item, dict)
-        ]
-    elif isinstance(value, (list, tuple)):
-        entries = [item for item in value if isinstance(item, dict)]
-    else:
-        entries = []
-    for entry in entries:
-        content = entry.get("content")
-        if isinstance(content, (bytes, bytearray, memoryview)):
-            return bytes(content), display_safe(str(entry.get("name") or ""), 120)
-    raise ImageError("No picture was uploaded.", "Choose a picture file with the upload button.")
-
-
-def _linked_picture(url: str) -> ImageCandidate:
-    from memer import http
-    from memer.images import open_image
-
-    shown = display_safe(url, 200)
-    host = http.host_of(url)
-    if not host:
-        raise ImageError(f"{shown!r} is not a link memer can read.", "Copy the picture's address again.")
-    try:
-        # A link the user typed is trusted like a seam: it may be on a private network. At merge this
-        # call takes the address policy's user-link keyword (issue 11: download_image(url, trusted=True));
-        # addresses named by outside answers stay under that policy.
-        path = http.download_image(url)
-    except Exception as err:  # DownloadFailure or a requests error: say which in words
-        raise ImageError(
-            f"Could not download the picture at {shown}: {http.describe_failure(err)}.",
-            "Check the link, or save the picture and give its file instead.",
-        ) from err
-    open_image(path).close()
-    title = plain_title(url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]) or host
-    candidate = _own_candidate(path, title=title, image_url=url)
-    candidate.page_url = url
-    candidate.original_url = url
-    candidate.credit = f"Image: {shown} (from {display_safe(host, 100)}; you must have the right to use it)"
-    candidate.restrictions = "A picture from a link you gave: use it only if you have the right to."
-    return candidate
-
-
-def _own_candidate(path: Path, *, title: str, image_url: str) -> ImageCandidate:
-    return ImageCandidate(
-        source="own",
-        title=title,
-        image_url=image_url or path.as_uri(),
-        author="you",
-        path=path,
-        attribution_required=False,
-        credit=OWN_CREDIT,
-    )

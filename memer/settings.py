@@ -103,9 +103,23 @@ RETRY_AFTER_MAX = _float("RETRY_AFTER_MAX", 30.0)  # seconds; a longer Retry-Aft
 MAX_DOWNLOAD_BYTES = _int("MAX_DOWNLOAD_BYTES", 25 * 1024 * 1024)
 DOWNLOAD_WORKERS = _int("DOWNLOAD_WORKERS", 8)
 PER_HOST_LIMIT = _int("PER_HOST_LIMIT", 8)
-# Wikimedia asks for at most 2 concurrent requests to its media servers.
-WIKIMEDIA_UPLOAD_HOST = _str("WIKIMEDIA_UPLOAD_HOST", "upload.wikimedia.org")
+# Wikimedia asks for at most 2 concurrent requests to its media servers: all its media hosts share them.
+WIKIMEDIA_MEDIA_HOSTS = _list("WIKIMEDIA_MEDIA_HOSTS", ["upload.wikimedia.org", "thumb.wikimedia.org"])
 WIKIMEDIA_UPLOAD_LIMIT = _int("WIKIMEDIA_UPLOAD_LIMIT", 2)
+
+# --- the fetch policy: deadlines, size caps, addresses (memer/http.py, memer/addresses.py; issue 11) ---
+API_DEADLINE = _float("API_DEADLINE", 30.0)  # seconds for one whole API call: connect, headers, body, retry waits
+MAX_API_BYTES = _int("MAX_API_BYTES", 20 * 1024 * 1024)  # decoded bytes of one API answer
+MAX_JSON_DEPTH = _int("MAX_JSON_DEPTH", 400)  # nesting of an API answer; deeper ones are refused
+MAX_REDIRECTS = _int("MAX_REDIRECTS", 5)
+# host or host:port memer may fetch from even on a private network (a local mirror, a test stand-in),
+# beside the seams configured above (COMMONS_API, WIKIPEDIA_API, OPENIMAGES_URL, ... and OPENAI_BASE_URL).
+TRUSTED_HOSTS = _list("TRUSTED_HOSTS", [])
+# Outside text kept from a source's answer, in characters (the rest is cut with "…").
+MAX_TITLE_CHARS = _int("MAX_TITLE_CHARS", 200)
+MAX_AUTHOR_CHARS = _int("MAX_AUTHOR_CHARS", 300)
+MAX_DESCRIPTION_CHARS = _int("MAX_DESCRIPTION_CHARS", 1000)
+MAX_MARKUP_CHARS = _int("MAX_MARKUP_CHARS", 20_000)  # HTML read per field before it becomes text
 
 # --- Wikimedia sources (memer/sources/commons.py) -----------------------------
 COMMONS_API = _str("COMMONS_API", "https://commons.wikimedia.org/w/api.php")

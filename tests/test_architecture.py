@@ -18,6 +18,7 @@ PIPELINE_FILES = [
     "sources/commons.py",
     "sources/openimages/__init__.py",
     "sources/generated.py",
+    "sources/own.py",
     "http.py",
     "clip.py",
     "rank.py",

@@ -107,6 +107,38 @@ def test_a_dead_source_is_reported_and_the_meme_still_made(world, tmp_path, caps
     assert "memer: Wikipedia failed" in stderr
 
 
+def test_ctrl_c_while_pictures_download_stops_within_two_seconds(world, server, tmp_path):
+    """The download threads are cut and nothing waits for them (it used to wait ~50 s for the thread pool)."""
+    import signal
+    import time
+
+    for record in world.mediawiki.files.values():
+        server.fault(record.thumb_path, "hang", seconds=20)
+    env = {**world.env, "PATH": "/usr/bin:/bin", "MEMER_DOWNLOAD_DEADLINE": "60", "MEMER_READ_TIMEOUT": "60"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "memer", "make", "apple pie", "-o", str(tmp_path / "meme.png")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        give_up = time.monotonic() + 120
+        while not server.requests_to("/wikipedia/commons/") and time.monotonic() < give_up:
+            time.sleep(0.05)
+        assert server.requests_to("/wikipedia/commons/"), "the downloads never started"
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        _, stderr = process.communicate(timeout=30)
+        assert time.monotonic() - interrupted < 2, stderr
+    finally:
+        process.kill()
+    assert process.returncode == cli.EXIT_INTERRUPTED
+    assert "memer: interrupted" in stderr and "Traceback" not in stderr
+
+
 # --- any background (issue 13) -------------------------------------------------------------
 
 

@@ -156,7 +156,7 @@ def test_a_failing_download_is_reported_and_the_rest_still_listed(pies, tmp_path
     server.fault(pies.files["File:Apple pie slice.jpg"].thumb_path, "html")
     done = _memer(pies, tmp_path, "apple pie", "--sources", "commons", "--download", str(tmp_path / "out"))
     assert done.returncode == 0
-    assert "could not download 'Apple pie slice': not an image (text/html)" in done.stderr
+    assert "memer: 1 picture dropped: not an image (text/html)" in done.stderr
     assert "Apple pie" in done.stdout and "slice" not in done.stdout
 
 

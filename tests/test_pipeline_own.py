@@ -134,3 +134,10 @@ def test_an_upload_becomes_the_picked_picture():
     content, name = pipeline.uploaded_file(({"name": "pie.jpg", "content": memoryview(data)},))
     candidate = pipeline.own_picture(content, name=name)
     assert candidate.title == "pie" and Image.open(candidate.path).size == (120, 90)
+
+
+def test_a_link_the_user_typed_may_be_on_a_private_host(hostile):
+    """The address policy refuses loopback for addresses from answers, not for a link the user gave."""
+    candidate = pipeline.own_picture(hostile.url + "/image")
+    assert candidate.path is not None and candidate.path.is_file()
+    assert [path for path, _ in hostile.requests] == ["/image"]

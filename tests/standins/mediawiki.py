@@ -360,7 +360,11 @@ def mediawiki(server: StandinServer, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 @pytest.fixture
-def upload_server() -> Iterator[StandinServer]:
-    """A second stand-in server on another loopback address, to act as the media host."""
+def upload_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinServer]:
+    """A second stand-in server on another loopback address, to act as the media host (trusted, as a seam)."""
+    from memer import settings
+    from tests.standins.settings import override
+
     with StandinServer(host="127.0.0.2") as upload:
+        override(monkeypatch, TRUSTED_HOSTS=[*settings.TRUSTED_HOSTS, f"{upload.host}:{upload.port}"])
         yield upload
