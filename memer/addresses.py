@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
 from urllib.parse import urlsplit, urlunsplit
 
 from memer import settings
@@ -34,6 +35,10 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 class RefusedAddress(Exception):
     """An address the policy does not fetch; the message is the reason a person can read."""
+
+
+class SlowLookup(RefusedAddress):
+    """The host's name did not resolve in time: nothing is fetched from it (DNS is bounded like the rest)."""
 
 
 def host_port(url: str) -> tuple[str, int] | None:
@@ -96,10 +101,29 @@ def forbidden_reason(ip: str) -> str | None:
     return None if address.is_global else "not public"
 
 
-def resolve(host: str, port: int) -> list[str]:
-    """Every IP address ``host`` resolves to (an IP literal resolves to itself)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+def resolve(host: str, port: int, timeout: float | None = None) -> list[str]:
+    """Every IP address ``host`` resolves to (an IP literal resolves to itself), within ``timeout`` seconds.
+
+    getaddrinfo has no timeout of its own, so it runs in a daemon thread that is given up
+    on (SlowLookup) when the time is over; default: settings.CONNECT_TIMEOUT.
+    """
+    limit = settings.CONNECT_TIMEOUT if timeout is None else max(timeout, 0.0)
+    answer: list[object] = []
+
+    def lookup() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+            answer.append(err)
+
+    worker = threading.Thread(target=lookup, name="memer-dns", daemon=True)
+    worker.start()
+    worker.join(limit)
+    if not answer:
+        raise SlowLookup(f"the name {host[:100]} did not resolve within {limit:g} s")
+    if isinstance(answer[0], BaseException):
+        raise answer[0]
+    return list(dict.fromkeys(str(info[4][0]) for info in answer[0]))  # type: ignore[union-attr]
 
 
 def without_credentials(url: str) -> str:
@@ -110,7 +134,7 @@ def without_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def check_url(url: str, *, trusted: bool = False) -> tuple[str, bool]:
+def check_url(url: str, *, trusted: bool = False, timeout: float | None = None) -> tuple[str, bool]:
     """The URL to fetch (credentials dropped) and whether private addresses are allowed for it.
 
     Raises RefusedAddress for a non-web address, or for a host that resolves to an
@@ -128,7 +152,7 @@ def check_url(url: str, *, trusted: bool = False) -> tuple[str, bool]:
     if trusted or is_seam(host, port):
         return clean, True
     try:
-        addresses = resolve(host, port)
+        addresses = resolve(host, port, timeout)
     except (OSError, UnicodeError):
         return clean, False
     check_addresses(host, addresses)

@@ -179,7 +179,9 @@ def fetch(
         attempt = hops = 0
         while True:
             guard.check()
-            clean, guard.allow_private = check_url(current, trusted=trusted)
+            clean, guard.allow_private = check_url(
+                current, trusted=trusted, timeout=_fit(settings.CONNECT_TIMEOUT, guard)
+            )
             guard.proxied = bool(_proxies_for(clean))  # the proxy resolves the name; the DNS check above stands
             limits = (_fit(settings.CONNECT_TIMEOUT, guard), _fit(settings.READ_TIMEOUT, guard))
             try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from memer import addresses, http, settings, transport
@@ -112,7 +114,7 @@ def test_a_typed_link_may_reach_a_private_host(hostile):
 
 def test_the_socket_actually_connected_is_checked_too(hostile, monkeypatch):
     """DNS that says "public" at the check and then connects to loopback (rebinding) is caught at the socket."""
-    monkeypatch.setattr(addresses, "resolve", lambda host, port: ["93.184.216.34"])
+    monkeypatch.setattr(addresses, "resolve", lambda host, port, timeout=None: ["93.184.216.34"])
     with pytest.raises(RefusedAddress, match=r"\(loopback\)"):
         transport.fetch(f"http://localhost:{hostile.port}/image", deadline=2.0, max_bytes=1 << 20)
     assert hostile.requests == []
@@ -123,3 +125,19 @@ def test_the_settings_name_every_seam():
         addresses.SEAM_SETTINGS
     )
     assert all(hasattr(settings, name) for name in addresses.SEAM_SETTINGS if name != "CACHE_URL")
+
+
+def test_a_name_that_never_resolves_is_given_up_on_in_time(monkeypatch):
+    """getaddrinfo has no timeout of its own: a resolver that hangs must not hang memer."""
+    import socket
+    import time
+
+    release = threading.Event()
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: release.wait(5) and [])
+    started = time.monotonic()
+    try:
+        with pytest.raises(addresses.SlowLookup, match="did not resolve within 0.2 s"):
+            addresses.check_url("https://slow.example/x.jpg", timeout=0.2)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 1.5
