@@ -33,7 +33,8 @@ def main() -> None:
         StandinServer(host="127.0.0.1") as other,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        settings.WIKIMEDIA_UPLOAD_HOST = "127.0.0.2"
+        settings.WIKIMEDIA_MEDIA_HOSTS = ["127.0.0.2"]
+        settings.TRUSTED_HOSTS = [f"{s.host}:{s.port}" for s in (upload, other)]  # loopback stand-ins
         settings.DOWNLOAD_DIR = Path(tmp) / "cache"
         candidates = []
         for server, count, folder in ((upload, UPLOAD_FILES, "/wikipedia/commons/"), (other, OTHER_FILES, "/images/")):

@@ -1,5 +1,3 @@
-import sys
+from memer.cli import run
 
-from memer.cli import main
-
-sys.exit(main())
+run()

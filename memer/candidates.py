@@ -10,6 +10,8 @@ SOURCE_NAMES = {
     "commons": "Wikimedia Commons",
     "wikipedia": "Wikipedia",
     "openimages": "Open Images",
+    "generated": "Generated",
+    "own": "Your own picture",
 }
 
 
@@ -34,6 +36,8 @@ class ImageCandidate:
     restrictions: str = ""
     license_assumed: bool = False  # True when the licence is inferred, not read from the source
     score: float | None = None  # CLIP similarity to the query, once ranked
+    credit: str = ""  # the whole credit line, when it is not "author / source, licence" (own, generated)
+    ai_generated: bool = False  # drawn by a model: marked in the PNG and, by setting, on the meme
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -42,6 +46,8 @@ class ImageCandidate:
 
     def attribution(self) -> str:
         """The credit line shown under a meme, e.g. "Image: Jane Doe / Wikimedia Commons, CC BY-SA 4.0"."""
+        if self.credit.strip():
+            return self.credit.strip()
         author = self.author.strip() or "unknown"
         credit = f"Image: {author} / {self.source_name}"
         return f"{credit}, {self.license}" if self.license else credit

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from memer import __version__
-from memer.errors import ConfigError, MemerError
+from memer.candidates import source_display_name
+from memer.cli_output import missing_package_message, quiet_libraries, safe, say
+from memer.cli_output import progress as _progress
+from memer.errors import ConfigError, MemerError, SourceError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -89,7 +90,7 @@ def _run_render(args: argparse.Namespace) -> int:
 def _add_search(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="find background pictures for a topic")
     p.add_argument("query")
-    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages")
+    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages,generated")
     p.add_argument("--limit", type=int, default=None, help="how many candidates to return")
     p.add_argument("--json", action="store_true", help="print the candidates as JSON")
     p.add_argument("--download", metavar="DIR", default=None, help="download the pictures into DIR")
@@ -99,65 +100,57 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
 def _run_search(args: argparse.Namespace) -> int:
     import json
 
-    from memer import pipeline
-
     if args.limit is not None and args.limit < 1:
         raise MemerError(f"--limit must be 1 or more, not {args.limit}.")
-    with _progress() as progress:
-        result = pipeline.search(
-            args.query, sources=args.sources, top_k=args.limit, progress=progress, download_dir=args.download
-        )
-    for status in result.sources:
-        if not status.ok:
-            print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
-    for candidate, reason in result.dropped:
-        if candidate.path is None:  # never downloaded: worth saying; ranking cuts are not
-            print(f"memer: could not download {candidate.title!r}: {reason}", file=sys.stderr)
-    if not any(status.ok for status in result.sources):
-        return EXIT_ERROR
+    result = _searched(args.query, args.sources, top_k=args.limit, download_dir=args.download)
+    _print_drops(result)
     if args.json:
         print(json.dumps([c.to_dict() for c in result.candidates], indent=2, ensure_ascii=False))
     elif not result.candidates:
-        print(f"No pictures found for {args.query!r}; try other words or more sources.", file=sys.stderr)
+        say(f"No pictures found for {safe(args.query, 120)!r}; try other words or more sources.")
     else:
         for number, candidate in enumerate(result.candidates, 1):
-            print(f"{number:2d}. {candidate.title}  [{candidate.source_name}]  score {candidate.score:.3f}")
-            print(f"    {candidate.attribution()}")
-            print(f"    {candidate.path or candidate.page_url or candidate.image_url}")
+            print(f"{number:2d}. {safe(candidate.title, 200)}  [{candidate.source_name}]  score {candidate.score:.3f}")
+            print(f"    {safe(candidate.attribution(), 300)}")
+            print(
+                f"    {safe(candidate.page_url or candidate.image_url, 500)}"
+            )  # the picture's page; --json has the path
     return 0
 
 
-class _TerminalProgress:
-    """The CLI's progress hook: one tqdm bar on stderr, its label the current step."""
-
-    def __init__(self) -> None:
-        from tqdm.auto import tqdm
-
-        self._bar = tqdm(total=100, file=sys.stderr, leave=False, bar_format="{desc} {percentage:3.0f}%|{bar}|")
-        self._lock = threading.Lock()
-
-    def __call__(self, message: str, fraction: float | None) -> None:
-        with self._lock:  # downloads report from several threads
-            self._bar.set_description_str(message, refresh=False)
-            if fraction is not None:
-                self._bar.n = round(100 * min(1.0, max(0.0, fraction)))
-            self._bar.refresh()
-
-    def close(self) -> None:
-        self._bar.close()
+def _print_drops(result) -> None:
+    """One short line per kind of failure, with a count: why some pictures never reached the list."""
+    for drop in result.drop_reasons:
+        pictures = "picture" if drop.count == 1 else "pictures"
+        say(f"{drop.count} {pictures} dropped: {safe(drop.reason, 120)}")
 
 
-@contextmanager
-def _progress() -> Iterator[_TerminalProgress | None]:
-    """A progress bar on a terminal for the length of a step; nothing when stderr is piped or captured."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    bar = _TerminalProgress()
+def _searched(query: str, sources: str | None, **options: object):
+    """pipeline.search, each failed source said on its own line, and a clear error when every source failed."""
+    from memer import pipeline
+
     try:
-        yield bar
-    finally:
-        bar.close()
+        with _progress() as progress:
+            result = pipeline.search(query, sources=sources, progress=progress, **options)
+    except pipeline.SearchFailed as err:
+        _report_sources(err.sources)
+        raise
+    _report_sources(result.sources)
+    failed = [status for status in result.sources if not status.ok]
+    if failed and len(failed) == len(result.sources):
+        names = ", ".join(source_display_name(status.name) for status in failed)
+        raise SourceError(
+            f"every picture source failed ({names}), so nothing was searched.",
+            "Check the internet connection and try again, or build the Open Images cache "
+            "(memer cache build) to search offline; see the reasons above.",
+        )
+    return result
+
+
+def _report_sources(statuses) -> None:
+    for status in statuses:
+        if not status.ok:
+            say(f"{source_display_name(status.name)} failed: {safe(status.message)}")
 
 
 # --- memer caption --------------------------------------------------------------
@@ -165,7 +158,7 @@ def _progress() -> Iterator[_TerminalProgress | None]:
 
 def _add_caption(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("caption", help="suggest captions for a picture")
-    p.add_argument("image")
+    p.add_argument("image", help="a picture file or an http(s) link")
     p.add_argument("--theme", required=True, help="what the meme is about")
     p.add_argument("--description", default="", help="what the picture shows, in words")
     p.add_argument("--engine", choices=_choices("memer.captions", "ENGINES"), default=None)
@@ -173,34 +166,50 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", default=None, help="funny (default), wholesome, sarcastic, poem or haiku")
     p.add_argument("--n", type=int, default=None, help="how many captions (default 10)")
     p.add_argument("--json", action="store_true", help="print the captions with their safety levels as JSON")
+    p.add_argument("--seed", default=None, help="a whole number: the same seed gives the same local captions")
+    p.add_argument(
+        "--describe", action="store_true", help="without --description: let the model describe the picture first"
+    )
     p.set_defaults(run=_run_caption)
 
 
 def _run_caption(args: argparse.Namespace) -> int:
     import json
 
-    from memer.captions import generate_captions
+    from memer.captions import check_seed, describe_picture, generate_captions
     from memer.images import open_image
+    from memer.pipeline import own_picture
 
-    picture = open_image(args.image)
-    batch = generate_captions(
-        args.theme,
-        description=args.description,
-        image=picture,
-        engine=args.engine,
-        model=args.model,
-        style=args.style,
-        n=args.n,
-    )
+    seed = check_seed(args.seed)  # a bad --seed is said before a model loads
+    picture = open_image(own_picture(args.image).path)  # a file or an http(s) link
+    description = args.description
+    with _progress() as progress:
+        if not description.strip() and args.describe:
+            description = describe_picture(picture, engine=args.engine, model=args.model, progress=progress).text
+        batch = generate_captions(
+            args.theme,
+            description=description,
+            image=picture,
+            engine=args.engine,
+            model=args.model,
+            style=args.style,
+            n=args.n,
+            progress=progress,
+            seed=seed,
+        )
     if args.json:
         print(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
         return 0
     for number, caption in enumerate(batch.captions, 1):
-        why = f"  ({', '.join(caption.categories)})" if caption.categories else ""
-        print(f"{number:2d}. [{caption.level} {caption.level_name}] {caption.text}{why}")
-    print(f"engine: {batch.engine} ({batch.model}); safety check: {batch.safety_check}", file=sys.stderr)
+        why = f"  ({safe(', '.join(caption.categories))})" if caption.categories else ""
+        print(f"{number:2d}. [{caption.level} {caption.level_name}] {safe(caption.text, 500)}{why}")
+    print(
+        f"engine: {batch.engine} ({safe(batch.model, 100)}); safety check: {safe(batch.safety_check)}", file=sys.stderr
+    )
+    if description.strip() and not args.description.strip():
+        print(f"description: {safe(description)}", file=sys.stderr)
     if batch.note:
-        print(f"note: {batch.note}", file=sys.stderr)
+        print(f"note: {safe(batch.note)}", file=sys.stderr)
     return 0
 
 
@@ -209,14 +218,21 @@ def _run_caption(args: argparse.Namespace) -> int:
 
 def _add_cache(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cache", help="build, import and inspect the Open Images embedding cache")
-    cache_sub = p.add_subparsers(dest="cache_command", metavar="{build,merge,import-legacy,info}")
+    cache_sub = p.add_subparsers(dest="cache_command", metavar="{download,build,merge,import-legacy,info}")
     cache_sub.required = True
+
+    d = cache_sub.add_parser("download", help="download a published cache (checked part by part)")
+    d.add_argument("url", nargs="?", default=None, help="the published folder (default: MEMER_CACHE_URL)")
+    d.add_argument("--dir", default=None, help="cache directory (default: MEMER_CACHE_DIR)")
+    d.set_defaults(run=_run_cache_download)
 
     b = cache_sub.add_parser("build", help="build the cache from Localized Narratives and Open Images metadata")
     b.add_argument("--splits", default="train,validation,test")
     b.add_argument("--model", default=None)
     b.add_argument("--pretrained", default=None)
-    b.add_argument("--batch-size", type=int, default=None)
+    b.add_argument(
+        "--batch-size", type=int, default=None, help="captions per encoder call (default: sized to the device)"
+    )
     b.add_argument("--shard", default=None, metavar="I/N")
     b.add_argument("--dir", default=None, help="cache directory (default: MEMER_CACHE_DIR)")
     b.set_defaults(run=_run_cache_build)
@@ -237,6 +253,20 @@ def _add_cache(sub: argparse._SubParsersAction) -> None:
     n.set_defaults(run=_run_cache_info)
 
 
+def _run_cache_download(args: argparse.Namespace) -> int:
+    from memer.sources.openimages.download import download_cache
+    from memer.text import human_size
+
+    with _progress() as progress:
+        done = download_cache(args.url, args.dir, progress=progress)
+    reused = f"; {len(done.reused)} parts were already here" if done.reused else ""
+    print(
+        f"downloaded the Open Images cache into {done.directory}: {done.rows} rows, CLIP {done.model} "
+        f"({done.pretrained or 'no tag'}), {human_size(done.downloaded_bytes)} fetched{reused}"
+    )
+    return 0
+
+
 def _run_cache_build(args: argparse.Namespace) -> int:
     from memer.clip import load_clip
     from memer.sources.openimages.build import build_cache, check_splits, parse_shard
@@ -254,14 +284,16 @@ def _run_cache_build(args: argparse.Namespace) -> int:
             progress=progress,
         )
     what = f"{report.rows} of {report.total_rows} rows" if report.rows != report.total_rows else f"{report.rows} rows"
+    pace = f" ({report.rows / report.seconds_encoding:.0f} captions/s)" if report.seconds_encoding > 0 else ""
     print(
-        f"built {report.directory}: {what}; {report.skipped_without_metadata} captioned images had no metadata and were left out"
+        f"built {report.directory}: {what}{pace}; {report.skipped_without_metadata} captioned images had no "
+        "metadata and were left out"
     )
     return 0
 
 
 def _run_cache_merge(args: argparse.Namespace) -> int:
-    from memer.sources.openimages.build import merge
+    from memer.sources.openimages.merge import merge
 
     with _progress() as progress:
         directory = merge(args.dir, args.shards or None, progress=progress)
@@ -270,11 +302,18 @@ def _run_cache_merge(args: argparse.Namespace) -> int:
 
 
 def _run_cache_import_legacy(args: argparse.Namespace) -> int:
+    from memer import settings
     from memer.sources.openimages.legacy import import_legacy
 
     with _progress() as progress:
         directory = import_legacy(args.embeddings, args.annotations, args.dir, progress=progress)
     print(f"imported the legacy cache into {directory} (licence recorded as CC BY 2.0, assumed)")
+    if (settings.CLIP_MODEL, settings.CLIP_PRETRAINED) != ("ViT-B-32", "openai"):
+        print(
+            "note: these files are for CLIP ViT-B-32 (openai); search them with "
+            "MEMER_CLIP_MODEL=ViT-B-32 MEMER_CLIP_PRETRAINED=openai",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -304,39 +343,36 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", default=None)
     p.add_argument("--position", choices=_choices("memer.render", "POSITIONS"), default="bottom")
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
-    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages")
+    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages,generated")
+    p.add_argument("--image", metavar="PATH_OR_URL", default=None, help="your own picture instead of a search")
+    p.add_argument("--seed", default=None, help="a whole number: the same seed gives the same local captions")
     p.set_defaults(run=_run_make)
 
 
 def _run_make(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from memer import pipeline
+    from memer.captions import check_seed
     from memer.captions.base import UNSAFE
-    from memer.errors import CaptionError, RenderError, SourceError
-    from memer.render import save_png
+    from memer.errors import CaptionError, RenderError
+    from memer.render import png_path, save_png
 
     if args.pick < 1 or args.caption < 1:
         raise MemerError("--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.")
-    output = Path(args.output).expanduser()
+    seed = check_seed(args.seed)
+    output = png_path(args.output)  # adds .png, refuses other extensions, before minutes of work
     if not output.parent.is_dir():  # say so before minutes of work
         raise RenderError(f"The folder {output.parent} does not exist.", "Create it or write somewhere else.")
 
-    with _progress() as progress:
-        result = pipeline.search(args.query, sources=args.sources, progress=progress)
-    for status in result.sources:
-        if not status.ok:
-            print(f"memer: {status.name} failed: {status.message}", file=sys.stderr)
-    if not result.candidates:
-        raise SourceError(f"No pictures found for {args.query!r}.", "Try other words, or check the sources above.")
-    if args.pick > len(result.candidates):
-        raise SourceError(
-            f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number."
-        )
-    picture = result.candidates[args.pick - 1]
+    if args.image is not None:
+        picture = pipeline.own_picture(args.image)  # no search: the picture is yours
+    else:
+        picture = _search_and_pick(args)
 
     with _progress() as progress:
-        batch = pipeline.captions(picture, theme=args.query, engine=args.engine, style=args.style, progress=progress)
+        batch = pipeline.captions(
+            picture, theme=args.query, engine=args.engine, style=args.style, progress=progress, seed=seed
+        )
     usable = [c for c in batch.captions if args.allow_unsafe or c.level < UNSAFE]
     if args.caption > len(usable):
         held_back = len(batch.captions) - len(usable)
@@ -347,14 +383,34 @@ def _run_make(args: argparse.Namespace) -> int:
         )
     caption = usable[args.caption - 1]
 
-    meme = pipeline.render(picture, caption.text, position=args.position, engine=batch.engine)
+    meme = pipeline.render(
+        picture, caption.text, position=args.position, engine=batch.engine, description=batch.description
+    )
     written = save_png(output, meme.png)
     print(f"Wrote {written}")
-    print(f"Caption: {caption.text}  [{caption.level_name}; {batch.engine} {batch.model}]")
-    print(meme.attribution)
+    print(f"Caption: {safe(caption.text, 500)}  [{caption.level_name}; {batch.engine} {safe(batch.model, 100)}]")
+    print(safe(meme.attribution, 500))
+    if picture.restrictions:  # a link's rights, a generator's licence
+        print(f"Note: {safe(picture.restrictions, 500)}")
     if picture.page_url:
-        print(f"Picture: {picture.page_url}")
+        print(f"Picture: {safe(picture.page_url, 500)}")
     return 0
+
+
+def _search_and_pick(args: argparse.Namespace):
+    result = _searched(args.query, args.sources)
+    _print_drops(result)
+    if not result.candidates:
+        some_failed = any(not status.ok for status in result.sources)
+        raise SourceError(
+            f"No pictures found for {safe(args.query, 120)!r}.",
+            "Try other words" + (", or fix the failed sources above." if some_failed else "."),
+        )
+    if args.pick > len(result.candidates):
+        raise SourceError(
+            f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number."
+        )
+    return result.candidates[args.pick - 1]
 
 
 # --- wiring -------------------------------------------------------------------------
@@ -378,18 +434,40 @@ def _describe_os_error(err: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_libraries()
     try:
         return args.run(args)
     except MemerError as err:
-        print(f"memer: error: {err}", file=sys.stderr)
+        print(f"memer: error: {safe(err, 600)}", file=sys.stderr)
+        return EXIT_ERROR
+    except ImportError as err:  # an optional package missing: name the extra, no traceback
+        print(f"memer: error: {missing_package_message(err, args.command)}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as err:  # a path the user gave: missing, a file where a folder should be, not writable
-        print(f"memer: error: {_describe_os_error(err)}. Check the path and its permissions.", file=sys.stderr)
+        print(f"memer: error: {safe(_describe_os_error(err))}. Check the path and its permissions.", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("memer: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
+def run() -> None:
+    """The ``memer`` command: main(), and after Ctrl-C an exit that waits for nothing.
+
+    Interpreter shutdown after a model was loaded can take seconds (garbage
+    collection, library finalisers); a user who pressed Ctrl-C is not kept
+    waiting for it. Every file memer writes is written atomically, so none is
+    left half-written.
+    """
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from memer import settings
 from memer.device import current_device
 from memer.errors import ModelError
+from memer.hub import OFFLINE_HINT as HUB_OFFLINE_HINT
+from memer.hub import hub_status, offline_if_unreachable, unreachable_message
 from memer.progress import Progress, silent
 from memer.text import collapse_whitespace, first_line
 
@@ -35,6 +37,7 @@ OFFLINE_HINT = (
     "If you are offline, download the weights where you have a network, then set MEMER_CLIP_MODEL=local-dir:/path "
     "(a folder with open_clip_config.json and weights) or MEMER_CLIP_PRETRAINED=/path/to/weights file."
 )
+HUB_HINT = HUB_OFFLINE_HINT.replace("a local folder", "a local folder (MEMER_CLIP_MODEL=local-dir:/path)")
 
 _loaded: dict[tuple[str, str, str], ClipModel] = {}
 _load_lock = threading.Lock()
@@ -62,6 +65,8 @@ def load_clip(
         raise ModelError("No CLIP model is set.", MODEL_HINT)
     if model_name.startswith((LOCAL_DIR_PREFIX, HF_HUB_PREFIX)):
         pretrained = ""  # open_clip ignores it for these forms; don't pretend otherwise
+    if _needs_hub(model_name, pretrained):  # ask the hub while torch imports: its answer is ready when needed
+        threading.Thread(target=hub_status, name="memer-hub-check", daemon=True).start()
     _require_open_clip()
     device_name, precision = current_device(device)
     key = (_identity(model_name), pretrained, device_name)
@@ -105,9 +110,25 @@ def _load(model_name: str, pretrained: str, device: str, precision: str, progres
     description = _describe(model_name, pretrained)
     started = time.perf_counter()
     progress(f"Loading CLIP {description} on {device} …", 0.0)
-    open_clip_name = _check_model_name(model_name, pretrained)
-    progress(f"Loading CLIP {description} on {device} (weights) …", 1 / 3)
-    clip_model, preprocess, tokenizer = _create(open_clip_name, model_name, pretrained, device, precision)
+    if not _needs_hub(model_name, pretrained):
+        open_clip_name = _check_model_name(model_name, pretrained)
+        progress(f"Loading CLIP {description} on {device} (weights) …", 1 / 3)
+        clip_model, preprocess, tokenizer = _create(open_clip_name, model_name, pretrained, device, precision)
+    else:
+        if not model_name.startswith(HF_HUB_PREFIX):  # a bad name or tag is said before the hub is asked
+            _check_model_name(model_name, pretrained)
+        failure = None
+        with offline_if_unreachable() as hub:
+            try:
+                open_clip_name = _check_model_name(model_name, pretrained)  # hf-hub: fetches the weights
+                progress(f"Loading CLIP {description} on {device} (weights) …", 1 / 3)
+                clip_model, preprocess, tokenizer = _create(open_clip_name, model_name, pretrained, device, precision)
+            except ModelError:
+                if hub.reachable:
+                    raise
+                failure = ModelError(f"Could not load CLIP {description}: {unreachable_message(hub)}.", HUB_HINT)
+        if failure is not None:  # raised outside the handler: the libraries' retries and paths stay out of it
+            raise failure
     progress(f"Loading CLIP {description} on {device} (ready check) …", 2 / 3)
     loaded = ClipModel(
         clip_model,
@@ -120,6 +141,15 @@ def _load(model_name: str, pretrained: str, device: str, precision: str, progres
     )
     progress(f"Loaded CLIP {description} on {device} in {time.perf_counter() - started:.1f} s", 1.0)
     return loaded
+
+
+def _needs_hub(model_name: str, pretrained: str) -> bool:
+    """Whether loading asks the Hugging Face hub: hf-hub: models and pretrained tags (not local folders or files)."""
+    if model_name.startswith(LOCAL_DIR_PREFIX):
+        return False
+    if model_name.startswith(HF_HUB_PREFIX):
+        return True
+    return bool(pretrained) and not Path(pretrained).expanduser().is_file()
 
 
 def _check_model_name(model_name: str, pretrained: str) -> str:

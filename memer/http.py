@@ -1,125 +1,63 @@
-"""The one HTTP layer every source shares: polite session, API calls, concurrent image downloads.
+"""The one HTTP layer every source shares: one fetch policy, API calls, concurrent image downloads.
 
-Wikimedia asks clients for a descriptive User-Agent, for ``Retry-After`` to be
-honoured and for at most two concurrent requests to its media servers; other
-hosts get a larger per-host limit. Downloads are capped in size, checked to be
-images by their first bytes, written atomically and cached on disk by URL, so a
-repeated search downloads nothing. One bad file never sinks the batch: each
-failure is collected with a reason a person can read.
+Every request goes through :func:`fetch`: one overall deadline (connecting,
+headers, body and any retry pause), the address policy of memer.addresses on
+every hop (redirects are followed here, a few at most), no credentials from URLs
+or ~/.netrc, and a cap on the decoded bytes. Wikimedia asks clients for a
+descriptive User-Agent, for ``Retry-After`` to be honoured and for at most two
+concurrent requests to its media servers; other hosts get a larger per-host
+limit. A download is cached by URL only once it decodes as a picture, and a
+cached file that no longer decodes is fetched again. One bad file never sinks
+the batch: each failure is collected with a reason a person can read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import re
 import tempfile
 import threading
-import time
 import unicodedata
 from collections import deque
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from memer import __version__, settings
+from memer import settings, transport
+from memer.addresses import RefusedAddress
 from memer.candidates import ImageCandidate
-from memer.errors import SourceError
-from memer.images import sniff_image_type
+from memer.errors import ImageError, SourceError
+from memer.images import open_image, sniff_image_type
 from memer.progress import Progress
 from memer.text import human_size, strip_namespace
+from memer.transport import (  # noqa: F401 - the session and the policy are part of this module's face
+    Answer,
+    DeadlineExceeded,
+    FetchFailure,
+    TooLarge,
+    exception_chain,
+    fetch,
+    get_session,
+    timeout,
+    urllib3_errors,
+    user_agent,
+)
 
-if TYPE_CHECKING:
-    import requests
-
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 API_ADDRESS_HINT = "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."
-CHUNK_SIZE = 64 * 1024
+CHUNK_SIZE = transport.CHUNK_SIZE
 # A downloaded file's stem, before the URL hash and extension, is cut to this many characters
 # and to this many UTF-8 bytes (filesystems count bytes, at most 255 a name; CJK is 3 a character).
 MAX_NAME_CHARS = 80
 MAX_NAME_BYTES = 150
+WIKIMEDIA_MEDIA = "wikimedia media hosts"  # the one lane group every Wikimedia media host shares
 
-_session: requests.Session | None = None
-_session_key: tuple[Any, ...] | None = None
-_session_lock = threading.Lock()
 _host_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
 _host_slots_lock = threading.Lock()
-
-
-# --- the session -------------------------------------------------------------------
-
-
-def user_agent() -> str:
-    """The User-Agent Wikimedia's policy asks for: who we are and how to reach us."""
-    if settings.USER_AGENT:
-        return settings.USER_AGENT
-    import requests
-
-    return f"memer/{__version__} ({settings.PROJECT_URL}; {settings.CONTACT}) requests/{requests.__version__}"
-
-
-def _retry_class() -> type:
-    from urllib3.util.retry import Retry
-
-    class CappedRetry(Retry):
-        """urllib3's Retry, with any ``Retry-After`` cut to settings.RETRY_AFTER_MAX seconds."""
-
-        def parse_retry_after(self, retry_after: str) -> float:
-            return min(super().parse_retry_after(retry_after), max(settings.RETRY_AFTER_MAX, 0.0))
-
-    return CappedRetry
-
-
-def get_session() -> requests.Session:
-    """The process's one session; rebuilt only when the settings it was made from change."""
-    global _session, _session_key
-    key = (
-        user_agent(),
-        settings.HTTP_RETRIES,
-        settings.HTTP_BACKOFF,
-        settings.DOWNLOAD_WORKERS,
-        settings.PER_HOST_LIMIT,
-    )
-    with _session_lock:
-        if _session is None or key != _session_key:
-            _session = _build_session()
-            _session_key = key
-        return _session
-
-
-def _build_session() -> requests.Session:
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    retry = _retry_class()(
-        total=settings.HTTP_RETRIES,
-        connect=settings.HTTP_RETRIES,
-        read=0,  # a server that stopped answering rarely answers the retry; do not multiply the timeout
-        status=settings.HTTP_RETRIES,
-        backoff_factor=settings.HTTP_BACKOFF,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "HEAD"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,  # the caller sees the last answer and reports "HTTP 503"
-    )
-    pool_size = max(settings.DOWNLOAD_WORKERS, settings.PER_HOST_LIMIT, 10)
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
-    session = requests.Session()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = user_agent()
-    session.headers["Accept-Encoding"] = "gzip, deflate"
-    return session
-
-
-def timeout() -> tuple[float, float]:
-    """The (connect, read) timeout every request of memer's session uses."""
-    return (settings.CONNECT_TIMEOUT, settings.READ_TIMEOUT)
 
 
 # --- API calls -------------------------------------------------------------------------
@@ -132,36 +70,69 @@ class JsonResponse:
     status: int
 
 
-def request_json(url: str, params: Mapping[str, Any] | None = None) -> JsonResponse:
-    """GET a JSON API; transport failures and non-JSON answers become SourceError."""
+def request_json(url: str, params: Mapping[str, Any] | None = None, *, trusted: bool = False) -> JsonResponse:
+    """GET a JSON API under the fetch policy; every failure becomes a one-line SourceError."""
     import requests
 
     host = host_of(url) or url
     try:
-        response = get_session().get(url, params=params, timeout=timeout())
-    except requests.RequestException as err:
+        answer = fetch(
+            url, params=params, deadline=settings.API_DEADLINE, max_bytes=settings.MAX_API_BYTES, trusted=trusted
+        )
+    except DeadlineExceeded as err:
+        raise SourceError(
+            f"{host} did not answer within {settings.API_DEADLINE:g} s.", "Check the connection and try again."
+        ) from err
+    except TooLarge as err:
+        raise SourceError(
+            f"{host} sent an answer larger than {human_size(settings.MAX_API_BYTES)}.", API_ADDRESS_HINT
+        ) from err
+    except (FetchFailure, RefusedAddress, requests.RequestException, OSError, urllib3_errors()) as err:
         raise SourceError(
             f"{host} could not be reached: {describe_failure(err)}.", "Check the connection and try again."
         ) from err
-    if response.status_code >= 400:
+    if answer.status >= 400:
         # 404, 403, 400 ...: asking again will not help; a mistyped address is the usual cause.
-        client_error = response.status_code < 500 and response.status_code != 429
+        client_error = answer.status < 500 and answer.status != 429
         raise SourceError(
-            f"{host} answered HTTP {response.status_code}.",
-            API_ADDRESS_HINT if client_error else "Try again in a minute.",
+            f"{host} answered HTTP {answer.status}.", API_ADDRESS_HINT if client_error else "Try again in a minute."
         )
     try:
-        payload = response.json()
+        payload = parse_json(answer.body)
     except ValueError as err:
-        kind = response.headers.get("Content-Type", "unknown type").split(";")[0]
-        raise SourceError(f"{host} did not answer with JSON ({kind}).", API_ADDRESS_HINT) from err
-    return JsonResponse(payload, response.headers, response.status_code)
+        kind = answer.headers.get("Content-Type", "unknown type").split(";")[0][:60]
+        what = str(err) if isinstance(err, _TooDeep) else f"did not answer with JSON ({kind})"
+        raise SourceError(f"{host} {what}.", API_ADDRESS_HINT) from err
+    return JsonResponse(payload, answer.headers, answer.status)
+
+
+class _TooDeep(ValueError):
+    pass
+
+
+def parse_json(body: bytes) -> Any:
+    """JSON from an outside answer, refusing nesting deeper than settings.MAX_JSON_DEPTH (never a RecursionError)."""
+    too_deep = _TooDeep(f"sent JSON nested deeper than {settings.MAX_JSON_DEPTH} levels")
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise too_deep from None
+    stack = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > settings.MAX_JSON_DEPTH:
+            raise too_deep
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+    return payload
 
 
 # --- failure reasons -------------------------------------------------------------------
 
 
-class DownloadFailure(Exception):
+class DownloadFailure(FetchFailure):
     """A download that reached the server but is unusable; the message is the human reason."""
 
 
@@ -169,7 +140,7 @@ def describe_failure(err: BaseException) -> str:
     """A short reason a person can read, from whatever requests/urllib3 raised."""
     import requests
 
-    if isinstance(err, DownloadFailure):
+    if isinstance(err, (FetchFailure, RefusedAddress)):
         return str(err)
     if isinstance(err, requests.HTTPError) and err.response is not None:
         return f"HTTP {err.response.status_code}"
@@ -177,7 +148,7 @@ def describe_failure(err: BaseException) -> str:
         err, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
     ):
         return f"bad address ({err})"
-    chain = list(_exception_chain(err))
+    chain = list(exception_chain(err))
     names = {type(e).__name__ for e in chain}
     if isinstance(err, requests.ConnectTimeout) or "ConnectTimeoutError" in names:
         return f"timed out after {settings.CONNECT_TIMEOUT:g} s (connecting)"
@@ -194,20 +165,6 @@ def describe_failure(err: BaseException) -> str:
     if isinstance(err, requests.exceptions.RetryError):
         return "too many retries"
     return f"{type(err).__name__}: {err}"
-
-
-def _exception_chain(err: BaseException) -> Iterable[BaseException]:
-    seen: set[int] = set()
-    stack = [err]
-    while stack:
-        e = stack.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        for nxt in (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args):
-            if isinstance(nxt, BaseException):
-                stack.append(nxt)
 
 
 # --- what a file is -----------------------------------------------------------------------
@@ -248,14 +205,40 @@ def _inside(folder: Path, name: str) -> Path:
 
 
 def cached_path(url: str, cache_dir: Path | None = None) -> Path | None:
-    """The cached download of ``url``, if there is one."""
+    """The cached download of ``url``, if there is one that still decodes (a broken one is removed)."""
     folder = Path(cache_dir or settings.download_dir())
     key = url_key(url)
     for ext in EXTENSIONS.values():
         path = folder / f"{key}.{ext}"
-        if path.is_file() and path.stat().st_size > 0:
-            return path
+        if path.is_file():
+            if _decodes(path):
+                return path
+            path.unlink(missing_ok=True)
     return None
+
+
+_checked: dict[tuple[str, int, int], bool] = {}  # (path, size, mtime) -> decodes; a file is decoded once a process
+_checked_lock = threading.Lock()
+
+
+def _decodes(path: Path) -> bool:
+    """Whether a cached file is still a picture memer can open (a disk or an older memer may have cut it short)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _checked_lock:
+        known = _checked.get(key)
+    if known is None:
+        try:
+            open_image(path).close()
+            known = True
+        except ImageError:
+            known = False
+        with _checked_lock:
+            _checked[key] = known
+    return known
 
 
 def _atomic_write_from(chunks: Iterable[bytes], target: Path) -> None:
@@ -296,103 +279,83 @@ def host_of(url: str) -> str:
         return ""
 
 
+def lane_group(host: str) -> str:
+    """The name whose lanes ``host`` shares: every Wikimedia media host is one group."""
+    media = {h.strip().lower() for h in settings.WIKIMEDIA_MEDIA_HOSTS}
+    return WIKIMEDIA_MEDIA if host.lower() in media else host
+
+
 def host_limit(host: str) -> int:
-    if host == settings.WIKIMEDIA_UPLOAD_HOST:
+    if lane_group(host) == WIKIMEDIA_MEDIA:
         return max(1, settings.WIKIMEDIA_UPLOAD_LIMIT)
     return max(1, settings.PER_HOST_LIMIT)
 
 
 def _host_slot(host: str) -> threading.BoundedSemaphore:
-    """One semaphore per host for the whole process, so parallel batches share the limit too."""
-    key = (host, host_limit(host))
+    """One semaphore per lane group for the whole process, so parallel batches share the limit too."""
+    key = (lane_group(host), host_limit(host))
     with _host_slots_lock:
         if key not in _host_slots:
             _host_slots[key] = threading.BoundedSemaphore(key[1])
         return _host_slots[key]
 
 
-def download_image(url: str) -> Path:
-    """Fetch one image into the download cache (or find it there); raise on any failure."""
+def download_image(url: str, *, trusted: bool = False, cancel: threading.Event | None = None) -> Path:
+    """Fetch one image into the download cache (or find it there); raise DownloadFailure on any failure.
+
+    The file is cached only once it decodes as a picture, so a short or poisoned
+    answer is never kept. ``trusted``: a link the user typed (it may be on a private network).
+    """
     found = cached_path(url)
     if found is not None:
         return found
     import requests
 
-    host = host_of(url)
-    cap = settings.MAX_DOWNLOAD_BYTES
-    deadline = settings.DOWNLOAD_DEADLINE
-    with _host_slot(host):
-        # READ_TIMEOUT bounds each read; the deadline bounds the whole file, so a server that
-        # trickles bytes cannot hold one of the host's few slots for long. It is checked
-        # between chunks, and a watchdog shuts the socket if a chunk itself never ends.
-        give_up = time.monotonic() + deadline
-        too_slow = f"took longer than {deadline:g} s"
-        watchdog: threading.Timer | None = None
-
-        def check_deadline() -> None:
-            if time.monotonic() > give_up:
-                raise DownloadFailure(too_slow)
-
-        try:
-            with get_session().get(url, stream=True, timeout=timeout()) as response:
-                watchdog = threading.Timer(max(give_up - time.monotonic(), 0.0), _cut_off, args=(response,))
-                watchdog.daemon = True
-                watchdog.start()
-                response.raise_for_status()
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > cap:
-                    raise DownloadFailure(f"larger than {human_size(cap)}")
-                body = response.iter_content(CHUNK_SIZE)
-                head = b""
-                for chunk in body:
-                    check_deadline()
-                    head += chunk
-                    if len(head) >= 32:
-                        break
-                check_deadline()
-                kind = sniff_image_type(head)
-                if kind is None:
-                    content_type = response.headers.get("Content-Type", "").split(";")[0].strip() or "unknown type"
-                    raise DownloadFailure(f"not an image ({content_type})" if head else "empty answer")
-                expected = int(declared) if declared and declared.isdigit() else None
-
-                def capped() -> Iterable[bytes]:
-                    received = 0
-                    for chunk in itertools.chain([head], body):
-                        check_deadline()
-                        received += len(chunk)
-                        if received > cap:
-                            raise DownloadFailure(f"larger than {human_size(cap)}")
-                        yield chunk
-                    check_deadline()
-                    if expected is not None and received < expected:
-                        raise DownloadFailure("truncated download")
-
-                target = settings.download_dir() / f"{url_key(url)}.{EXTENSIONS[kind]}"
-                _atomic_write_from(capped(), target)
-                return target
-        except requests.RequestException as err:
-            if time.monotonic() > give_up:  # the watchdog cut the connection
-                raise DownloadFailure(too_slow) from err
-            raise DownloadFailure(describe_failure(err)) from err
-        finally:
-            if watchdog is not None:
-                watchdog.cancel()
-
-
-def _cut_off(response: requests.Response) -> None:
-    """Shut the socket under a streaming response, so a read blocked on a slow server ends now."""
-    import socket
-
-    raw = response.raw
-    connection = getattr(raw, "connection", None) or getattr(raw, "_connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        return  # already finished or released; the checks between chunks still apply
+    slot = _host_slot(host_of(url))
+    while not slot.acquire(timeout=0.1):
+        if cancel is not None and cancel.is_set():
+            raise DownloadFailure("cancelled")
+    answer: Answer | None = None
     try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
+        answer = fetch(
+            url,
+            deadline=settings.DOWNLOAD_DEADLINE,
+            max_bytes=settings.MAX_DOWNLOAD_BYTES,
+            trusted=trusted,
+            cancel=cancel,
+            on_head=_check_head,
+        )
+    except (FetchFailure, RefusedAddress) as err:
+        raise DownloadFailure(str(err)) from err
+    except (requests.RequestException, OSError, urllib3_errors()) as err:
+        raise DownloadFailure(describe_failure(err)) from err
+    finally:
+        slot.release()
+    if answer.status >= 400:
+        raise DownloadFailure(f"HTTP {answer.status}")
+    kind = sniff_image_type(answer.body[:32])
+    if kind is None:
+        content_type = answer.headers.get("Content-Type", "").split(";")[0].strip()[:60] or "unknown type"
+        raise DownloadFailure(f"not an image ({content_type})" if answer.body else "empty answer")
+    try:
+        open_image(answer.body).close()
+    except ImageError as err:
+        raise DownloadFailure(f"unreadable image: {_short(err.message)}") from err
+    target = settings.download_dir() / f"{url_key(url)}.{EXTENSIONS[kind]}"
+    _atomic_write_from([answer.body], target)
+    return target
+
+
+def _check_head(head: bytes, headers: Mapping[str, str]) -> None:
+    """Stop a download whose first bytes are plainly not a picture (a login page, an error text)."""
+    if sniff_image_type(head[:32]) is None:
+        content_type = headers.get("Content-Type", "").split(";")[0].strip()[:60] or "unknown type"
+        raise DownloadFailure(f"not an image ({content_type})" if head else "empty answer")
+
+
+def _short(message: str) -> str:
+    """An image error without its "The image data" subject: the reason alone."""
+    return message.removeprefix("The image data ").rstrip(".")
 
 
 def download_images(
@@ -405,9 +368,11 @@ def download_images(
 
     Files land in the URL-keyed cache (settings.download_dir()); with ``dest_dir``
     a copy named after the title is put there too. Each host is served by at
-    most ``host_limit(host)`` lanes of a pool of settings.DOWNLOAD_WORKERS
-    threads, so a slow, strictly limited host never blocks workers another
-    host could use. ``progress(message, fraction)`` hears as each file finishes.
+    most ``host_limit(host)`` lanes of settings.DOWNLOAD_WORKERS threads, so a
+    slow, strictly limited host never blocks workers another host could use.
+    ``progress(message, fraction)`` hears as each file finishes. Ctrl-C (any
+    exception in the waiting thread) cancels the batch: every request in flight
+    is cut and the threads end within moments; nothing waits for them.
     """
 
     items = list(candidates)
@@ -417,17 +382,18 @@ def download_images(
     outcome: dict[int, str | Path] = {}
     queues: dict[str, deque[int]] = {}
     for index, candidate in enumerate(items):
-        queues.setdefault(host_of(candidate.image_url), deque()).append(index)
+        queues.setdefault(lane_group(host_of(candidate.image_url)), deque()).append(index)
 
     done_lock = threading.Lock()
     finished = itertools.count(1)
+    cancel = threading.Event()
 
-    def fetch(index: int) -> None:
+    def fetch_one(index: int) -> None:
         candidate = items[index]
         try:
             if not candidate.image_url:
                 raise DownloadFailure("no image address")
-            cached = download_image(candidate.image_url)
+            cached = download_image(candidate.image_url, cancel=cancel)
             if dest is not None:
                 target = _inside(dest, safe_filename(candidate.title, candidate.image_url, cached.suffix.lstrip(".")))
                 if not target.exists():
@@ -442,31 +408,46 @@ def download_images(
             outcome[index] = describe_failure(err)
         with done_lock:
             done = next(finished)
-            if progress is not None:
+            if progress is not None and not cancel.is_set():
                 progress(f"Downloading pictures ({done}/{len(items)})", done / len(items))
 
-    def lane(queue: deque[int]) -> None:
-        while True:
-            try:
-                index = queue.popleft()
-            except IndexError:
-                return
-            fetch(index)
-
-    # Lanes interleaved across hosts, so each host starts early in the pool's queue.
+    # Lanes interleaved across hosts, so each host starts early; each worker runs one lane to its end.
     lanes_per_host = {host: min(host_limit(host), len(q)) for host, q in queues.items()}
-    order = [
-        host
+    lanes = deque(
+        queues[host]
         for round_ in range(max(lanes_per_host.values(), default=0))
         for host in queues
         if round_ < lanes_per_host[host]
+    )
+    lanes_lock = threading.Lock()
+
+    def worker() -> None:
+        while not cancel.is_set():
+            with lanes_lock:
+                if not lanes:
+                    return
+                queue = lanes.popleft()
+            while not cancel.is_set():
+                try:
+                    index = queue.popleft()
+                except IndexError:
+                    break
+                fetch_one(index)
+
+    workers = [
+        threading.Thread(target=worker, name="memer-download", daemon=True)
+        for _ in range(max(1, min(settings.DOWNLOAD_WORKERS, len(lanes))) if lanes else 0)
     ]
-    if order:
-        with ThreadPoolExecutor(
-            max_workers=max(1, min(settings.DOWNLOAD_WORKERS, len(order))), thread_name_prefix="memer-download"
-        ) as pool:
-            for future in [pool.submit(lane, queues[host]) for host in order]:
-                future.result()
+    for thread in workers:
+        thread.start()
+    try:
+        for thread in workers:
+            while thread.is_alive():
+                thread.join(0.1)  # a short join, so Ctrl-C reaches this thread at once
+    except BaseException:
+        cancel.set()
+        transport.cancel_all(cancel)
+        raise
 
     report = DownloadReport()
     for index, candidate in enumerate(items):

@@ -1,8 +1,11 @@
 """Open any picture the pipeline may meet and hand back an RGB image ready to draw on.
 
 Downloads come from strangers: a file may be an HTML error page, truncated, a
-decompression bomb, 16-bit, CMYK or animated. Everything that cannot be used
-becomes an ``ImageError`` that says why, instead of a Pillow traceback.
+decompression bomb, 16-bit, CMYK or animated, carry a transparency key or a
+colour profile, or (an icon) claim one size and hold another. Everything that
+cannot be used becomes an ``ImageError`` that says why, instead of a Pillow
+traceback, and every picture handed on is plain: 8-bit sRGB RGB, opaque, with
+no metadata of the input (``flatten``).
 """
 
 from __future__ import annotations
@@ -45,7 +48,36 @@ def sniff_image_type(head: bytes) -> str | None:
             return "bmp"
     if len(head) >= 6 and head[:4] == b"\x00\x00\x01\x00" and int.from_bytes(head[4:6], "little") > 0:
         return "ico"
+    if len(head) >= 3 and head[:1] == b"P" and head[1:2] in b"123456" and head[2:3] in b" \t\r\n#":
+        return "pnm"
     return None
+
+
+def icon_sizes(data: bytes) -> list[tuple[int, int]]:
+    """The real size of each picture inside an ICO file, read from the embedded PNG or BMP headers.
+
+    An icon's directory may claim 256x256 for an entry that holds a far larger
+    PNG; Pillow trusts the directory until it decodes, so the pixel cap is
+    checked against these sizes instead.
+    """
+    count = int.from_bytes(data[4:6], "little")
+    sizes = []
+    for i in range(min(count, 256)):
+        entry = 6 + 16 * i
+        if entry + 16 > len(data):
+            break
+        offset = int.from_bytes(data[entry + 12 : entry + 16], "little")
+        claimed = (data[entry] or 256, data[entry + 1] or 256)
+        body = data[offset : offset + 24]
+        if body.startswith(b"\x89PNG\r\n\x1a\n") and len(body) >= 24:
+            sizes.append((int.from_bytes(body[16:20], "big"), int.from_bytes(body[20:24], "big")))
+        elif len(body) >= 12 and int.from_bytes(body[:4], "little") >= 12:
+            width = abs(int.from_bytes(body[4:8], "little", signed=True))
+            height = abs(int.from_bytes(body[8:12], "little", signed=True)) // 2  # colour and mask halves
+            sizes.append((max(width, claimed[0]), max(height, claimed[1])))
+        else:
+            sizes.append(claimed)
+    return sizes
 
 
 def _describe_non_image(head: bytes) -> str:
@@ -56,7 +88,7 @@ def _describe_non_image(head: bytes) -> str:
         return "is an SVG drawing, which memer cannot draw on"
     if text.startswith((b"{", b"[")):
         return "looks like JSON, not an image"
-    return "is not a picture in a format memer reads (JPEG, PNG, GIF, WebP, BMP, TIFF, ICO)"
+    return "is not a picture in a format memer reads (JPEG, PNG, GIF, WebP, BMP, TIFF, ICO, PNM)"
 
 
 def _read(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, str]:
@@ -109,10 +141,18 @@ def open_image(
     max_bytes = settings.MAX_IMAGE_BYTES if max_bytes is None else max_bytes
     max_pixels = settings.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     data, name = _read(source, max_bytes)
-    if sniff_image_type(data[:32]) is None:
+    kind = sniff_image_type(data[:32])
+    if kind is None:
         raise ImageError(f"{name} {_describe_non_image(data)}.", "Pick another picture.")
 
     too_big_hint = "Use a smaller picture or raise MEMER_MAX_IMAGE_PIXELS."
+    for width, height in icon_sizes(data) if kind == "ico" else ():
+        if width * height > max_pixels:
+            raise ImageError(
+                f"{name} is an icon holding a {width}x{height} picture, over the "
+                f"{max_pixels / 1e6:.0f} megapixel limit (a decompression bomb?).",
+                too_big_hint,
+            )
     try:
         with warnings.catch_warnings():
             # Our own pixel cap below decides; Pillow's warning would only be noise.
@@ -130,8 +170,12 @@ def open_image(
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
             image.load()
+            if image.size != (width, height) and image.size[0] * image.size[1] > max_pixels:
+                raise ImageError(
+                    f"{name} decoded larger than it claimed ({image.size[0]}x{image.size[1]}).", too_big_hint
+                )
             upright = _apply_exif_orientation(image)
-            return _to_rgb(upright)
+            return flatten(upright)
     except ImageError:
         raise
     except Image.DecompressionBombError as err:
@@ -156,6 +200,74 @@ def _apply_exif_orientation(image: Image.Image) -> Image.Image:
         return ImageOps.exif_transpose(image) or image
     except Exception:  # noqa: BLE001 - bad metadata must not lose a good picture
         return image
+
+
+def flatten(image: Image.Image, *, colour_key: bool = True) -> Image.Image:
+    """The picture as plain 8-bit sRGB RGB: transparency laid on white, a colour profile converted to
+    sRGB, and none of the input's metadata (info keys) kept.
+
+    What reaches a meme must not carry the input's transparency or profile into
+    the output: a white colour key would make white letters transparent. A tRNS
+    colour key is applied (its pixels become white) when ``colour_key`` is set;
+    a finished meme is flattened without it, its key only dropped.
+    """
+    profile = image.info.get("icc_profile")
+    keyed = _apply_colour_key(image) if colour_key else image
+    rgb = _to_rgb(keyed)
+    if profile and image.mode not in ("CMYK", "LAB"):  # those were converted with their profile already
+        rgb = _to_srgb(rgb, profile)
+    if rgb is image:
+        rgb = image.copy()
+    rgb.info = {}
+    return rgb
+
+
+def _apply_colour_key(image: Image.Image) -> Image.Image:
+    """A picture with a tRNS colour key (1-bit, grey, RGB, 16-bit grey) as RGBA with that colour transparent.
+
+    Pillow keeps a 16-bit key as read while handing back 8-bit samples for
+    16-bit RGB, so such a key is brought to 8 bits before it is compared.
+    """
+    import numpy as np
+    from PIL import Image
+
+    key = image.info.get("transparency")
+    if key is None or image.mode in ("P", "PA", "LA", "La", "RGBA", "RGBa"):
+        return image
+    if image.mode not in ("1", "L", "RGB") and not image.mode.startswith("I;16") and image.mode != "I":
+        return image
+    try:
+        if image.mode in ("1", "L", "RGB"):
+            samples = np.asarray(image.convert("L" if image.mode == "1" else image.mode)).astype(np.int64)
+            keys = np.asarray(key if isinstance(key, tuple) else (key,), dtype=np.int64)
+            if image.mode == "1":
+                samples, keys = np.where(samples > 0, 255, 0), np.where(keys > 0, 255, 0)
+            elif keys.max(initial=0) > 255:
+                keys = keys >> 8  # a 16-bit key for samples Pillow cut to their high byte
+            base = image.convert("RGB")
+        else:
+            samples = np.asarray(image).astype(np.int64)
+            keys = np.asarray((key,) if not isinstance(key, tuple) else key[:1], dtype=np.int64)
+            base = _high_depth_to_rgb(image)
+        clear = (samples == keys).all(axis=-1) if samples.ndim == 3 else samples == keys[0]
+    except (TypeError, ValueError):
+        return image  # a malformed key: the picture is used as opaque
+    alpha = Image.fromarray(np.where(clear, 0, 255).astype(np.uint8))
+    rgba = base.convert("RGBA")
+    rgba.putalpha(alpha)
+    return rgba
+
+
+def _to_srgb(image: Image.Image, profile: bytes) -> Image.Image:
+    """RGB pixels in an embedded profile (Display P3, Adobe RGB ...) converted to sRGB; a bad profile is ignored."""
+    try:
+        from PIL import ImageCms
+
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except Exception:  # noqa: BLE001 - littlecms missing or a broken profile: keep the pixels as they are
+        return image
+    return converted if converted is not None else image
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -257,3 +369,25 @@ def jpeg_bytes(image: Image.Image, size: int, quality: int = 85) -> bytes:
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def keep_picture(data: bytes, folder: str) -> tuple[Path, tuple[int, int]]:
+    """Check picture bytes that have no file of their own (an upload, a generated picture) and keep them.
+
+    The bytes pass :func:`open_image`'s checks and caps first (``ImageError`` otherwise), then land under
+    their content hash in ``settings.download_dir() / folder``, written whole or not at all. Returns the
+    path and the picture's size.
+    """
+    import hashlib
+
+    picture = open_image(data)
+    size = picture.size
+    picture.close()
+    target_folder = settings.download_dir() / folder
+    target_folder.mkdir(parents=True, exist_ok=True)
+    target = target_folder / f"{hashlib.sha256(data).hexdigest()[:32]}.{sniff_image_type(data[:32])}"
+    if not target.exists():
+        partial = target.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(target)
+    return target, size

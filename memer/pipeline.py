@@ -8,8 +8,11 @@ its own way (tqdm in the terminal, widgets in the notebook).
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -17,14 +20,19 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.candidates import ImageCandidate, source_display_name
-from memer.errors import ImageError, MemerError, SourceError
+from memer.errors import ImageError, MemerError, ModelError, SourceError
 from memer.progress import Progress, silent
+
+# Your own picture, the pass's other way in (re-exported: the CLI and the app call pipeline.own_picture).
+from memer.sources.own import OWN_CREDIT as OWN_CREDIT
+from memer.sources.own import own_picture as own_picture
+from memer.sources.own import uploaded_file as uploaded_file
 from memer.text import collapse_whitespace, plain_title
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from memer.captions.base import CaptionBatch
+    from memer.captions.base import CaptionBatch, PictureDescription
     from memer.clip import ClipModel
 
 # The pipeline's name for the one progress mechanism (memer.progress): what every face passes in.
@@ -41,12 +49,37 @@ class SourceStatus:
     message: str = ""  # why it failed, or a note
 
 
+class SearchFailed(ModelError):
+    """CLIP could not be loaded; ``sources`` still says how each source answered, so no failure hides another."""
+
+    def __init__(self, cause: ModelError, sources: list[SourceStatus]) -> None:
+        super().__init__(cause.message, cause.hint)
+        self.sources = sources
+
+
+@dataclass
+class DropReason:
+    """Why some pictures a source found never reached the user (a failed download, an unreadable file)."""
+
+    reason: str  # the kind, e.g. "HTTP 404", "took longer than 60 s", "refused address (loopback)"
+    count: int
+
+
 @dataclass
 class SearchResult:
     query: str
     candidates: list[ImageCandidate]  # ranked best first, downloaded (path set), score set
     sources: list[SourceStatus]
     dropped: list[tuple[ImageCandidate, str]] = field(default_factory=list)  # (candidate, reason)
+    drop_reasons: list[DropReason] = field(default_factory=list)  # failures only (not ranking cuts), most first
+
+
+def drop_reasons(failed: Sequence[tuple[ImageCandidate, str]]) -> list[DropReason]:
+    """Failures counted by kind: the reason up to its first ":" (the details differ file to file)."""
+    from collections import Counter
+
+    counts = Counter(reason.split(":", 1)[0].strip() or "unknown" for _, reason in failed)
+    return [DropReason(reason, count) for reason, count in counts.most_common()]
 
 
 @dataclass
@@ -71,6 +104,7 @@ SEARCHERS = {
     "commons": ("memer.sources.commons", "search_commons"),
     "wikipedia": ("memer.sources.commons", "search_wikipedia"),
     "openimages": ("memer.sources.openimages", "search_openimages"),
+    "generated": ("memer.sources.generated", "search_generated"),  # asked only when chosen
 }
 
 
@@ -89,9 +123,7 @@ def search(
     others still count. Raises only when there is nothing to search for or
     CLIP cannot be loaded.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from memer import http
+    from memer import http, transport
     from memer.clip import load_clip
 
     query = collapse_whitespace(query)
@@ -100,19 +132,52 @@ def search(
     names = source_names(sources)
     say = progress or silent
     say(f"Searching {', '.join(source_display_name(n) for n in names)} …", None)
-    with ThreadPoolExecutor(max_workers=len(names) + 1, thread_name_prefix="memer-search") as pool:
-        clip_future = pool.submit(load_clip, progress=say)
-        asked = {name: pool.submit(_ask_source, name, query, clip_future) for name in names}
+    # Daemon threads, waited on in short steps: Ctrl-C stops the search at once instead of
+    # waiting for the sources' requests and the model load to end.
+    clip_future = _in_background(load_clip, progress=say)
+    asked = {name: _in_background(_ask_source, name, query, clip_future, say) for name in names}
+    try:
         answers = _gather_sources(asked, say)
-        clip = clip_future.result()  # a ModelError here says how to fix the model setting
-
-    statuses = [status for status, _ in answers.values()]
+        statuses = [status for status, _ in answers.values()]
+        try:
+            clip = _wait(clip_future)
+        except ModelError as failure:  # says how to fix the model setting; the sources' answers go along
+            raise SearchFailed(failure, statuses) from None
+    except SearchFailed:
+        raise
+    except BaseException:
+        transport.cancel_all()
+        raise
     found = _interleave([candidates for _, candidates in answers.values()])
 
-    report = http.download_images(found, download_dir, progress=say)
-    ranked, dropped = embed_and_rank(clip, query, report.ok, top_k=top_k or settings.TOP_K, progress=say)
+    on_disk = [candidate for candidate in found if candidate.path is not None]  # generated pictures
+    report = http.download_images([c for c in found if c.path is None], download_dir, progress=say)
+    ready = on_disk + report.ok
+    ranked, dropped = embed_and_rank(clip, query, ready, top_k=top_k or settings.TOP_K, progress=say)
     say(f"Found {len(ranked)} pictures", 1.0)
-    return SearchResult(query, ranked, statuses, report.failed + dropped)
+    unreadable = [(c, reason) for c, reason in dropped if reason.startswith("unreadable image")]
+    return SearchResult(query, ranked, statuses, report.failed + dropped, drop_reasons(report.failed + unreadable))
+
+
+def _in_background(function, *args, **kwargs) -> Future:
+    """``function`` run in a daemon thread: nothing waits for it when the user stops memer."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the waiting thread
+            future.set_exception(err)
+
+    threading.Thread(target=run, name="memer-search", daemon=True).start()
+    return future
+
+
+def _wait(future: Future):
+    """The future's result, waited for in short steps so Ctrl-C is heard at once."""
+    while not future.done():
+        wait_for([future], timeout=0.1)
+    return future.result()
 
 
 def embed_and_rank(
@@ -186,7 +251,9 @@ def source_names(sources: list[str] | str | None) -> list[str]:
     return names
 
 
-def _ask_source(name: str, query: str, clip_future) -> tuple[SourceStatus, list[ImageCandidate]]:
+def _ask_source(
+    name: str, query: str, clip_future, say: ProgressHook = silent
+) -> tuple[SourceStatus, list[ImageCandidate]]:
     """One source's candidates, or its failure in words; never raises."""
     import importlib
 
@@ -194,7 +261,11 @@ def _ask_source(name: str, query: str, clip_future) -> tuple[SourceStatus, list[
     try:
         searcher = getattr(importlib.import_module(module_name), function_name)
         if name == "openimages":  # searches by the query's CLIP embedding
+            if clip_future.exception() is not None:
+                return SourceStatus(name, False, 0, "needs the CLIP model, which could not be loaded"), []
             candidates = searcher(query, clip=clip_future.result())
+        elif name == "generated":  # slow: it reports as it draws
+            candidates = searcher(query, progress=say)
         else:
             candidates = searcher(query)
     except MemerError as err:
@@ -206,19 +277,24 @@ def _ask_source(name: str, query: str, clip_future) -> tuple[SourceStatus, list[
 
 
 def _gather_sources(asked: dict, say: ProgressHook) -> dict[str, tuple[SourceStatus, list[ImageCandidate]]]:
-    """Each source's answer, in the order asked; reports each one as it comes, and which are still awaited."""
-    from concurrent.futures import as_completed
+    """Each source's answer, in the order asked; reports each one as it comes, and which are still awaited.
 
-    by_future = {future: name for name, future in asked.items()}
+    Waited for in short steps, like :func:`_wait`, so Ctrl-C is heard at once.
+    """
     answers: dict[str, tuple[SourceStatus, list[ImageCandidate]]] = {}
-    for future in as_completed(by_future):
-        name = by_future[future]
-        answers[name] = future.result()
-        status = answers[name][0]
-        said = f"{status.count} found" if status.ok else "failed"
-        waiting = [source_display_name(n) for n in asked if n not in answers]
-        tail = f"; waiting for {', '.join(waiting)}" if waiting else ""
-        say(f"{source_display_name(name)}: {said}{tail}", None)
+    while len(answers) < len(asked):
+        for name, future in asked.items():
+            if name in answers or not future.done():
+                continue
+            answers[name] = future.result()
+            status = answers[name][0]
+            said = f"{status.count} found" if status.ok else "failed"
+            waiting = [source_display_name(n) for n in asked if n not in answers]
+            tail = f"; waiting for {', '.join(waiting)}" if waiting else ""
+            say(f"{source_display_name(name)}: {said}{tail}", None)
+        pending = [future for name, future in asked.items() if name not in answers]
+        if pending:
+            wait_for(pending, timeout=0.1, return_when=FIRST_COMPLETED)
     return {name: answers[name] for name in asked}
 
 
@@ -244,30 +320,66 @@ def captions(
     model: str | None = None,
     api_key: str | None = None,
     progress: ProgressHook | None = None,
+    seed: int | str | None = None,
+    description: str | None = None,
 ) -> CaptionBatch:
     """Caption candidates for the picked picture, each with a safety level.
 
-    The picture itself goes along (the OpenAI engine looks at a small copy),
-    with its description in words for engines that cannot see.
+    The picture itself goes along (OpenAI and a local vision-language model look
+    at a small copy), with its description in words: ``description``, else the
+    source's, else (settings.DESCRIBE) one the model writes, else the title.
+    ``batch.description`` is the one used, for the PNG's alt text.
     """
     from memer.captions import choose_engine, generate_captions
 
     say = progress or silent
     chosen = choose_engine(engine, api_key)
+    picture = _picture(candidate)
+    words = description if description is not None else candidate.description
+    if not (words or "").strip() and settings.DESCRIBE:
+        words = describe(candidate, engine=chosen, model=model, api_key=api_key, progress=say).text
     say(f"Writing captions ({chosen} engine) …", None)
     batch = generate_captions(
         theme,
-        description=candidate.description or plain_title(candidate.title),
-        image=_picture(candidate) if chosen == "openai" else None,
+        description=words or plain_title(candidate.title),
+        image=picture,
         engine=chosen,
         model=model,
         style=style,
         n=n,
         api_key=api_key,
         progress=say,
+        seed=seed,
     )
+    batch.description = (words or "").strip()
     say(f"{len(batch.captions)} captions ready", 1.0)
     return batch
+
+
+def describe(
+    candidate: ImageCandidate,
+    *,
+    engine: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    progress: ProgressHook | None = None,
+) -> PictureDescription:
+    """One sentence that says what the picked picture shows, by the caption engine's model (empty when it cannot see).
+
+    Remembered per picture file and model, so the app can show it and the captions reuse it without a second call.
+    """
+    from memer.captions import choose_engine, describe_picture
+
+    chosen = choose_engine(engine, api_key)
+    picture = _picture(candidate)
+    key = (str(candidate.path), chosen, model or "")
+    if key not in _descriptions:
+        (progress or silent)("Describing the picture …", None)
+        _descriptions[key] = describe_picture(picture, engine=chosen, model=model, api_key=api_key, progress=progress)
+    return _descriptions[key]
+
+
+_descriptions: dict[tuple[str, str, str], PictureDescription] = {}
 
 
 def render(
@@ -281,8 +393,13 @@ def render(
     engine: str = "",
     text_color: str = "white",
     outline_color: str = "black",
+    ai_label: bool | None = None,
+    description: str = "",
 ) -> Meme:
-    """Set ``text`` on the picked picture and return the finished meme."""
+    """Set ``text`` on the picked picture and return the finished meme.
+
+    A generated picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL).
+    """
     from memer import render as rendering
 
     picture = _picture(candidate)
@@ -296,16 +413,19 @@ def render(
         outline_color=outline_color,
     )
     image = rendering.render_meme(picture, text, options)
-    metadata = rendering.meme_metadata(candidate, text, engine)
+    if candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label):
+        image = rendering.add_ai_label(image)
+    metadata = rendering.meme_metadata(candidate, text, engine, description=description)
     placed = rendering.plan_meme(*image.size, text, options)  # measured again: the size a face shows
     size = max((placement.layout.size for placement in placed), default=None)
     return Meme(image, text, candidate.attribution(), meme_filename(candidate.title or text), metadata, size)
 
 
 def meme_filename(name: str) -> str:
-    """A file name anyone can save: lower-case ASCII words joined by dashes."""
-    stem = unicodedata.normalize("NFKD", plain_title(name)).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", stem.lower())[:8]
+    """A file name anyone can save: lower-case ASCII words joined by dashes (at most 8 of 24 letters each,
+    so a title of thousands of characters still gives a short name)."""
+    stem = unicodedata.normalize("NFKD", plain_title(name[:1000])).encode("ascii", "ignore").decode()
+    words = [word[:24] for word in re.findall(r"[a-z0-9]+", stem.lower())[:8]]
     return "-".join(words + ["meme"]) + ".png"
 
 

@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 
 from memer import settings
+from memer.captions.memory import CUDA_CONTEXT_BYTES, MemoryEstimate, estimate
 from memer.text import human_size
 
 # Download sizes of the models memer uses by default, as published by their hosts.
 KNOWN_CLIP_SIZES = {("ViT-B-32", "openai"): "about 600 MB", ("ViT-B-32", "laion2b_s34b_b79k"): "about 600 MB"}
 KNOWN_CAPTION_MODEL_SIZES = {
+    "Qwen/Qwen3-VL-2B-Instruct": "about 4.3 GB",
     "Qwen/Qwen2.5-1.5B-Instruct": "about 3.1 GB",
     "Qwen/Qwen2.5-0.5B-Instruct": "about 1 GB",
 }
@@ -85,7 +87,7 @@ def download_notes() -> list[str]:
     else:
         size = KNOWN_CLIP_SIZES.get((clip_model, pretrained), "size unknown")
         notes.append(f"CLIP model {clip_model} ({pretrained}): {size}, downloaded on the first search.")
-    caption_model = settings.CAPTION_MODEL
+    caption_model = _caption_model()
     if _is_local(caption_model):
         notes.append(f"Local caption model: {caption_model}, nothing to download.")
     else:
@@ -106,8 +108,62 @@ def download_notes() -> list[str]:
     return notes
 
 
+def _caption_model() -> str:
+    from memer.captions.model_kind import default_caption_model
+
+    return default_caption_model()[0]
+
+
+def _gb(size: int) -> str:
+    return f"{size / 2**30:.1f} GB"
+
+
+def memory_report(clip: MemoryEstimate, caption: MemoryEstimate, gpu: str | None, gpu_bytes: int | None) -> list[str]:
+    """Lines on the memory CLIP and the caption model will take, and a warning when they will not fit the GPU."""
+    parts = []
+    for what, model in (("CLIP", clip), ("caption model", caption)):
+        size = _gb(model.bytes) if model.bytes is not None else "unknown"
+        parts.append(f"{what} {model.name}: {size}")
+    lines = ["; ".join(parts) + " (estimated from the parameter count, with room for 10 samples)."]
+    if clip.bytes is None or caption.bytes is None:
+        return lines
+    if gpu is None:
+        return [*lines, f"On the CPU they take about {_gb(clip.bytes + caption.bytes)} of RAM."]
+    need = clip.bytes + caption.bytes + CUDA_CONTEXT_BYTES
+    if gpu_bytes is not None and need > gpu_bytes:
+        lines.append(
+            f"WARNING: CLIP + {caption.name} need about {_gb(need)} but the {gpu} has {_gb(gpu_bytes)}: the caption "
+            "model will not fit. Set MEMER_CAPTION_MODEL to a smaller model, use the OpenAI engine, or MEMER_DEVICE=cpu."
+        )
+    elif gpu_bytes is not None:
+        lines.append(f"Together about {_gb(need)} of the {gpu}'s {_gb(gpu_bytes)}: they fit.")
+    return lines
+
+
+def memory_notes() -> list[str]:
+    """:func:`memory_report` for this machine's GPU (or CPU) and the configured models."""
+    try:
+        import torch
+
+        from memer.device import current_device
+
+        device, precision = current_device()
+    except Exception:  # noqa: BLE001 - no torch, a broken one, a bad MEMER_DEVICE: accelerator() already says so
+        return []
+    gpu, total = None, None
+    if device.startswith("cuda"):
+        props = torch.cuda.get_device_properties(device)
+        gpu, total = props.name, int(props.total_memory)
+    clip = estimate(settings.CLIP_MODEL, precision)
+    return memory_report(clip, estimate(_caption_model(), precision), gpu, total)
+
+
 def describe_setup() -> str:
-    """The set-up cell's report: where we run, on what, and what will download."""
-    lines = [f"memer is running in {where_running()}.", accelerator(), "", "Downloads:"]
+    """The set-up cell's report: where we run, on what, what memory the models take, and what will download."""
+    lines = [f"memer is running in {where_running()}.", accelerator()]
+    memory = memory_notes()
+    if memory:
+        lines += ["", "Memory:"] + [f"  - {note}" for note in memory]
+    lines += ["", "Downloads:"]
     lines += [f"  - {note}" for note in download_notes()]
     return "\n".join(lines)

@@ -54,9 +54,21 @@ def display_safe(text: object, limit: int | None = None, *, keep_newlines: bool 
         value = "\n".join(collapse_whitespace(line) for line in value.splitlines()).strip("\n")
     else:
         value = collapse_whitespace(value)
-    if limit is not None and len(value) > limit:
-        value = value[: max(limit - 1, 0)].rstrip() + "…"
-    return value
+    return shorten(value, limit) if limit is not None else value
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, marked with "…"; never mid-word.
+
+    A single word longer than half the limit (a URL, a hash) is cut where the limit falls.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    space = cut.rfind(" ")
+    if space > limit // 2 and not text[len(cut)].isspace():
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def collapse_whitespace(text: str) -> str:
@@ -93,7 +105,7 @@ def first_line(error: BaseException | str, limit: int = 300) -> str:
     text = str(error).strip()
     if not text and isinstance(error, BaseException):
         text = type(error).__name__
-    return text.splitlines()[0][:limit] if text else ""
+    return shorten(text.splitlines()[0], limit) if text else ""
 
 
 def human_size(n: float) -> str:

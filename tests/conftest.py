@@ -21,9 +21,13 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 pytest_plugins = [
     "tests.standins.mediawiki",  # Commons / Wikipedia API routes
     "tests.standins.openimages",  # Open Images bucket, metadata CSVs, Localized Narratives
+    "tests.standins.cache_host",  # a published Open Images cache on a static host
     "tests.standins.openai_api",  # /v1/chat/completions, /v1/moderations
+    "tests.standins.hostile",  # a server that breaks the protocol: trickles, bombs, redirects to private hosts
     "tests.standins.tiny_clip",  # a tiny random open_clip model in local-dir form
     "tests.standins.tiny_lm",  # tiny random GPT-Neo and Llama-style chat models
+    "tests.standins.tiny_diffusion",  # a tiny random text-to-image pipeline (UNet, VAE, CLIP text encoder)
+    "tests.standins.tiny_vlm",  # a tiny random Qwen3-VL vision-language model
     "tests.standins.world",  # all of the above at once, for whole-pass tests
 ]
 
@@ -36,8 +40,15 @@ def standin_server() -> Iterator[StandinServer]:
 
 
 @pytest.fixture
-def server(standin_server: StandinServer) -> Iterator[StandinServer]:
-    """The session's stand-in server, with faults and request logs cleared for this test."""
+def server(standin_server: StandinServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinServer]:
+    """The session's stand-in server, with faults and request logs cleared for this test.
+
+    It is on loopback, so memer's address policy fetches from it only as a seam the
+    user configured: TRUSTED_HOSTS names it (a fixture pointing COMMONS_API at it would too).
+    """
+    from tests.standins.settings import override
+
+    override(monkeypatch, TRUSTED_HOSTS=[f"{standin_server.host}:{standin_server.port}"])
     standin_server.reset()
     yield standin_server
     standin_server.reset()

@@ -171,6 +171,8 @@ class FakePipeline:
         engine="",
         text_color="white",
         outline_color="black",
+        ai_label=None,
+        description="",
     ) -> Meme:
         """The real renderer (memer.pipeline.render): only search and captions are faked."""
         from memer import pipeline
@@ -186,6 +188,8 @@ class FakePipeline:
                 "engine": engine,
                 "text_color": text_color,
                 "outline_color": outline_color,
+                "ai_label": ai_label,
+                "description": description,
             },
         )
         return pipeline.render(
@@ -198,6 +202,8 @@ class FakePipeline:
             engine=engine,
             text_color=text_color,
             outline_color=outline_color,
+            ai_label=ai_label,
+            description=description,
         )
 
     def steps(self) -> list[str]:

@@ -17,6 +17,8 @@ MAX_MODULE_LINES = 500
 PIPELINE_FILES = [
     "sources/commons.py",
     "sources/openimages/__init__.py",
+    "sources/generated.py",
+    "sources/own.py",
     "http.py",
     "clip.py",
     "rank.py",

@@ -80,7 +80,12 @@ def test_clean_captions_keeps_n_distinct_or_says_why_not(raw, n, expected, note_
     [
         ("Pie is life", "pie is life.", True),
         ("Monday again", "Monday again!!!", True),
-        ("When the pie cools before you do", "When the pie cools before you do lol", True),
+        ("When the pie cools before you do", "When the pie cools before you do lol", False),  # "lol" is a word
+        ("When the pie is hot", "when THE pie is... hot!", True),
+        ("When the pie is hot", "When pie is hot", True),  # articles only
+        ("When a pie is hot", "When an  pie is hot", True),
+        ("When the pie is hot", "When the pie is burnt", False),  # one content word: another joke
+        ("Pie_is life", "Pie is life", True),
         ("Pie is life", "Cake is life", False),
         ("Me at 3am", "Me at 4pm", False),
     ],
@@ -133,3 +138,37 @@ def test_word_list_level(text, level, categories):
 )
 def test_moderation_level(flagged, categories, scores, expected):
     assert moderation_level(flagged, categories, scores, threshold=0.3) == expected
+
+
+def test_ten_one_word_variants_are_ten_jokes():
+    raw = [
+        f"When the pie is {word} and nobody asked"
+        for word in ("hot", "burnt", "cold", "raw", "gone", "mine", "huge", "tiny", "free", "late")
+    ]
+    captions, note = clean_captions(raw, 10)
+    assert captions == raw and note == ""
+
+
+def test_cleanup_stops_once_it_has_n(monkeypatch):
+    from memer.captions import cleanup
+
+    cleaned = []
+    real = cleanup.clean_caption
+    monkeypatch.setattr(cleanup, "clean_caption", lambda text: cleaned.append(text) or real(text))
+    raw = [f"Caption number {i} about pie" for i in range(1000)]
+    captions, note = clean_captions(raw, 10)
+    assert captions == raw[:10] and note == ""
+    assert len(cleaned) == 10  # the other 990 are never looked at
+
+
+def test_many_duplicates_cost_one_set_lookup_each():
+    # 5,000 copies of one joke and 5,000 distinct ones: a pairwise comparison would do 10**7 matches.
+    raw = ["Same joke"] * 5000 + [f"joke {i}" for i in range(5000)]
+    captions, note = clean_captions(raw, 6000)
+    assert len(captions) == 5001 and "4999 near-duplicate" in note
+
+
+@pytest.mark.parametrize("item", [None, 42, ["a list"], {"a": 1}, "x" * 5000])
+def test_a_non_string_or_run_on_item_is_dropped_not_raised(item):
+    captions, note = clean_captions([item, "A real one"], 2)
+    assert captions == ["A real one"] and "only 1 of 2" in note

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import sys
+import time
 import types
 
 import pytest
@@ -14,6 +15,7 @@ from PIL import Image
 
 from memer import settings
 from memer.captions import SAFE, SENSITIVE, UNSAFE, find_openai_key, generate_captions, openai_engine
+from memer.captions.safety import WORD_LIST_CHECK
 from memer.errors import CaptionError
 from tests.standins.openai_api import FAKE_KEY
 
@@ -36,11 +38,13 @@ def test_ten_captions_from_one_completion_and_one_moderation_request(openai_api,
     batch = generate_captions("apple pie", description="a pie on a windowsill", image=picture, engine="openai", n=10)
 
     assert len(openai_api.completion_requests) == 1
-    assert len(openai_api.moderation_requests) == 1
+    assert (
+        len(openai_api.moderation_requests) == 2
+    )  # the captions, then the picture (tests/test_captions_openai_picture.py)
     assert len(batch.captions) == 10
     assert batch.note == ""
     assert batch.engine == "openai" and batch.model == settings.OPENAI_MODEL
-    assert batch.safety_check == f"OpenAI moderation ({settings.MODERATION_MODEL})"
+    assert batch.safety_check.startswith(f"OpenAI moderation ({settings.MODERATION_MODEL})")
     # Cleaned: numbering, quotes, trailing period and hashtags gone, case kept.
     assert "Me pretending this slice is for sharing" in batch.texts
     assert "Grandma said one slice. Grandma is not here" in batch.texts
@@ -214,14 +218,15 @@ def test_a_wrong_key_says_what_to_do_and_never_shows_the_key(openai_api, monkeyp
     with pytest.raises(CaptionError) as caught:
         generate_captions("apple pie", engine="openai")
 
-    assert str(caught.value) == "invalid or missing OpenAI key: set OPENAI_API_KEY or use the free local engine"
+    assert str(caught.value).startswith("OpenAI refused the key (HTTP 401")  # it was set: never "set one"
+    assert "set one" not in str(caught.value).lower() and "platform.openai.com/api-keys" in str(caught.value)
     assert len(openai_api.completion_requests) == 1  # 401 is not retried
     _assert_key_absent(wrong, caught.value, capsys, caplog)
 
 
 def test_no_key_at_all_asks_nobody(openai_api, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY")
-    with pytest.raises(CaptionError, match="invalid or missing OpenAI key"):
+    with pytest.raises(CaptionError, match="no OpenAI key is set.*export OPENAI_API_KEY="):
         generate_captions("apple pie", engine="openai")
     assert openai_api.server.requests == []
 
@@ -287,7 +292,7 @@ def test_a_rate_limit_that_clears_after_retry_after_succeeds(openai_api, monkeyp
 def test_server_errors_are_retried_then_a_clear_error(openai_api, monkeypatch):
     monkeypatch.setattr(settings, "OPENAI_MAX_RETRIES", 1)
     openai_api.server.fault("/v1/chat/completions", "status", status=500, retry_after="0")
-    with pytest.raises(CaptionError, match=r"server error \(HTTP 500\) \(after 1 retries\)"):
+    with pytest.raises(CaptionError, match=r"server error \(HTTP 500\) \(after 1 retry\)\."):
         generate_captions("apple pie", engine="openai")
     assert len(openai_api.completion_requests) == 2
 
@@ -300,14 +305,16 @@ def test_access_and_model_errors_are_clear(openai_api, status, message):
     assert len(openai_api.completion_requests) == 1
 
 
-def test_a_slow_answer_times_out_with_a_clear_error(openai_api, monkeypatch):
+def test_a_slow_answer_times_out_within_the_one_budget(openai_api, monkeypatch):
     monkeypatch.setattr(settings, "OPENAI_TIMEOUT", 0.3)
-    monkeypatch.setattr(settings, "OPENAI_MAX_RETRIES", 1)
+    monkeypatch.setattr(settings, "OPENAI_MAX_RETRIES", 2)
     openai_api.server.fault("/v1/chat/completions", "delay", seconds=1.5)
-    with pytest.raises(CaptionError, match="did not answer within 0.3 s") as caught:
+    started = time.monotonic()
+    with pytest.raises(CaptionError, match=r"did not answer within 0.3 s in total\.") as caught:
         generate_captions("apple pie", engine="openai")
-    assert "MEMER_OPENAI_TIMEOUT" in str(caught.value)
-    assert len(openai_api.completion_requests) == 2
+    assert time.monotonic() - started < 2.5  # the budget (and some slack for a busy machine)
+    assert "MEMER_OPENAI_TIMEOUT" in str(caught.value) and "retr" not in str(caught.value)  # none were made
+    assert len(openai_api.completion_requests) == 1
 
 
 def test_a_dropped_connection_is_a_clear_error(openai_api):
@@ -383,3 +390,118 @@ def test_an_explicit_key_is_used(openai_api, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-this-one")
     batch = generate_captions("apple pie", engine="openai", api_key=FAKE_KEY)
     assert len(batch.captions) == 10
+
+
+# --- hostile answers (tests/standins/openai_api.py's hostile modes) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ({"raw_answer": "truncated"}, "JSON cut short or broken"),
+        ({"raw_answer": "html"}, "an HTML page instead of JSON"),
+        ({"raw_answer": "empty"}, "an empty body"),
+        ({"content_mode": "number"}, "the message content is a number, not text"),
+        ({"content_mode": "list"}, "the message content is a list, not text"),
+        ({"content_mode": "dict"}, "the message content is an object, not text"),
+    ],
+)
+def test_a_broken_completion_is_one_clear_caption_error(openai_api, setup, message):
+    for name, value in setup.items():
+        setattr(openai_api, name, value)
+    with pytest.raises(CaptionError) as caught:
+        generate_captions("apple pie", engine="openai")
+    text = str(caught.value)
+    assert message in text and "OPENAI_BASE_URL" in text and "\n" not in text
+    assert caught.value.__cause__ is None  # no traceback hidden inside
+    assert caught.value.__context__ is None or caught.value.__suppress_context__
+    assert openai_api.moderation_requests == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("results-null", "results is null, not a list"),
+        ("string-scores", "is a string, not a number"),
+        ("flagged-string", "flagged is a string, not true/false"),  # "false" is not False
+        ("too-few", "answered for 9 of 10 captions"),
+    ],
+)
+def test_a_broken_moderation_answer_falls_back_to_the_word_list(openai_api, mode, reason):
+    openai_api.moderation_mode = mode
+    batch = generate_captions("apple pie", engine="openai")
+    assert len(batch.captions) == 10
+    assert batch.safety_check.startswith(WORD_LIST_CHECK) and reason in batch.safety_check
+    assert all(c.level == SAFE for c in batch.captions)  # the word list's levels, not bool("false")
+
+
+def test_a_silent_server_ends_within_the_budget_counting_no_phantom_retries(openai_api, monkeypatch):
+    monkeypatch.setattr(settings, "OPENAI_TIMEOUT", 0.4)
+    monkeypatch.setattr(settings, "OPENAI_MAX_RETRIES", 2)
+    openai_api.server.fault("/v1/chat/completions", "hang", seconds=3)
+    started = time.monotonic()
+    with pytest.raises(CaptionError, match=r"did not answer within 0.4 s in total\.") as caught:
+        generate_captions("apple pie", engine="openai")
+    assert time.monotonic() - started < 3.0  # the budget, with slack for a busy machine
+    assert len(openai_api.completion_requests) == 1  # today: 0.4 s × 3 attempts
+    assert "retr" not in str(caught.value)
+
+
+def test_retries_stop_at_the_budget_and_are_counted_truly(openai_api, monkeypatch):
+    monkeypatch.setattr(settings, "OPENAI_TIMEOUT", 0.5)
+    monkeypatch.setattr(settings, "OPENAI_MAX_RETRIES", 5)
+    # Each 503 asks for 0.2 s: two retries fit in 0.5 s, the third would sleep past the deadline.
+    openai_api.server.fault("/v1/chat/completions", "status", status=503, retry_after="0.2")
+    started = time.monotonic()
+    with pytest.raises(CaptionError, match="server error") as caught:
+        generate_captions("apple pie", engine="openai")
+    assert time.monotonic() - started < 2.5
+    made = len(openai_api.completion_requests) - 1
+    assert 1 <= made < 5
+    assert f"(after {made} retr" in str(caught.value)
+
+
+@pytest.mark.parametrize("where", ["model", "caption"])
+def test_the_key_echoed_back_is_redacted_and_a_caption_quoting_it_dropped(openai_api, where, capsys, caplog):
+    openai_api.echo_key = {where}
+    batch = generate_captions("apple pie", engine="openai")
+    _assert_key_absent(FAKE_KEY, None, capsys, caplog)
+    dumped = json.dumps(batch.to_dict())
+    assert FAKE_KEY not in dumped and FAKE_KEY[10:] not in dumped
+    assert all("My key is" not in text for text in batch.texts)
+    if where == "caption":
+        assert len(batch.captions) == 10 and "quoting a key" in batch.note
+    else:
+        assert batch.model.startswith("gpt-echo-") and "[redacted]" in batch.model
+
+
+def test_a_refusal_that_quotes_the_key_is_redacted(openai_api):
+    openai_api.echo_key = {"refusal"}
+    with pytest.raises(CaptionError, match="declined") as caught:
+        generate_captions("apple pie", engine="openai")
+    assert FAKE_KEY not in str(caught.value) and "[redacted]" in str(caught.value)
+
+
+def test_escapes_in_the_model_name_never_reach_the_batch(openai_api):
+    openai_api.model_name = "gpt\x1b[2J\x1b]0;owned\x07-\u202emini"
+    batch = generate_captions("apple pie", engine="openai")
+    assert batch.model == "gpt-mini"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "problem"),
+    [
+        (b'{"choices": [', "application/json", "cut short"),
+        (b"[" * 100_000, "application/json", "JSON"),  # nesting: RecursionError or a parse error, never raised
+        (b"<html>", "text/plain", "HTML"),
+        (b'{"a": NaN}', "application/json", None),
+    ],
+)
+def test_read_json_never_raises_anything_but_caption_error(body, content_type, problem):
+    from memer.captions.openai_answers import read_json
+
+    if problem is None:
+        assert read_json(body, content_type, "chat") == {"a": None}
+        return
+    with pytest.raises(CaptionError, match=problem):
+        read_json(body, content_type, "chat")

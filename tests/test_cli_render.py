@@ -116,3 +116,11 @@ def test_empty_caption_is_refused_before_the_picture_is_opened(tmp_path):
     result = _memer("render", str(tmp_path / "nope.jpg"), "  ", "-o", str(tmp_path / "x.png"))
     assert result.returncode == 1
     assert result.stderr.strip() == "memer: error: The caption is empty. Give some text to put on the picture."
+
+
+def test_output_without_an_extension_gets_png_and_other_extensions_are_refused(tmp_path, picture):
+    result = _memer("render", str(picture), "hi", "-o", str(tmp_path / "noext"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "noext.png").read_bytes().startswith(b"\x89PNG") and not (tmp_path / "noext").exists()
+    refused = _memer("render", str(picture), "hi", "-o", str(tmp_path / "meme.jpg"))
+    assert refused.returncode == 1 and ".png" in refused.stderr and not (tmp_path / "meme.jpg").exists()

@@ -156,7 +156,7 @@ def test_a_failing_download_is_reported_and_the_rest_still_listed(pies, tmp_path
     server.fault(pies.files["File:Apple pie slice.jpg"].thumb_path, "html")
     done = _memer(pies, tmp_path, "apple pie", "--sources", "commons", "--download", str(tmp_path / "out"))
     assert done.returncode == 0
-    assert "could not download 'Apple pie slice': not an image (text/html)" in done.stderr
+    assert "memer: 1 picture dropped: not an image (text/html)" in done.stderr
     assert "Apple pie" in done.stdout and "slice" not in done.stdout
 
 
@@ -171,7 +171,7 @@ def test_a_failing_source_is_reported_and_the_other_still_printed(pies, tmp_path
     server.fault("/wikipedia/w/api.php", "status", status=503)
     done = _memer(pies, tmp_path, "apple pie", "--json")
     assert done.returncode == 0
-    assert "wikipedia failed" in done.stderr and "HTTP 503" in done.stderr
+    assert "memer: Wikipedia failed" in done.stderr and "HTTP 503" in done.stderr
     assert {c["source"] for c in json.loads(done.stdout)} == {"commons"}
 
 
@@ -193,3 +193,36 @@ def test_nothing_found(pies, tmp_path, _memer):
     done = _memer(pies, tmp_path, "zebra crossing")
     assert done.returncode == 0 and done.stdout == ""
     assert "No pictures found" in done.stderr
+
+
+def test_plain_listing_shows_each_pictures_web_page_not_the_cache(pies, tmp_path, _memer):
+    done = _memer(pies, tmp_path, "apple pie", "--sources", "commons")
+    assert done.returncode == 0
+    pages = [line.strip() for line in done.stdout.splitlines() if line.startswith("    http")]
+    assert pages and all("File:" in page for page in pages)  # the file's description page
+    assert str(tmp_path / "cache") not in done.stdout
+    found = json.loads(_memer(pies, tmp_path, "apple pie", "--sources", "commons", "--json").stdout)
+    assert all(c["path"].startswith(str(tmp_path / "cache")) for c in found)  # --json still has the path
+
+
+def test_every_source_failing_says_so_not_try_other_words(pies, tmp_path, server, _memer):
+    server.fault("/commons/w/api.php", "status", status=503)
+    server.fault("/wikipedia/w/api.php", "reset")
+    done = _memer(pies, tmp_path, "apple pie")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("memer: Wikimedia Commons failed: ") and lines[1].startswith("memer: Wikipedia failed: ")
+    assert lines[2].startswith("memer: error: every picture source failed (Wikimedia Commons, Wikipedia)")
+    assert len(lines) == 3 and "try other words" not in done.stderr.lower()
+
+
+def test_escapes_in_titles_and_authors_never_reach_the_terminal(mediawiki, _clip_env, tmp_path, _memer):
+    mediawiki.add_file(
+        "Apple pie \x1b[2J\u202eevil.jpg",
+        artist="\x1b]8;;https://evil.example\x07Jane\x1b]8;;\x07 \x1b]0;owned\x07Doe",
+        description="A pie \x1b[31mred\x1b[0m.",
+    )
+    done = _memer(mediawiki, tmp_path, "apple pie", "--sources", "commons")
+    assert done.returncode == 0 and "Apple pie" in done.stdout
+    for shown in (done.stdout, done.stderr):
+        assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown

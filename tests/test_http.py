@@ -56,11 +56,13 @@ def test_one_session_is_reused():
     assert http.get_session() is http.get_session()
 
 
-@pytest.mark.parametrize(("header", "cap", "expected"), [("600", 30.0, 30.0), ("2", 30.0, 2.0), ("600", 0.2, 0.2)])
+@pytest.mark.parametrize(
+    ("header", "cap", "expected"),
+    [("600", 30.0, 30.0), ("2", 30.0, 2.0), ("600", 0.2, 0.2), ("-5", 30.0, 0.0), ("nan", 30.0, 0.0)],
+)
 def test_retry_after_is_capped(monkeypatch, header, cap, expected):
     monkeypatch.setattr(settings, "RETRY_AFTER_MAX", cap)
-    retry = http._retry_class()(total=1)
-    assert retry.parse_retry_after(header) == expected
+    assert http.transport.retry_wait(header, 0) == expected
 
 
 def test_request_json_retries_429_after_the_capped_retry_after(server, quick):
@@ -168,13 +170,14 @@ def test_a_file_over_the_cap_without_content_length_is_stopped_while_streaming(s
     candidate = ImageCandidate(source="commons", title="big", image_url=server.url + "/big.bmp")
     report = http.download_images([candidate])
     assert report.failed == [(candidate, "larger than 48.8 KB")]
-    assert not list(settings.download_dir().iterdir())  # nothing half-written is left behind
+    folder = settings.download_dir()
+    assert not folder.exists() or not list(folder.iterdir())  # nothing half-written is left behind
+    fits = make_image("bmp", size=(100, 100))  # ~30 KB: under the cap
     server.route(
-        "/small.bmp",
-        lambda r: Response(200, big[:40_000], {"Content-Type": "image/bmp", "Transfer-Encoding": "chunked"}),
+        "/small.bmp", lambda r: Response(200, fits, {"Content-Type": "image/bmp", "Transfer-Encoding": "chunked"})
     )
     small = ImageCandidate(source="commons", title="small", image_url=server.url + "/small.bmp")
-    assert http.download_images([small]).ok == [small] and small.path.read_bytes() == big[:40_000]
+    assert http.download_images([small]).ok == [small] and small.path.read_bytes() == fits
 
 
 @pytest.mark.parametrize(("piece", "pause"), [(2048, 0.05), (1, 0.2)], ids=["steady-trickle", "byte-by-byte"])
@@ -265,7 +268,7 @@ def test_long_non_ascii_titles_fit_the_filesystems_byte_limit(server, tmp_path, 
 
 
 def test_the_per_host_limit_holds(server, upload_server, monkeypatch):
-    monkeypatch.setattr(settings, "WIKIMEDIA_UPLOAD_HOST", "127.0.0.2")
+    monkeypatch.setattr(settings, "WIKIMEDIA_MEDIA_HOSTS", ["127.0.0.2"])
     monkeypatch.setattr(settings, "WIKIMEDIA_UPLOAD_LIMIT", 2)
     monkeypatch.setattr(settings, "PER_HOST_LIMIT", 4)
     monkeypatch.setattr(settings, "DOWNLOAD_WORKERS", 8)
@@ -307,10 +310,10 @@ def test_an_unexpected_error_fails_one_file_only(server, monkeypatch):
     good = _files(server, 2, folder="/unexpected/")
     real = http.download_image
 
-    def download_image(url):
+    def download_image(url, **options):
         if url == good[0].image_url:
             raise RuntimeError("something nobody planned for")
-        return real(url)
+        return real(url, **options)
 
     monkeypatch.setattr(http, "download_image", download_image)
     report = http.download_images(good)
@@ -324,3 +327,61 @@ def test_an_existing_file_in_the_destination_is_reused(server, tmp_path):
     mtime = first.stat().st_mtime_ns
     http.download_images([candidate], tmp_path)
     assert candidate.path == first and first.stat().st_mtime_ns == mtime
+
+
+# --- the cache keeps only pictures; Wikimedia's lanes; Ctrl-C ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/short-image", "unreadable image: is truncated"),  # a short body that matches its Content-Length
+        ("/poisoned-image", "unreadable image: is "),  # a JPEG signature, then garbage
+    ],
+)
+def test_a_broken_download_is_never_cached(trusted_hostile, path, reason):
+    candidate = ImageCandidate(source="commons", title="broken", image_url=trusted_hostile.url + path)
+    report = http.download_images([candidate])
+    assert [c for c, _ in report.failed] == [candidate] and report.failed[0][1].startswith(reason)
+    assert http.cached_path(candidate.image_url) is None
+    folder = settings.download_dir()
+    assert not folder.exists() or not list(folder.iterdir())
+
+
+def test_a_cached_file_that_no_longer_decodes_is_fetched_again(trusted_hostile):
+    url = trusted_hostile.url + "/image"
+    first = http.download_image(url)
+    first.write_bytes(first.read_bytes()[:200])  # the disk (or an older memer) cut it short
+    again = http.download_image(url)
+    assert len([p for p, _ in trusted_hostile.requests if p == "/image"]) == 2
+    from memer.images import open_image
+
+    open_image(again).close()
+
+
+def test_every_wikimedia_media_host_shares_the_two_lanes():
+    assert set(settings.WIKIMEDIA_MEDIA_HOSTS) >= {"upload.wikimedia.org", "thumb.wikimedia.org"}
+    assert http.host_limit("thumb.wikimedia.org") == http.host_limit("upload.wikimedia.org") == 2
+    assert http._host_slot("thumb.wikimedia.org") is http._host_slot("upload.wikimedia.org")
+    assert http._host_slot("example.org") is not http._host_slot("upload.wikimedia.org")
+
+
+def test_ctrl_c_stops_a_batch_of_stalled_downloads_at_once(trusted_hostile, monkeypatch):
+    import _thread
+    import threading
+
+    monkeypatch.setattr(settings, "DOWNLOAD_DEADLINE", 30.0)
+    monkeypatch.setattr(settings, "READ_TIMEOUT", 30.0)
+    stalled = [
+        ImageCandidate(source="commons", title=f"stalled {i}", image_url=f"{trusted_hostile.url}/silence?n={i}")
+        for i in range(4)
+    ]
+    threading.Timer(0.3, _thread.interrupt_main).start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        http.download_images(stalled)
+    assert time.monotonic() - start < 2
+    give_up = time.monotonic() + 1.0
+    while any(t.name == "memer-download" for t in threading.enumerate()) and time.monotonic() < give_up:
+        time.sleep(0.02)
+    assert not any(t.name == "memer-download" for t in threading.enumerate())

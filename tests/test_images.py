@@ -317,3 +317,150 @@ def test_never_hangs_on_many_broken_inputs():
     worker.join(timeout=60)
     assert not worker.is_alive(), "open_image hung"
     assert not failures, failures[:3]
+
+
+def test_keep_picture_checks_then_keeps_bytes_under_their_hash(monkeypatch, tmp_path):
+    monkeypatch.setattr(settings, "DOWNLOAD_DIR", tmp_path)
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20), (1, 2, 3)).save(buffer, format="PNG")
+    path, size = images.keep_picture(buffer.getvalue(), "own")
+    assert size == (30, 20) and path.parent == tmp_path / "own" and path.suffix == ".png"
+    assert path.read_bytes() == buffer.getvalue() and images.keep_picture(buffer.getvalue(), "own")[0] == path
+    with pytest.raises(ImageError, match="HTML page"):
+        images.keep_picture(b"<html>no</html>", "own")
+    assert sorted(p.name for p in (tmp_path / "own").iterdir()) == [path.name]  # nothing half-kept
+
+
+# --- transparency, colour profiles, PNM and lying icons (issue 11) --------------------------------------
+
+
+def _png_rgb48_keyed(samples: np.ndarray, key: tuple[int, int, int]) -> bytes:
+    """A 16-bit RGB PNG with a 16-bit tRNS colour key."""
+    plain = _png_rgb48(samples)
+    iend = plain.index(b"IEND") - 4
+    return plain[:iend] + _png_chunk(b"tRNS", struct.pack(">HHH", *key)) + plain[iend:]
+
+
+def _reopened(image: Image.Image) -> Image.Image:
+    from memer.render import png_bytes
+
+    return Image.open(io.BytesIO(png_bytes(image)))
+
+
+def _one_bit_keyed() -> bytes:
+    picture = Image.new("1", (16, 16), 0)
+    picture.paste(1, (0, 0, 8, 16))
+    return _encode(picture, "PNG", transparency=1)
+
+
+def test_one_bit_png_with_a_colour_key_opens_and_saves():
+    image = images.open_image(_one_bit_keyed())
+    assert image.mode == "RGB" and image.info == {}
+    out = _reopened(image)
+    assert "transparency" not in out.info and out.mode == "RGB"
+    assert out.getpixel((2, 2)) == (255, 255, 255) and out.getpixel((12, 2)) == (0, 0, 0)
+
+
+def test_rgb_colour_key_is_laid_on_white_not_carried_into_the_output():
+    picture = Image.new("RGB", (16, 16), (255, 0, 0))
+    picture.paste((0, 0, 255), (0, 0, 8, 16))
+    image = images.open_image(_encode(picture, "PNG", transparency=(255, 0, 0)))
+    assert image.getpixel((12, 2)) == (255, 255, 255)  # the keyed red became the white background
+    assert image.getpixel((2, 2)) == (0, 0, 255)
+    assert "transparency" not in _reopened(image).info
+
+
+def test_white_colour_key_does_not_make_white_letters_transparent():
+    from memer.render import RenderOptions, png_bytes, render_meme
+
+    keyed = images.open_image(_encode(Image.new("RGB", (64, 48), (255, 255, 255)), "PNG", transparency=(255, 255, 255)))
+    meme = Image.open(io.BytesIO(png_bytes(render_meme(keyed, "hi", RenderOptions(output_size=64)))))
+    assert meme.mode == "RGB" and "transparency" not in meme.info
+    assert b"tRNS" not in png_bytes(render_meme(keyed, "hi", RenderOptions(output_size=64)))
+
+
+def test_sixteen_bit_colour_key_is_applied_and_not_written():
+    samples = np.zeros((8, 8, 3), dtype=np.uint16)
+    samples[:, :4] = (65535, 0, 0)
+    samples[:, 4:] = (0, 0, 65535)
+    image = images.open_image(_png_rgb48_keyed(samples, (65535, 0, 0)))
+    assert image.getpixel((1, 1)) == (255, 255, 255) and image.getpixel((6, 1)) == (0, 0, 255)
+    assert "transparency" not in _reopened(image).info
+
+
+def test_png_bytes_drops_whatever_the_picture_carries():
+    from PIL import ImageCms
+
+    from memer.render import png_bytes
+
+    picture = Image.new("RGB", (8, 8), (10, 200, 30))
+    picture.info.update(
+        {
+            "transparency": (10, 200, 30),
+            "icc_profile": ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(),
+        }
+    )
+    data = png_bytes(picture)
+    assert b"tRNS" not in data and b"iCCP" not in data
+    assert Image.open(io.BytesIO(data)).getpixel((0, 0)) == (10, 200, 30)
+    rgba = png_bytes(Image.new("RGBA", (8, 8), (0, 0, 0, 0)))
+    assert Image.open(io.BytesIO(rgba)).mode == "RGB"
+
+
+def test_colour_profile_is_converted_and_dropped():
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = images.open_image(_encode(Image.new("RGB", (8, 8), (120, 60, 30)), "PNG", icc_profile=profile))
+    assert image.info == {} and image.getpixel((0, 0)) == pytest.approx((120, 60, 30), abs=2)
+    assert b"iCCP" not in _encode(image, "PNG")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"P6\n4 2\n255\n" + bytes([200, 10, 10]) * 8,
+        b"P5 4 2 255\n" + bytes([90]) * 8,
+        b"P3\n# a comment\n2 1\n255\n200 10 10  10 200 10\n",
+        b"P1\n2 2\n1 0\n0 1\n",
+    ],
+)
+def test_pnm_pictures_open(data):
+    assert images.sniff_image_type(data[:32]) == "pnm"
+    image = images.open_image(data)
+    assert image.mode == "RGB" and image.size[0] in (2, 4)
+
+
+def _icon_holding(png_header: bytes) -> bytes:
+    """An ICO whose directory claims 256x256 (stored as 0, 0) for an embedded PNG."""
+    directory = struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png_header), 22)
+    return directory + png_header
+
+
+def test_icon_holding_a_far_larger_png_is_refused_before_decoding():
+    header = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 13000, 13000, 8, 2, 0, 0, 0))
+    data = _icon_holding(header + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + _png_chunk(b"IEND", b""))
+    assert images.icon_sizes(data) == [(13000, 13000)]
+    with pytest.raises(ImageError, match="13000x13000.*megapixel limit"):
+        images.open_image(data)
+
+
+def test_honest_icon_opens():
+    icon = _encode(Image.new("RGBA", (32, 32), (200, 0, 0, 255)), "ICO", sizes=[(32, 32)])
+    assert images.icon_sizes(icon) == [(32, 32)]
+    assert images.open_image(icon).getpixel((5, 5)) == (200, 0, 0)
+
+
+def test_sixteen_bit_grey_colour_key_is_applied():
+    samples = np.zeros((4, 4), dtype=np.uint16)
+    samples[:, :2], samples[:, 2:] = 40000, 1000
+    rows = b"".join(b"\x00" + samples[y].astype(">u2").tobytes() for y in range(4))
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 16, 0, 0, 0, 0))
+        + _png_chunk(b"tRNS", struct.pack(">H", 40000))
+        + _png_chunk(b"IDAT", zlib.compress(rows))
+        + _png_chunk(b"IEND", b"")
+    )
+    image = images.open_image(data)
+    assert image.info == {} and image.getpixel((0, 0)) == (255, 255, 255) and image.getpixel((3, 0)) == (4, 4, 4)

@@ -90,6 +90,36 @@ def test_failed_downloads_and_duplicates_are_dropped_with_reasons(pies, server):
     assert "duplicate of" in reasons["Apple pie copy"]
 
 
+def test_the_reasons_pictures_were_dropped_are_counted_by_kind(pies, server):
+    twin = make_image("jpeg", seed=1)
+    pies.add_file("Apple pie copy.jpg", image=twin, artist=None, credit=None)  # a duplicate: a ranking cut
+    server.fault(pies.files["File:Apple pie 3.jpg"].thumb_path, "html")
+    server.fault(pies.files["File:Apple pie 2.jpg"].thumb_path, "status", status=404)
+    server.fault(pies.files["File:Apple pie 1.jpg"].thumb_path, "status", status=404)
+    result = pipeline.search("apple pie")
+    assert result.drop_reasons == [
+        pipeline.DropReason("HTTP 404", 2),
+        pipeline.DropReason("not an image (text/html)", 1),
+    ]
+
+
+def test_ctrl_c_stops_a_search_whose_sources_stall(pies, server, monkeypatch):
+    import _thread
+    import threading
+    import time
+
+    from tests.standins.settings import override
+
+    override(monkeypatch, API_DEADLINE=30.0, READ_TIMEOUT=30.0)
+    server.fault("/commons/w/api.php", "hang", seconds=5)
+    server.fault("/wikipedia/w/api.php", "hang", seconds=5)
+    threading.Timer(0.5, _thread.interrupt_main).start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.search("apple pie")
+    assert time.monotonic() - start < 2
+
+
 def test_no_results_is_an_empty_answer_not_an_error(pies):
     result = pipeline.search("zebra crossing")
     assert result.candidates == [] and all(s.ok for s in result.sources)
@@ -162,6 +192,7 @@ def test_render_says_when_the_picture_cannot_be_had(tmp_path, server):
         ("Crème brûlée — 2.PNG", "creme-brulee-2-meme.png"),
         ("../../etc/passwd", "etc-passwd-meme.png"),
         ("", "meme.png"),
+        ("a" * 12_600 + ".jpg", "a" * 24 + "-meme.png"),  # a hostile title gives a short name
     ],
 )
 def test_meme_filename(name, expected):

@@ -11,7 +11,8 @@ from PIL import Image
 
 from memer import settings
 from memer.errors import RenderError
-from memer.render import RenderOptions, draw, font_stack, plan_meme, render_meme
+from memer.render import RenderOptions, draw, font_stack, layout_text, plan_meme, render_meme
+from tests.standins.settings import override
 
 GREY = 128
 
@@ -230,3 +231,120 @@ def test_text_and_outline_colours_are_the_ones_asked_for(text_color, outline_col
 def test_an_unknown_colour_is_refused_before_drawing(field):
     with pytest.raises(RenderError, match="colour"):
         render_meme(_grey(), "HELLO", RenderOptions(**{field: "not-a-colour"}))
+
+
+# --- hostile text and shapes (issue 11) and multi-line captions (issue 12) -------------------------------
+
+
+def _widest_gap(meme: Image.Image) -> tuple[float, float, float]:
+    """The middle of the widest run of empty columns inside the ink, and the ink's left and right edges."""
+    columns = _ink(meme).any(axis=0)
+    xs = np.nonzero(columns)[0]
+    left, right = int(xs.min()), int(xs.max())
+    best, best_middle, start = 0, 0.0, None
+    for x in range(left, right + 1):
+        if not columns[x] and start is None:
+            start = x
+        elif columns[x] and start is not None:
+            if x - start > best:
+                best, best_middle = x - start, (start + x) / 2
+            start = None
+    return best_middle, left, right
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ש שלוםשלוםשלום",  # Hebrew: a one-letter word, then a long one
+        "في المدرسةالكبيرةجدا",  # Arabic: a short word, then a long joined one
+    ],
+)
+def test_right_to_left_words_read_right_to_left(monkeypatch, text):
+    override(monkeypatch, OUTLINE=0.0)
+    meme = render_meme(_grey(1600, 400), text, RenderOptions(position="top", keep_case=True, output_size=1600))
+    [placement] = plan_meme(*meme.size, text, RenderOptions(position="top", keep_case=True, output_size=1600))
+    assert len(placement.layout.lines) == 1
+    gap, left, right = _widest_gap(meme)
+    assert gap > (left + right) / 2  # the first typed (short) word stands at the right end
+
+
+def test_left_to_right_words_still_read_left_to_right(monkeypatch):
+    override(monkeypatch, OUTLINE=0.0)
+    meme = render_meme(_grey(1600, 400), "I AMAZINGLYLONGWORD", RenderOptions(position="top", output_size=1600))
+    gap, left, right = _widest_gap(meme)
+    assert gap < (left + right) / 2
+
+
+@pytest.mark.parametrize(("size", "shape"), [((1, 10000), "narrow"), ((10000, 1), "flat"), ((3, 4000), "narrow")])
+def test_a_picture_with_no_room_for_text_says_so(size, shape):
+    with pytest.raises(RenderError) as caught:
+        render_meme(Image.new("RGB", size, (GREY, GREY, GREY)), "hello")
+    assert f"too {shape}" in caught.value.message and "-1" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("size", "output"), [((60, 1000), 1024), ((640, 480), 16), ((20, 1000), 1024)])
+def test_small_or_thin_pictures_with_room_render(size, output):
+    meme = render_meme(_grey(*size), "hi", RenderOptions(output_size=output))
+    assert _ink(meme).any()
+
+
+def test_huge_credit_is_cut_and_measured_a_bounded_number_of_times(monkeypatch):
+    calls = []
+    real = draw.FontStack.real_width
+
+    def counting(self, clusters, size):
+        calls.append(len(clusters))
+        return real(self, clusters, size)
+
+    monkeypatch.setattr(draw.FontStack, "real_width", counting)
+    override(monkeypatch, MAX_CREDIT_CHARS=300)
+    credit = "Image: " + "Jean-Baptiste de la Fontaine " * 450 + "/ Wikimedia Commons, CC BY-SA 4.0"  # 12,600+
+    meme = render_meme(_grey(), "hello", RenderOptions(attribution=credit))
+    strip = draw._attribution_strip_height(meme.size[1])
+    assert (np.asarray(meme)[-strip:].min(axis=2) > 200).sum() > 50  # the credit is there
+    assert len(calls) <= 40 and max(calls) <= 301
+
+
+HAIKU = "old pond / a frog jumps in / sound of water"
+
+
+def test_multi_line_caption_keeps_its_lines():
+    [placement] = plan_meme(1024, 768, HAIKU, RenderOptions(position="top"))
+    assert placement.layout.text_lines == ["OLD POND", "A FROG JUMPS IN", "SOUND OF WATER"]
+
+
+def test_both_splits_a_multi_line_caption_between_lines():
+    top, bottom = plan_meme(1024, 768, HAIKU, RenderOptions(position="both"))
+    assert top.layout.text_lines == ["OLD POND", "A FROG JUMPS IN"]
+    assert bottom.layout.text_lines == ["SOUND OF WATER"]
+
+
+def test_newlines_and_slashes_render_alike():
+    slashed = render_meme(_grey(), HAIKU, RenderOptions(output_size=300))
+    broken = render_meme(_grey(), HAIKU.replace(" / ", "\n"), RenderOptions(output_size=300))
+    assert slashed.tobytes() == broken.tobytes()
+
+
+@hypothesis_settings(max_examples=12, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    credit=st.text(max_size=40).map(lambda piece: piece * 400),
+    caption=st.text(min_size=1, max_size=60).map(lambda piece: piece * 8),
+)
+def test_outside_text_renders_within_a_time_bound(credit, caption):
+    """Credits of up to 16,000 characters and captions of long runs draw in bounded time, or refuse clearly."""
+    try:
+        meme = render_meme(_grey(320, 240), caption, RenderOptions(attribution=credit, output_size=256))
+    except RenderError as err:
+        assert "\n" not in str(err)
+        return
+    assert meme.size == (256, 192)
+
+
+@hypothesis_settings(max_examples=12, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(word=st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=8).map(lambda w: w * 250))
+def test_a_long_word_at_size_1_lays_out_within_a_time_bound(word):
+    stack = font_stack()
+    if not any(text != " " for _, text in stack.clusters(word)):
+        return
+    layout = layout_text(word, stack, 300, 300, font_size=1)  # narrow: the word is broken into long pieces
+    assert layout.width <= 300

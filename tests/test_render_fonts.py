@@ -93,3 +93,55 @@ def test_glyph_cache_is_bounded_and_fonts_are_loaded_once():
     second = fonts.load_font.cache_info()
     assert second.misses == first.misses
     assert math.isfinite(second.maxsize)
+
+
+@pytest.mark.parametrize(
+    ("char", "face_name"),
+    [("한", "Nanum"), ("읽", "Nanum"), ("\U0001f355", "NotoEmoji"), ("\U0001f970", "NotoEmoji")],
+)
+def test_hangul_and_emoji_have_bundled_faces(monkeypatch, char, face_name):
+    monkeypatch.setattr(settings, "EMOJI_FONT", Path("/nonexistent/emoji.ttf"))  # no colour font
+    stack = fonts.font_stack()
+    [(index, text)] = stack.clusters(char)
+    assert text == char and face_name in Path(stack.faces[index].path).name
+
+
+def test_no_emoji_vanishes_without_a_colour_font(monkeypatch):
+    monkeypatch.setattr(settings, "EMOJI_FONT", Path("/nonexistent/emoji.ttf"))
+    text = "\U0001f355\U0001f602\U0001f44d\u2764\U0001f680\U0001f970\U0001f9c0"
+    assert "".join(cluster for _, cluster in fonts.font_stack().clusters(text)) == text
+    meme = render_meme(_grey(400, 300), text, RenderOptions(output_size=400))
+    ink = np.abs(np.asarray(meme).astype(int) - GREY).max(axis=2) > 20
+    assert ink.sum() > 2000
+
+
+def test_korean_renders_ink():
+    meme = render_meme(_grey(400, 300), "안녕하세요", RenderOptions(output_size=400))
+    assert (np.asarray(meme).min(axis=2) > 235).sum() > 500  # white letters
+
+
+def test_visual_runs_of_a_mixed_line():
+    stack = fonts.font_stack()
+    runs = fonts.visual_runs(stack.clusters("ab שלום עולם cd"), rtl=False)
+    texts = [text for _, text, _ in runs]
+    # the Hebrew phrase as a whole reads right to left: its second word stands left of its first
+    assert "".join(texts).replace(" ", "") in ("abעולםשלוםcd", "abםלועםולשcd")
+    hebrew = [(text, direction) for _, text, direction in runs if text.strip() and text.strip()[0] in "שע"]
+    assert [text for text, _ in hebrew] in (["עולם", "שלום"], ["םלוע", "םולש"])
+
+
+def test_without_a_shaper_right_to_left_runs_are_reversed(monkeypatch):
+    monkeypatch.setattr(fonts, "has_shaper", lambda: False)
+    stack = fonts.font_stack()
+    runs = fonts.visual_runs(stack.clusters("שלום עולם"), rtl=True)
+    assert [text for _, text, _ in runs] == ["םלוע", " ", "םולש"]
+    assert {direction for _, _, direction in runs} == {None}
+    render_meme(_grey(), "שלום עולם", RenderOptions(output_size=300, keep_case=True))  # draws without raqm
+
+
+def test_with_a_shaper_right_to_left_runs_keep_typing_order(monkeypatch):
+    if not fonts.has_shaper():
+        pytest.skip("Pillow without libraqm")
+    stack = fonts.font_stack()
+    runs = fonts.visual_runs(stack.clusters("שלום עולם"), rtl=True)
+    assert [(text, direction) for _, text, direction in runs] == [("עולם", "rtl"), (" ", "rtl"), ("שלום", "rtl")]

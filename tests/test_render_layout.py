@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from memer import settings
 from memer.errors import RenderError
 from memer.render import layout
 from memer.render.layout import REFERENCE_SIZE, Extent, check_caption, check_drawable, layout_text
@@ -142,6 +143,12 @@ SPLIT_CASES = [
     ("top|bottom", ("top", "bottom")),
     ("top | bottom | more", ("top", "bottom | more")),
     ("line one\nline two", ("line one", "line two")),
+    # a multi-line caption splits between lines, at the break nearest the middle, never mid-line
+    ("old pond / a frog jumps in / sound of water", ("old pond\na frog jumps in", "sound of water")),
+    ("one\ntwo\nthree\nfour", ("one\ntwo", "three\nfour")),
+    ("short / a much much longer last line", ("short", "a much much longer last line")),
+    ("haiku / top | and / bottom", ("haiku\ntop", "and\nbottom")),  # "|" stays the explicit split
+    ("AC/DC rocks and rolls", ("AC/DC rocks", "and rolls")),  # a slash without spaces is no line break
     ("I came. I saw. I conquered.", ("I came. I saw.", "I conquered.")),
     ("Short. Then a much longer second sentence here", ("Short.", "Then a much longer second sentence here")),
     ("when you wake up, and it is monday again", ("when you wake up,", "and it is monday again")),
@@ -153,6 +160,72 @@ SPLIT_CASES = [
 @pytest.mark.parametrize(("text", "expected"), SPLIT_CASES)
 def test_split_both(text, expected):
     assert layout.split_both(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("old pond / a frog jumps in / sound of water", ["old pond", "a frog jumps in", "sound of water"]),
+        ("a\r\nb\rc\nd", ["a", "b", "c", "d"]),
+        ("  a  /  b  ", ["a", "b"]),
+        ("a\n\n\nb", ["a", "b"]),
+        ("AC/DC and 1/2", ["AC/DC and 1/2"]),
+        ("", []),
+    ],
+)
+def test_caption_lines(text, lines):
+    assert layout.caption_lines(text) == lines
+
+
+def test_haiku_keeps_its_lines():
+    result = _layout("old pond / a frog jumps in / sound of water", 4000, 1000)
+    assert result.text_lines == ["old pond", "a frog jumps in", "sound of water"]
+
+
+class Counting(Mono):
+    """Mono that counts how many clusters it was asked to measure."""
+
+    def __init__(self):
+        self.measured = 0
+
+    def extent(self, clusters):
+        self.measured += len(clusters)
+        return super().extent(clusters)
+
+
+def test_breaking_a_long_word_measures_near_linearly():
+    fonts = Counting()
+    word = tuple((0, "X") for _ in range(2000))
+    pieces = layout._break_word(word, fonts, 1000 * REF / 2)  # 1000 clusters fit a line
+    assert [len(piece) for piece in pieces] == [1000, 1000]
+    assert fonts.measured < 100_000  # measuring every prefix would be about 2,000,000
+
+
+def test_a_2000_character_word_at_size_1_is_laid_out_with_few_measures():
+    fonts = Counting()
+    result = layout_text("X" * 2000, fonts, 1000, 300, font_size=1, outline=0.0, line_spacing=1.0)
+    assert "".join(result.text_lines) == "X" * 2000
+    assert fonts.measured < 500_000
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 7, 50])
+def test_break_word_pieces_are_the_longest_that_fit(width):
+    word = tuple((0, "X") for _ in range(23))
+    pieces = layout._break_word(word, Mono(), width * REF / 2)
+    assert [len(p) for p in pieces[:-1]] == [width] * (len(pieces) - 1) and 1 <= len(pieces[-1]) <= width
+    assert sum(len(p) for p in pieces) == 23
+
+
+def test_too_long_caption_is_refused_with_the_limit(monkeypatch):
+    monkeypatch.setattr(settings, "MAX_CAPTION_CHARS", 50)
+    check_caption("x" * 50)
+    with pytest.raises(RenderError, match="51 characters.*50"):
+        check_caption("x" * 51)
+
+
+def test_each_line_knows_its_paragraph_direction():
+    result = _layout("אבג דהו\nabc def", 4000, 1000)
+    assert result.rtl == (True, False)
 
 
 def test_layout_imports_no_font_code_not_even_lazily():

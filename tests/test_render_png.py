@@ -100,3 +100,35 @@ def test_save_png_failure_midway_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RenderError, match="No space left"):
         save_png(tmp_path / "meme.png", b"\x89PNG")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("meme.png", "meme.png"), ("meme.PNG", "meme.PNG"), ("noext", "noext.png"), ("my.meme.png", "my.meme.png")],
+)
+def test_png_path_adds_the_extension_when_missing(tmp_path, name, expected):
+    assert png.png_path(tmp_path / name) == tmp_path / expected
+
+
+@pytest.mark.parametrize("name", ["meme.jpg", "meme.jpeg", "meme.webp", "meme.png.txt"])
+def test_png_path_refuses_other_extensions(tmp_path, name):
+    with pytest.raises(RenderError, match="ends in .*PNG"):
+        png.png_path(tmp_path / name)
+
+
+def test_save_png_without_an_extension_writes_a_png_file(tmp_path):
+    data = png_bytes(Image.new("RGB", (8, 8)))
+    written = save_png(tmp_path / "noext", data)
+    assert written == tmp_path / "noext.png" and written.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["noext.png"]
+    with pytest.raises(RenderError):
+        save_png(tmp_path / "meme.jpg", data)
+    assert not (tmp_path / "meme.jpg").exists()
+
+
+def test_metadata_cap_comes_from_settings(monkeypatch):
+    from tests.standins.settings import override
+
+    override(monkeypatch, MAX_METADATA_CHARS=50)
+    data = png_bytes(Image.new("RGB", (8, 8)), {"Author": "A" * 10_000})
+    assert Image.open(io.BytesIO(data)).text["Author"] == "A" * 50

@@ -127,3 +127,61 @@ def test_where_it_runs_is_said_as_it_is(monkeypatch, shell, expected):
 
 def test_on_colab_it_says_colab(on_colab):
     assert env.where_running() == "Google Colab"
+
+
+# --- memory estimate (issue 15) -------------------------------------------------------
+
+
+def test_memory_from_a_local_config_counts_the_parameters_without_weights(tiny_vlm):
+    from memer.captions.memory import estimate
+    from memer.captions.model_kind import VISION  # noqa: F401 - the tiny VLM goes through the vision auto class
+
+    fp16, fp32 = estimate(str(tiny_vlm), "fp16"), estimate(str(tiny_vlm), "fp32")
+    assert fp16.source == "config" and fp16.parameters == fp32.parameters
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    real = sum(p.numel() for p in AutoModelForImageTextToText.from_pretrained(str(tiny_vlm)).parameters())
+    assert fp16.parameters == real
+    assert fp32.bytes == 2 * fp16.bytes
+    assert torch is not None
+
+
+def test_memory_of_a_hub_model_comes_from_the_table():
+    from memer.captions.memory import estimate
+
+    got = estimate("Qwen/Qwen3-VL-2B-Instruct", "fp16")
+    assert got.source == "table" and 4.5 * 2**30 < got.bytes < 5.5 * 2**30  # 2.13 B x 2 bytes, with room
+    assert estimate("someone/unknown-model", "fp16").bytes is None
+
+
+@pytest.mark.parametrize(
+    ("caption_billions", "gpu_gb", "fits"),
+    [(2.13, 15.0, True), (7.6, 15.0, False), (2.13, 4.0, False)],
+)
+def test_the_report_warns_before_a_model_that_will_not_fit(caption_billions, gpu_gb, fits):
+    from memer.captions.memory import MemoryEstimate
+
+    clip = MemoryEstimate("ViT-B-32", 151_000_000, 2, "table")
+    caption = MemoryEstimate("some/model", int(caption_billions * 1e9), 2, "table")
+    lines = env.memory_report(clip, caption, "Tesla T4", int(gpu_gb * 2**30))
+    assert lines[0].startswith("CLIP ViT-B-32: 0.3 GB; caption model some/model: ")
+    assert ("WARNING" in lines[-1]) != fits
+    if not fits:
+        assert "will not fit" in lines[-1] and "MEMER_CAPTION_MODEL" in lines[-1]
+
+
+def test_the_report_on_a_cpu_gives_the_ram():
+    from memer.captions.memory import MemoryEstimate
+
+    lines = env.memory_report(
+        MemoryEstimate("ViT-B-32", 151_000_000, 4, "table"), MemoryEstimate("m", 10**9, 4, "table"), None, None
+    )
+    assert lines[-1].startswith("On the CPU they take about")
+
+
+def test_the_setup_report_has_a_memory_section(monkeypatch):
+    monkeypatch.setattr(settings, "DEVICE", "cpu")
+    monkeypatch.setattr(settings, "CAPTION_MODEL", "Qwen/Qwen3-VL-2B-Instruct")
+    report = env.describe_setup()
+    assert "Memory:" in report and "caption model Qwen/Qwen3-VL-2B-Instruct: 9.5 GB" in report  # float32 on a CPU

@@ -188,7 +188,7 @@ def test_commons_search_sends_one_polite_request_with_the_documented_parameters(
     expected = {
         "action": "query",
         "generator": "search",
-        "gsrsearch": "apple pie filetype:bitmap",
+        "gsrsearch": "apple pie filetype:bitmap filew:>500 fileh:>200",
         "gsrnamespace": "6",
         "gsrlimit": "5",
         "prop": "imageinfo",
@@ -384,3 +384,46 @@ def test_an_svg_is_downloaded_as_its_png_thumbnail(mediawiki, tmp_path):
     report = http.download_images([candidate], tmp_path)
     assert report.failed == [] and candidate.path.suffix == ".png"
     assert candidate.path.read_bytes().startswith(b"\x89PNG")
+
+
+# --- usable sizes (issue 13) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("min_width", "min_side", "expected"),
+    [
+        (500, 200, "apple pie filetype:bitmap filew:>500 fileh:>200"),
+        (0, 200, "apple pie filetype:bitmap fileh:>200"),
+        (800, 0, "apple pie filetype:bitmap filew:>800"),
+    ],
+)
+def test_the_search_asks_for_bitmaps_of_a_usable_size(monkeypatch, min_width, min_side, expected):
+    monkeypatch.setattr(settings, "COMMONS_MIN_WIDTH", min_width)
+    monkeypatch.setattr(settings, "MIN_IMAGE_SIDE", min_side)
+    assert commons.commons_search_text(" apple pie ") == expected
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "min_width", "usable"),
+    [
+        (1600, 1200, 500, True),
+        (4000, 1, 0, False),  # a 1-pixel-high scan
+        (300, 1200, 0, False),  # 1:4, a banner on its side
+        (900, 300, 0, True),  # 3:1 exactly
+        (480, 480, 500, False),  # too narrow for Commons
+        (None, None, 500, True),  # unknown: the search already asked for the size
+    ],
+)
+def test_usable_shape(monkeypatch, width, height, min_width, usable):
+    monkeypatch.setattr(settings, "MAX_ASPECT_RATIO", 3.0)
+    assert commons.usable_shape(width, height, min_width=min_width) is usable
+
+
+def test_small_and_extreme_files_never_reach_the_gallery(mediawiki):
+    mediawiki.add_file("Pie photo.jpg", size=(1600, 1200))
+    mediawiki.add_file("Pie icon.png", mime="image/png", size=(64, 64))
+    mediawiki.add_file("Pie scan strip.jpg", size=(6000, 40))
+    mediawiki.add_file("Pie panorama.jpg", size=(8000, 1000))  # big enough to be asked for, too long to be a meme
+    found = commons.search_commons("pie")
+    assert [c.title for c in found] == ["Pie photo"]
+    assert "filew:>500" in mediawiki.api_requests()[0].param("gsrsearch")

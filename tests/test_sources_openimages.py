@@ -137,3 +137,14 @@ def test_the_source_imports_no_model():
                 assert not name.startswith(("memer.clip", "memer.captions", "memer.render", "memer.pipeline")), (
                     f"{module.name} imports {name}"
                 )
+
+
+def test_outside_text_in_a_cache_row_is_capped_and_typed(monkeypatch):
+    from memer.sources.openimages import row_candidate
+    from tests.standins.settings import override
+
+    override(monkeypatch, MAX_TITLE_CHARS=20, MAX_AUTHOR_CHARS=30, MAX_DESCRIPTION_CHARS=100)
+    row = {"image_id": "abc", "split": "train", "title": "t" * 5000, "author": "A" * 12_600, "caption": 7}
+    candidate = row_candidate(row)
+    assert len(candidate.title) <= 20 and len(candidate.author) <= 30
+    assert candidate.description == ""

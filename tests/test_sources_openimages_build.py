@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,17 +16,13 @@ import pytest
 from memer import settings
 from memer.errors import CacheError
 from memer.sources.openimages import build as build_module
-from memer.sources.openimages.build import (
-    build_cache,
-    check_splits,
-    choose_narratives,
-    download_file,
-    iter_metadata,
-    license_name,
-    merge,
-    parse_shard,
-)
+from memer.sources.openimages import narratives as narratives_module
+from memer.sources.openimages import transfer as transfer_module
+from memer.sources.openimages.build import build_cache, check_splits, parse_shard
+from memer.sources.openimages.merge import merge
+from memer.sources.openimages.narratives import choose_narratives, iter_metadata, license_name
 from memer.sources.openimages.store import EmbeddingCache
+from memer.sources.openimages.transfer import download_file
 from memer.text import human_size
 from tests.standins.openimages import IMAGES, HashingEncoder
 
@@ -101,7 +98,7 @@ def test_bad_narrative_line_names_the_line(tmp_path):
     path = tmp_path / "n.jsonl"
     path.write_text('{"image_id": "a", "caption": "x"}\n{broken\n')
     with pytest.raises(CacheError, match="line 2"):
-        list(build_module.iter_narratives(path))
+        list(narratives_module.iter_narratives(path))
 
 
 # --- downloads -----------------------------------------------------------------------
@@ -118,7 +115,7 @@ def test_download_records_sha256_and_skips_finished_files(tmp_path, openimages_s
 
 
 def test_download_reports_progress_through_the_hook(tmp_path, openimages_server, server, monkeypatch, capsys):
-    monkeypatch.setattr(build_module, "REPORT_BYTES", 100)  # the stand-in files are small
+    monkeypatch.setattr(transfer_module, "REPORT_BYTES", 100)  # the stand-in files are small
     path = openimages_server.metadata_path("train")
     size = len(openimages_server.files[path])
     seen = []
@@ -246,7 +243,7 @@ def test_build_selected_splits(openimages_server, server):
 
 def test_interrupted_build_leaves_no_cache(openimages_server):
     class FailingEncoder(HashingEncoder):
-        def encode_text(self, texts):
+        def encode_text(self, texts, *, batch_size=None):
             if len(self.calls) >= 2:
                 raise KeyboardInterrupt
             return super().encode_text(texts)
@@ -352,11 +349,10 @@ def test_build_reports_progress_and_prints_nothing(openimages_server, capsys):
     assert any(m.startswith("Downloading open_images_validation_captions.jsonl") for m in messages)
     assert "Joining the validation captions with their metadata" in messages
     embedding = [(m, f) for m, f in seen if m.startswith("Embedding captions")]
-    assert embedding == [
-        ("Embedding captions (0/2)", 0.0),
-        ("Embedding captions (1/2)", 0.5),
-        ("Embedding captions (2/2)", 1.0),
-    ]
+    assert [f for _, f in embedding] == [0.0, 0.5, 1.0]
+    assert embedding[0][0] == "Embedding captions (0/2)" and embedding[2][0] == "Embedding captions (2/2)"
+    # After the first batch the pace is measured, so the message says how long is left.
+    assert re.fullmatch(r"Embedding captions \(1/2, about \d+ (s|min) left\)", embedding[1][0])
     assert any(m.startswith("Checksumming") for m in messages)
     assert all(f is None or 0 <= f <= 1 for _, f in seen)
     assert capsys.readouterr() == ("", "")
@@ -369,3 +365,44 @@ def test_the_encoder_is_a_required_argument():
     assert encoder.kind is inspect.Parameter.KEYWORD_ONLY and encoder.default is inspect.Parameter.empty
     with pytest.raises(TypeError, match="encoder"):
         build_cache(["validation"])  # a clear TypeError, not a model loaded behind the caller's back
+
+
+@pytest.mark.parametrize(
+    ("device", "free", "setting", "expected"),
+    [
+        ("cpu", None, 0, build_module.CPU_BATCH),
+        ("cuda", 14 << 30, 0, 4096),  # a T4 with CLIP loaded: several thousand captions a batch
+        ("cuda:0", 80 << 30, 0, build_module.GPU_BATCH_MAX),
+        ("cuda", 1 << 30, 0, 512),
+        ("cuda", 10 << 20, 0, build_module.CPU_BATCH),  # almost full: never below the CPU's batch
+        ("cuda", 14 << 30, 300, 300),  # MEMER_CACHE_BUILD_BATCH wins
+        ("cpu", None, 64, 64),
+    ],
+)
+def test_batches_are_sized_to_the_device(monkeypatch, device, free, setting, expected):
+    monkeypatch.setattr(settings, "CACHE_BUILD_BATCH", setting)
+    assert build_module.build_batch_size(device, free) == expected
+
+
+def test_the_encoder_gets_the_build_batch_and_a_writer_failure_stops_the_build(openimages_server, monkeypatch):
+    from memer.sources.openimages.store import CacheWriter
+
+    encoder = HashingEncoder()
+    seen = []
+    original = encoder.encode_text
+    monkeypatch.setattr(
+        encoder, "encode_text", lambda texts, *, batch_size=None: seen.append(batch_size) or original(texts)
+    )
+    monkeypatch.setattr(settings, "CACHE_BUILD_BATCH", 2)
+    build_cache(["validation", "test"], encoder=encoder)
+    assert seen == [2, 2]  # passed down, so memer.clip does not cut it to CLIP_BATCH_SIZE
+
+    def broken_add(self, embeddings, rows):
+        raise CacheError("disk full (stand-in)")
+
+    monkeypatch.setattr(CacheWriter, "add", broken_add)
+    monkeypatch.setattr(settings, "CACHE_DIR", settings.cache_dir().parent / "second")
+    with pytest.raises(CacheError, match="disk full"):
+        build_cache(["validation", "test"], encoder=HashingEncoder())
+    assert not settings.cache_dir().exists()
+    assert not list(settings.cache_dir().parent.glob(".second.tmp*"))

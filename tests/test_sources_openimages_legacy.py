@@ -112,6 +112,8 @@ def test_cli_import_legacy_and_info(tmp_path):
     done = run_cli("import-legacy", str(embeddings), str(annotations), cache_dir=tmp_path / "cache")
     assert done.returncode == 0, done.stderr
     assert "imported" in done.stdout
+    # The default CLIP is no longer the original's: the user is told how to search these files.
+    assert "MEMER_CLIP_MODEL=ViT-B-32 MEMER_CLIP_PRETRAINED=openai" in done.stderr
     info = run_cli("info", cache_dir=tmp_path / "cache")
     assert info.returncode == 0, info.stderr
     assert '"rows": 12' in info.stdout and "health: ok" in info.stdout

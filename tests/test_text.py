@@ -95,7 +95,27 @@ def test_first_line(error, expected):
 
 
 def test_first_line_is_cut():
-    assert first_line("x" * 500, 10) == "x" * 10
+    assert first_line("x" * 500, 10) == "x" * 9 + "…"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("Please check your connection and try again", 30, "Please check your connection…"),  # not "connecti"
+        ("short", 30, "short"),
+        ("a" * 40, 10, "a" * 9 + "…"),  # one long word: cut where the limit falls
+        ("word " * 3, 10, "word word…"),
+    ],
+)
+def test_shorten_cuts_at_a_word(text, limit, expected):
+    from memer.text import shorten
+
+    assert shorten(text, limit) == expected
+    assert len(shorten(text, limit)) <= limit
+
+
+def test_display_safe_never_cuts_mid_word():
+    assert display_safe("Please check your connection and try again", 30) == "Please check your connection…"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from memer import settings
-from memer.captions.base import SAFE, SENSITIVE, UNSAFE, Caption, CaptionBatch, CaptionRequest
+from memer.captions.base import SAFE, SENSITIVE, UNSAFE, Caption, CaptionBatch, CaptionRequest, PictureDescription
+from memer.captions.describe import describe_picture
 from memer.captions.openai_engine import find_openai_key
 from memer.captions.prompts import STYLES, check_style
 from memer.errors import CaptionError
@@ -27,7 +28,10 @@ __all__ = [
     "Caption",
     "CaptionBatch",
     "CaptionRequest",
+    "PictureDescription",
+    "check_seed",
     "choose_engine",
+    "describe_picture",
     "find_openai_key",
     "generate_captions",
 ]
@@ -69,11 +73,14 @@ def generate_captions(
     n: int | None = None,
     api_key: str | None = None,
     progress: Progress | None = None,
+    seed: int | str | None = None,
 ) -> CaptionBatch:
     """N captions (default settings.N_CAPTIONS) for a meme about ``theme``, each with a safety level.
 
-    ``image`` (a PIL image, path or bytes) lets the OpenAI engine look at the
-    picture; ``description`` says in words what it shows (both engines use it).
+    ``image`` (a PIL image, path or bytes) lets the OpenAI engine and a local
+    vision-language model look at the picture; ``description`` says in words what
+    it shows (every engine uses it). ``seed`` (default settings.SEED) makes the
+    local engine's samples repeatable.
     """
     if not theme or not theme.strip():
         raise CaptionError("the meme needs a theme.", "Say what the meme is about, e.g. --theme 'apple pie'.")
@@ -85,14 +92,34 @@ def generate_captions(
         description=(description or "").strip(),
         style=check_style(style, settings.CAPTION_STYLE),
         n=count,
-        image=None,
+        image=_as_picture(image),
+        seed=check_seed(seed),
     )
     chosen = choose_engine(engine, api_key)
     if chosen == "openai":
         from memer.captions import openai_engine
 
-        request.image = _as_picture(image)
-        return openai_engine.generate(request, model=model or settings.OPENAI_MODEL, api_key=api_key)
+        batch = openai_engine.generate(request, model=model or settings.OPENAI_MODEL, api_key=api_key)
+        batch.description = batch.description or request.description
+        return batch
     from memer.captions import local_engine
+    from memer.captions.model_kind import default_caption_model
 
-    return local_engine.generate(request, model=model or settings.CAPTION_MODEL, progress=progress)
+    name, fallback_note = (model, "") if model else default_caption_model()
+    batch = local_engine.generate(request, model=name, progress=progress)
+    batch.note = " ".join(part for part in (batch.note, fallback_note) if part)
+    return batch
+
+
+def check_seed(seed: int | str | None = None) -> int | None:
+    """``seed``, else settings.SEED, as a whole number; None when neither is set."""
+    raw = settings.SEED if seed is None else seed
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise CaptionError(f"the seed {raw!r} is not a whole number.", "Use e.g. --seed 42 or MEMER_SEED=42.") from None
+    if not 0 <= value < 2**63:
+        raise CaptionError(f"the seed {value} is out of range.", "Use a whole number from 0 to 2**63 - 1.")
+    return value

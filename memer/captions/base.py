@@ -41,6 +41,7 @@ class CaptionBatch:
     model: str
     safety_check: str  # e.g. "OpenAI moderation (omni-moderation-latest)" or "offline word list (weaker)"
     note: str = ""  # e.g. why fewer than N came back
+    description: str = ""  # what the prompt said the picture shows (the source's words or a model's)
 
     @property
     def texts(self) -> list[str]:
@@ -52,6 +53,7 @@ class CaptionBatch:
             "model": self.model,
             "safety_check": self.safety_check,
             "note": self.note,
+            "description": self.description,
             "captions": [caption.to_dict() for caption in self.captions],
         }
 
@@ -65,3 +67,14 @@ class CaptionRequest:
     style: str = "funny"
     n: int = 10
     image: Any = None  # a PIL image, or None
+    seed: int | None = None  # the local engine samples the same captions for the same seed
+
+
+@dataclass
+class PictureDescription:
+    """One sentence that says what a picture shows, and who wrote it (empty when the model cannot see)."""
+
+    text: str
+    engine: str
+    model: str
+    note: str = ""  # e.g. why there is no description

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from difflib import SequenceMatcher
 
 from memer.captions.prompts import LINE_SEPARATOR
 from memer.text import collapse_whitespace
 
-NEAR_DUPLICATE_RATIO = 0.9  # two captions this similar (after normalising) count as one
+# Words that never make two jokes different: "a pie" and "the pie" are the same caption.
+ARTICLES = frozenset({"a", "an", "the"})
+MAX_CAPTION_CHARS = 400  # a longer "caption" is a run-on answer, not a meme line: dropped, never cut
 
 _QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "`": "`"}
 _QUOTE_CHARS = "\"'“”‘’«»„`"
@@ -72,30 +73,50 @@ def first_line(text: str) -> str:
 
 
 def _normalised(text: str) -> str:
-    return collapse_whitespace(re.sub(r"[^\w\s]", " ", text.lower()))
+    return collapse_whitespace(re.sub(r"[^\w\s]|_", " ", text.casefold()))
 
 
-def is_near_duplicate(a: str, b: str, ratio: float = NEAR_DUPLICATE_RATIO) -> bool:
-    na, nb = _normalised(a), _normalised(b)
-    if na == nb:
-        return True
-    return SequenceMatcher(None, na, nb).ratio() >= ratio
+def duplicate_key(text: str) -> str:
+    """What two captions share when they are the same joke: case, punctuation, spacing and articles ignored.
+
+    Nothing fuzzier: "When the pie is hot" and "When the pie is burnt" differ by one word,
+    and that word is the joke.
+    """
+    return " ".join(word for word in _normalised(text).split() if word not in ARTICLES)
+
+
+def is_near_duplicate(a: str, b: str) -> bool:
+    return duplicate_key(a) == duplicate_key(b)
 
 
 def clean_captions(raw: list[str], n: int) -> tuple[list[str], str]:
-    """Up to ``n`` clean, distinct captions, and a note saying why there are fewer (empty if none)."""
-    kept: list[str] = []
-    empty = duplicates = 0
+    """Up to ``n`` clean, distinct captions, and a note saying why there are fewer (empty if none).
+
+    One pass with a set of keys, stopping at the ``n``-th caption: a 1,000-line answer costs
+    no more than the first ``n`` good lines of it.
+    """
+    captions: list[str] = []
+    seen: set[str] = set()
+    empty = duplicates = too_long = 0
     for item in raw:
-        caption = clean_caption(item)
-        if not _normalised(caption):
+        if len(captions) >= n:
+            return captions, ""
+        if isinstance(item, str) and len(item) > 2 * MAX_CAPTION_CHARS:
+            too_long += 1
+            continue
+        caption = clean_caption(item) if isinstance(item, str) else ""
+        if len(caption) > MAX_CAPTION_CHARS:
+            too_long += 1
+            continue
+        key = duplicate_key(caption)
+        if not key:
             empty += 1
             continue
-        if any(is_near_duplicate(caption, seen) for seen in kept):
+        if key in seen:
             duplicates += 1
             continue
-        kept.append(caption)
-    captions = kept[:n]
+        seen.add(key)
+        captions.append(caption)
     if len(captions) >= n:
         return captions, ""
     reasons = []
@@ -103,6 +124,8 @@ def clean_captions(raw: list[str], n: int) -> tuple[list[str], str]:
         reasons.append(f"{empty} empty")
     if duplicates:
         reasons.append(f"{duplicates} near-duplicate")
+    if too_long:
+        reasons.append(f"{too_long} too long")
     why = f" ({' and '.join(reasons)} dropped)" if reasons else ""
     note = f"only {len(captions)} of {n} captions came back usable{why}; ask again for more."
     return captions, note

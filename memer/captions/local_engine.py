@@ -1,9 +1,11 @@
-"""The free local engine: a Hugging Face causal language model, N samples from ONE batched ``generate``.
+"""The free local engine: a Hugging Face model, N samples from ONE batched ``generate``.
 
 The model (``settings.CAPTION_MODEL``, a hub id or a local folder) is loaded
-once per process. Chat models get their chat template and a zero-shot request;
-base models (GPT-Neo) a few-shot page. Sampling stops at the first newline.
-Safety is the offline word list: the weaker check, and the batch says so.
+once per process, as what its own config says it is (captions/model_kind.py):
+a vision-language model sees the downscaled picture (captions/local_vision.py);
+a text-only causal LM reads its description: chat models get their chat
+template, base models (GPT-Neo) a few-shot page. Sampling stops at the first
+newline. Safety is the trained offline classifier (captions/classifier.py).
 """
 
 from __future__ import annotations
@@ -11,17 +13,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from memer import settings
+from memer.captions import local_vision
 from memer.captions.base import Caption, CaptionBatch, CaptionRequest
+from memer.captions.classifier import local_levels
 from memer.captions.cleanup import clean_captions, first_line
+from memer.captions.model_download import model_folder
+from memer.captions.model_kind import TEXT, VISION, model_kind
 from memer.captions.prompts import chat_messages, few_shot_prompt
-from memer.captions.safety import WORD_LIST_CHECK, word_list_level
 from memer.device import current_device, torch_dtype
 from memer.errors import CaptionError, ModelError
+from memer.hub import OFFLINE_HINT, offline_if_unreachable, unreachable_message
 from memer.progress import Progress
 from memer.text import first_line as first_error_line
 
@@ -35,10 +42,16 @@ class LocalModel:
     tokenizer: Any
     device: str
     dtype: Any
+    kind: str = TEXT  # VISION: sees the picture through ``processor``
+    processor: Any = None
 
     @property
     def is_chat(self) -> bool:
-        return bool(getattr(self.tokenizer, "chat_template", None))
+        return self.kind == VISION or bool(getattr(self.tokenizer, "chat_template", None))
+
+    @property
+    def sees_pictures(self) -> bool:
+        return self.kind == VISION
 
 
 MIN_TEMPERATURE = 0.05
@@ -48,11 +61,27 @@ _load_lock = threading.Lock()
 
 def _dtype_keyword() -> str:
     """transformers renamed ``torch_dtype`` to ``dtype`` in 4.56."""
-    import transformers
+    from memer.captions.model_kind import transformers_version
 
-    parts = transformers.__version__.split(".")
-    major, minor = int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
-    return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
+    return "dtype" if transformers_version() >= (4, 56) else "torch_dtype"
+
+
+def _load_weights(folder: str, dtype: Any) -> tuple[str, Any, Any, Any]:
+    """(kind, model, tokenizer, processor) for the model in ``folder``, chosen by its config."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    kind = model_kind(AutoConfig.from_pretrained(folder))
+    if kind == VISION:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(folder)
+        model = AutoModelForImageTextToText.from_pretrained(
+            folder, attn_implementation="sdpa", **{_dtype_keyword(): dtype}
+        )
+        return kind, model, processor.tokenizer, processor
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, **{_dtype_keyword(): dtype})
+    return kind, model, tokenizer, None
 
 
 @contextmanager
@@ -69,38 +98,56 @@ def _no_library_bars() -> Iterator[None]:
             transformers_logging.enable_progress_bar()
 
 
+def _is_path(name: str) -> bool:
+    """A folder (or what is written as one), not a hub id: the hub is never asked for it."""
+    return name.startswith(("/", ".", "~")) or Path(name).expanduser().is_dir()
+
+
 def load_model(name: str | None = None, device: str | None = None, *, progress: Progress | None = None) -> LocalModel:
     """The model and tokenizer, loaded once per process (per name and device).
 
     A first load (minutes, with a multi-GB download from the hub) reports through
     ``progress(message, fraction)``; nothing is printed.
     """
-    name = name or settings.CAPTION_MODEL
+    from memer.captions.model_kind import default_caption_model
+
+    name = name or default_caption_model()[0]
     device, _ = current_device(device)
     with _load_lock:
         cached = _loaded.get((name, device))
         if cached is not None:
             return cached
         try:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            import transformers  # noqa: F401
         except ImportError:
             raise ModelError(
                 "the local caption engine needs transformers and torch.",
                 "pip install 'memer[local]', or use the OpenAI engine.",
             ) from None
         dtype = torch_dtype(device)
+        hub = None
         started = time.perf_counter()
         if progress:
             progress(f"Loading the caption model {name} on {device} (the first time downloads it) …", None)
         try:
-            with _no_library_bars():
-                tokenizer = AutoTokenizer.from_pretrained(name)
-                model = AutoModelForCausalLM.from_pretrained(name, **{_dtype_keyword(): dtype})
-        except (OSError, ValueError, KeyError) as err:
+            # A hub id with the hub unreachable loads from the local cache only (memer.hub), without retries.
+            with _no_library_bars(), nullcontext() if _is_path(name) else offline_if_unreachable() as hub:
+                folder = model_folder(name, progress)
+                kind, model, tokenizer, processor = _load_weights(folder, dtype)
+        except ModelError:
+            raise
+        except Exception as err:  # OSError, ValueError, the hub's errors: all mean the model is not usable
+            if isinstance(err, MemoryError):
+                raise
+            if hub is not None and not hub.reachable:
+                raise ModelError(
+                    f"could not load the caption model {name!r}: {unreachable_message(hub)}.",
+                    OFFLINE_HINT.replace("a local folder", "a local folder (MEMER_CAPTION_MODEL=/path)"),
+                ) from None
             raise ModelError(
                 f"could not load the caption model {name!r}: {first_error_line(err, 200)}",
                 "Set MEMER_CAPTION_MODEL to a Hugging Face model id (with internet access) or a local folder "
-                "holding a causal language model and its tokenizer, or use the OpenAI engine.",
+                "holding a vision-language or causal language model and its tokenizer, or use the OpenAI engine.",
             ) from err
         try:
             model.to(device)
@@ -112,7 +159,7 @@ def load_model(name: str | None = None, device: str | None = None, *, progress: 
         model.eval()
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
-        loaded = LocalModel(name, model, tokenizer, device, dtype)
+        loaded = LocalModel(name, model, tokenizer, device, dtype, kind, processor)
         _loaded[(name, device)] = loaded
         if progress:
             progress(f"Loaded the caption model {name} on {device} in {time.perf_counter() - started:.1f} s", None)
@@ -138,16 +185,10 @@ def newline_token_ids(tokenizer: Any) -> list[int]:
     return sorted(ids)
 
 
-def sample(local: LocalModel, prompt: str, n: int) -> list[str]:
-    """N continuations of ``prompt`` from one batched ``generate`` call (the prompt is encoded once)."""
-    import torch
-
-    tokenizer = local.tokenizer
-    encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=not local.is_chat)
-    # Only what every causal LM takes: transformers 4.x refuses e.g. token_type_ids in generate.
-    inputs = {name: encoded[name].to(local.device) for name in ("input_ids", "attention_mask") if name in encoded}
+def sampling_options(tokenizer: Any, n: int) -> dict[str, Any]:
+    """What ``generate`` gets for N one-line captions: sampling, N sequences, stop at the first line break."""
     stop_ids = [i for i in [tokenizer.eos_token_id, *newline_token_ids(tokenizer)] if i is not None]
-    options: dict[str, Any] = dict(
+    return dict(
         do_sample=True,
         temperature=max(settings.TEMPERATURE, MIN_TEMPERATURE),  # 0 is fine for OpenAI; sampling needs > 0
         top_p=settings.TOP_P,
@@ -159,23 +200,71 @@ def sample(local: LocalModel, prompt: str, n: int) -> list[str]:
         stop_strings=["\n"],
         tokenizer=tokenizer,
     )
+
+
+def run_generate(local: LocalModel, inputs: dict[str, Any], options: dict[str, Any]) -> list[str]:
+    """ONE ``generate`` call; the decoded new tokens of every returned sequence."""
+    import torch
+
     with torch.inference_mode():
         output = local.model.generate(**inputs, **options)
     new_tokens = output[:, inputs["input_ids"].shape[1] :]
-    return tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+    return local.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+
+
+def sample(local: LocalModel, prompt: str, n: int) -> list[str]:
+    """N continuations of ``prompt`` from one batched ``generate`` call (the prompt is encoded once)."""
+    encoded = local.tokenizer(prompt, return_tensors="pt", add_special_tokens=not local.is_chat)
+    # Only what every causal LM takes: transformers 4.x refuses e.g. token_type_ids in generate.
+    inputs = {name: encoded[name].to(local.device) for name in ("input_ids", "attention_mask") if name in encoded}
+    return run_generate(local, inputs, sampling_options(local.tokenizer, n))
+
+
+def sample_vision(local: LocalModel, request: CaptionRequest, n: int) -> list[str]:
+    """N captions of the picture from one ``generate``: the picture and the prompt are encoded once, N samples follow.
+
+    The prompt (with the picture) is run once and its key/value cache copied N
+    times (local_vision.shared_prefix); where this transformers cannot continue
+    from such a cache, ``num_return_sequences`` does the same in one call.
+    """
+    inputs = local_vision.caption_inputs(local, request, settings.LOCAL_VISION_SIZE)
+    options = sampling_options(local.tokenizer, n)
+    if n > 1 and "pixel_values" in inputs:
+        try:
+            prefixed = local_vision.shared_prefix(local.model, inputs, n)
+        except (TypeError, ValueError, AttributeError, KeyError, NotImplementedError):
+            prefixed = None  # an older or different model class: the plain batch below
+        if prefixed is not None:
+            return run_generate(local, prefixed, {**options, "num_return_sequences": 1})
+    return run_generate(local, inputs, options)
+
+
+def seed_sampling(seed: int | None) -> None:
+    """The same seed gives the same samples on the same machine (torch seeds the CPU and every GPU)."""
+    if seed is None:
+        return
+    import torch
+
+    torch.manual_seed(seed)
 
 
 def generate(request: CaptionRequest, *, model: str, progress: Progress | None = None) -> CaptionBatch:
-    """N captions from one batched ``generate``, levelled by the offline word list."""
+    """N captions from one batched ``generate``, levelled by the trained offline classifier."""
     local = load_model(model, progress=progress)
-    prompt = build_prompt(local, request)
+    seed_sampling(request.seed)
     try:
-        raw = sample(local, prompt, request.n)
+        if local.sees_pictures:
+            raw = sample_vision(local, request, request.n)
+        else:
+            raw = sample(local, build_prompt(local, request), request.n)
     except (RuntimeError, ValueError) as err:  # CUDA out of memory, settings generate refuses
         raise CaptionError(
             f"the local model failed while writing captions: {first_error_line(err, 200)}",
             "Ask for fewer captions (--n), free GPU memory, or use a smaller MEMER_CAPTION_MODEL.",
         ) from err
     texts, note = clean_captions([first_line(text) for text in raw], request.n)
-    captions = [Caption(text, ENGINE, local.name, *word_list_level(text)) for text in texts]
-    return CaptionBatch(captions, ENGINE, local.name, WORD_LIST_CHECK, note)
+    levels, check = local_levels(texts)
+    captions = [
+        Caption(text, ENGINE, local.name, level, categories) for text, (level, categories) in zip(texts, levels)
+    ]
+    return CaptionBatch(captions, ENGINE, local.name, check, note, request.description)

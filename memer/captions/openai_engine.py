@@ -10,60 +10,37 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
+import math
 import re
+import time
 from typing import Any
 
 from memer import settings
 from memer.captions.base import Caption, CaptionBatch, CaptionRequest
 from memer.captions.cleanup import clean_captions
+from memer.captions.openai_answers import parse_completion, parse_moderation, read_json, redact, server_text
 from memer.captions.prompts import SYSTEM_PROMPT, batch_instruction
 from memer.captions.safety import WORD_LIST_CHECK, moderation_level, word_list_level
 from memer.errors import CaptionError
+from memer.openai_client import KEY_ENV, find_openai_key, key_problem, new_client  # noqa: F401 - KEY_ENV: named here before
+from memer.openai_client import colab_secret as _colab_secret  # noqa: F401 - tests and old callers name it here
 
 log = logging.getLogger(__name__)
 
 ENGINE = "openai"
-KEY_ENV = "OPENAI_API_KEY"
-MISSING_KEY = "invalid or missing OpenAI key: set OPENAI_API_KEY or use the free local engine"
+MISSING_KEY = "no OpenAI key is set."
+MISSING_KEY_HINT = (
+    "Set one with: export OPENAI_API_KEY=sk-... (in Colab: the Secrets panel, name OPENAI_API_KEY), "
+    "or use the free local engine (--engine local)."
+)
+REFUSED_KEY = "OpenAI refused the key (HTTP 401: wrong, revoked or from a deleted project)."
+REFUSED_KEY_HINT = (
+    "Check OPENAI_API_KEY (or the key you passed), make a new key at https://platform.openai.com/api-keys, "
+    "or use the free local engine (--engine local)."
+)
 # Optional request parameters a model may refuse (reasoning models refuse sampling ones,
 # older models refuse reasoning_effort): dropped one by one when the API says so.
 _REJECTION_CODES = {"unsupported_parameter", "unsupported_value"}
-
-
-# --- the key ------------------------------------------------------------------------
-
-
-def _colab_secret() -> str | None:
-    """OPENAI_API_KEY from Colab's secrets panel, when running in Colab and access is granted."""
-    import importlib.util
-
-    try:
-        if importlib.util.find_spec("google") is None or importlib.util.find_spec("google.colab") is None:
-            return None
-    except (ImportError, ValueError):
-        return None
-    try:
-        from google.colab import userdata  # type: ignore[import-not-found]
-
-        value = userdata.get(KEY_ENV)
-    except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError, TimeoutException ...
-        return None
-    return value.strip() or None if isinstance(value, str) else None
-
-
-def find_openai_key(explicit: str | None = None) -> str | None:
-    """The key to use: ``explicit`` when given, else ``OPENAI_API_KEY``, else Colab's secret; None if none."""
-    if explicit and explicit.strip():
-        return explicit.strip()
-    from_env = os.environ.get(KEY_ENV, "").strip()
-    if from_env:
-        return from_env
-    return _colab_secret()
-
-
-def _redact(text: str, key: str) -> str:
-    return text.replace(key, "[redacted]") if key else text
 
 
 # --- the request --------------------------------------------------------------------
@@ -129,16 +106,94 @@ def _rejected(err: Any, params: dict[str, Any]) -> list[str]:
     return list(params) if code in _REJECTION_CODES else []
 
 
-def _create_completion(client: Any, model: str, messages: list[dict[str, Any]]) -> Any:
+class _Budget:
+    """One deadline (``settings.OPENAI_TIMEOUT``) for every attempt of every request of one caption run.
+
+    memer retries itself (the SDK's own retries are off) so that a silent server costs the
+    budget once, not once per attempt, and a message can say how many retries there were.
+    """
+
+    def __init__(self, seconds: float, retries: int) -> None:
+        self.seconds = max(seconds, 0.001)
+        self.deadline = time.monotonic() + self.seconds
+        self.retries_allowed = max(retries, 0)
+        self.retries = 0  # retries actually made, across requests
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def after(self) -> str:
+        if not self.retries:
+            return ""
+        return f" (after {self.retries} {'retry' if self.retries == 1 else 'retries'})"
+
+
+def _retry_wait(err: Any, retries_so_far: int) -> float:
+    """Seconds to wait before the next attempt: the server's Retry-After (capped), else a doubling backoff."""
+    headers = getattr(getattr(err, "response", None), "headers", None) or {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            value = float(headers.get(name, "")) * scale
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(value) and value >= 0:
+            return min(value, settings.RETRY_AFTER_MAX)
+    return min(0.5 * 2**retries_so_far, 8.0)
+
+
+def _retryable(err: Any) -> bool:
+    import openai
+
+    if isinstance(err, openai.APITimeoutError):
+        return False  # it took the whole budget that was left
+    if isinstance(err, openai.APIConnectionError):
+        return True
+    status = getattr(err, "status_code", None)
+    return isinstance(err, openai.APIStatusError) and (status in (408, 409, 429) or (status or 0) >= 500)
+
+
+def _within_budget(budget: _Budget, call: Any, **params: Any) -> Any:
+    """``call(**params)`` (a ``with_raw_response`` method), retried on a rate limit or a server error while the budget lasts."""
+    import openai
+
+    while True:
+        remaining = budget.remaining()
+        if remaining <= 0:
+            raise openai.APITimeoutError(request=None)  # type: ignore[arg-type]
+        try:
+            return call(timeout=remaining, **params)
+        except openai.APIError as err:
+            if not _retryable(err) or budget.retries >= budget.retries_allowed:
+                raise
+            wait = _retry_wait(err, budget.retries)
+            if wait >= budget.remaining() - 0.05:
+                raise  # no time left for another attempt: say so now instead of sleeping into the deadline
+            time.sleep(wait)
+            budget.retries += 1
+
+
+def _answer(raw: Any, what: str) -> Any:
+    """The JSON body of a raw SDK answer, checked (:func:`openai_answers.read_json`)."""
+    headers = getattr(raw, "headers", None) or {}
+    return read_json(raw.content, str(headers.get("content-type", "")), what)
+
+
+def _create_completion(client: Any, model: str, messages: list[dict[str, Any]], budget: _Budget) -> Any:
     import openai
 
     params = _optional_params()
     while True:
         try:
             # Optional parameters travel in extra_body: an older SDK (1.x) would refuse reasoning_effort as a keyword.
-            return client.chat.completions.create(
-                model=model, messages=messages, response_format=_captions_schema(), extra_body=dict(params)
+            raw = _within_budget(
+                budget,
+                client.chat.completions.with_raw_response.create,
+                model=model,
+                messages=messages,
+                response_format=_captions_schema(),
+                extra_body=dict(params),
             )
+            return _answer(raw, "chat")
         except openai.BadRequestError as err:
             refused = _rejected(err, params)
             if not refused:
@@ -170,45 +225,69 @@ def parse_captions(content: str | None) -> list[str]:
 # --- moderation ---------------------------------------------------------------------
 
 
-def _plain(obj: Any) -> dict[str, Any]:
-    """A moderation sub-object as a dict keyed by the API's names ("harassment/threatening")."""
-    if obj is None:
-        return {}
-    if isinstance(obj, dict):
-        data = obj
-    elif hasattr(obj, "model_dump"):
-        data = obj.model_dump(by_alias=True)
-    else:
-        data = obj.dict(by_alias=True)
-    return {str(k): v for k, v in data.items() if v is not None}
-
-
-def _moderate(client: Any, texts: list[str]) -> list[tuple[int, list[str]]]:
-    response = client.moderations.create(model=settings.MODERATION_MODEL, input=texts)
-    results = list(response.results)
-    if len(results) != len(texts):
-        raise CaptionError(f"OpenAI moderation answered for {len(results)} of {len(texts)} captions.", "Try again.")
+def _moderate(client: Any, texts: list[str], budget: _Budget) -> list[tuple[int, list[str]]]:
+    raw = _within_budget(
+        budget, client.moderations.with_raw_response.create, model=settings.MODERATION_MODEL, input=texts
+    )
+    results = parse_moderation(_answer(raw, "moderation"), len(texts))
     threshold = settings.SENSITIVE_THRESHOLD
-    return [
-        moderation_level(bool(r.flagged), _plain(r.categories), _plain(getattr(r, "category_scores", None)), threshold)
-        for r in results
+    return [moderation_level(r.flagged, r.categories, r.scores, threshold) for r in results]
+
+
+def _moderate_picture(client: Any, image: Any, budget: _Budget) -> tuple[int, list[str]]:
+    """The picture's level from ONE moderation request with it as an ``image_url`` input (its own request)."""
+    url = image_data_url(image, settings.VISION_SIZE)
+    raw = _within_budget(
+        budget,
+        client.moderations.with_raw_response.create,
+        model=settings.MODERATION_MODEL,
+        input=[{"type": "image_url", "image_url": {"url": url}}],
+    )
+    (result,) = parse_moderation(_answer(raw, "moderation"), 1)
+    return moderation_level(result.flagged, result.categories, result.scores, settings.SENSITIVE_THRESHOLD)
+
+
+def _with_picture_moderation(
+    client: Any,
+    request: CaptionRequest,
+    levels: list[tuple[int, list[str]]],
+    check: str,
+    context: tuple[str, str, _Budget],
+) -> tuple[list[tuple[int, list[str]]], str]:
+    """Each caption at least as high as its picture: a harmless caption on a harmful picture is not safe."""
+    import openai
+
+    if not settings.MODERATE_PICTURE or request.image is None:
+        return levels, check
+    key, model, budget = context
+    try:
+        picture_level, picture_categories = _moderate_picture(client, request.image, budget)
+    except (openai.OpenAIError, CaptionError) as err:
+        reason = str(_caption_error(err, key, model, budget)) if isinstance(err, openai.OpenAIError) else str(err)
+        log.warning("picture moderation failed: %s", reason)
+        return levels, f"{check}; the picture was not checked: {reason}"
+    named = [f"picture: {name}" for name in picture_categories]
+    combined = [
+        (max(level, picture_level), categories + [n for n in named if n not in categories])
+        for level, categories in levels
     ]
+    return combined, f"{check}; the picture: OpenAI moderation ({settings.MODERATION_MODEL})"
 
 
 # --- errors -------------------------------------------------------------------------
 
 
-def _caption_error(err: Exception, key: str, model: str) -> CaptionError:
-    """A CaptionError that says what to do; the SDK's message is redacted, the key never appears."""
+def _caption_error(err: Exception, key: str, model: str, budget: _Budget) -> CaptionError:
+    """A CaptionError that says what to do; the server's words are redacted and made safe to show."""
     import openai
 
-    retries = settings.OPENAI_MAX_RETRIES
-    after = f" (after {retries} retries)" if retries else ""
+    after = budget.after()
+    detail = server_text(getattr(err, "message", "") or "", key)
     if isinstance(err, openai.AuthenticationError):
-        return CaptionError(MISSING_KEY)
+        return CaptionError(REFUSED_KEY, REFUSED_KEY_HINT)
     if isinstance(err, openai.PermissionDeniedError):
         return CaptionError(
-            f"OpenAI refused this key access (HTTP 403): {_redact(str(getattr(err, 'message', '') or ''), key)[:200]}",
+            f"OpenAI refused this key access (HTTP 403): {detail}",
             "Check that the key's project may use MEMER_OPENAI_MODEL (and the region is supported), or use the free local engine.",
         )
     if isinstance(err, openai.RateLimitError):
@@ -218,7 +297,7 @@ def _caption_error(err: Exception, key: str, model: str) -> CaptionError:
         )
     if isinstance(err, openai.APITimeoutError):
         return CaptionError(
-            f"OpenAI did not answer within {settings.OPENAI_TIMEOUT:g} s{after}.",
+            f"OpenAI did not answer within {budget.seconds:g} s in total{after}.",
             "Try again later, raise MEMER_OPENAI_TIMEOUT, or use the free local engine (--engine local).",
         )
     if isinstance(err, openai.APIConnectionError):
@@ -228,11 +307,10 @@ def _caption_error(err: Exception, key: str, model: str) -> CaptionError:
         )
     if isinstance(err, openai.NotFoundError):
         return CaptionError(
-            f"OpenAI does not offer model {model!r} to this key.",
+            f"OpenAI does not offer model {server_text(model, key, 80)!r} to this key.",
             "Set MEMER_OPENAI_MODEL to a chat model your account can use.",
         )
     if isinstance(err, openai.APIStatusError):
-        detail = _redact(str(getattr(err, "message", "") or ""), key)[:300]
         if err.status_code >= 500:
             return CaptionError(
                 f"OpenAI had a server error (HTTP {err.status_code}){after}.",
@@ -243,7 +321,7 @@ def _caption_error(err: Exception, key: str, model: str) -> CaptionError:
             "Check MEMER_OPENAI_MODEL and the settings.",
         )
     return CaptionError(
-        f"the OpenAI request failed: {_redact(str(err), key)[:300]}", "Try again, or use the free local engine."
+        f"the OpenAI request failed: {server_text(str(err), key)}", "Try again, or use the free local engine."
     )
 
 
@@ -254,61 +332,65 @@ def generate(request: CaptionRequest, *, model: str, api_key: str | None = None)
     """N captions from one completion request, levelled by one moderation request."""
     key = find_openai_key(api_key)
     if not key:
-        raise CaptionError(MISSING_KEY)
-    if not key.isascii() or any(c.isspace() for c in key):
-        raise CaptionError(
-            "the OpenAI key has characters no key has (a stray quote or space?).",
-            "Copy the key again and paste only the key.",
-        )
+        raise CaptionError(MISSING_KEY, MISSING_KEY_HINT)
+    problem = key_problem(key)
+    if problem:
+        raise CaptionError(*problem)
     try:
-        import openai
+        client = new_client(key, max_retries=0)  # retries are memer's: one budget (_Budget)
     except ImportError:
         raise CaptionError(
             "the openai package is not installed.", "pip install 'memer[openai]', or use the free local engine."
         ) from None
-
-    # base_url is left to the SDK, which reads OPENAI_BASE_URL itself.
-    client = openai.OpenAI(api_key=key, timeout=settings.OPENAI_TIMEOUT, max_retries=settings.OPENAI_MAX_RETRIES)
     try:
         return _generate(client, request, model, key)
     finally:
         client.close()  # its connection pool; a new client per request
 
 
+def _usable(texts: list[str], key: str) -> tuple[list[str], int]:
+    """The captions that do not quote the key (or any secret), and how many did."""
+    kept = [text for text in texts if key not in text and redact(text, key) == text]
+    return kept, len(texts) - len(kept)
+
+
 def _generate(client: Any, request: CaptionRequest, model: str, key: str) -> CaptionBatch:
     import openai
 
+    budget = _Budget(settings.OPENAI_TIMEOUT, settings.OPENAI_MAX_RETRIES)
     messages = build_messages(request, vision=settings.OPENAI_VISION)
     failure: CaptionError | None = None
     try:
-        completion = _create_completion(client, model, messages)
+        answer = parse_completion(_create_completion(client, model, messages, budget))
     except openai.OpenAIError as err:
-        failure = _caption_error(err, key, model)
-    if (
-        failure is not None
-    ):  # raised here, outside the handler, so the SDK's error (it may quote the key) is not attached
+        failure = _caption_error(err, key, model, budget)
+    if failure is not None:  # raised outside the handler, so the SDK's error (it may quote the key) is not attached
         raise failure
 
-    choice = completion.choices[0] if completion.choices else None
-    message = choice.message if choice is not None else None
-    refusal = getattr(message, "refusal", None) if message is not None else None
-    if refusal:
-        raise CaptionError(f"OpenAI declined to write these captions: {refusal[:200]}", "Try another theme or picture.")
-    texts, note = clean_captions(parse_captions(message.content if message is not None else None), request.n)
+    if answer.refusal:
+        raise CaptionError(
+            f"OpenAI declined to write these captions: {server_text(answer.refusal, key)}",
+            "Try another theme or picture.",
+        )
+    raw, secret = _usable(parse_captions(answer.content), key)
+    texts, note = clean_captions(raw, request.n)
+    if secret:
+        note = (note + " " if note else "") + f"{secret} caption(s) quoting a key were dropped."
     if not texts:
         raise CaptionError("OpenAI answered without any usable caption.", "Try again, or try another theme or style.")
-    if choice is not None and choice.finish_reason == "length" and note:
+    if answer.finish_reason == "length" and note:
         note += " (the answer was cut short)"
-    used_model = getattr(completion, "model", None) or model
+    used_model = server_text(answer.model, key, 100) or model
 
     try:
-        levels = _moderate(client, texts)
+        levels = _moderate(client, texts, budget)
         safety_check = f"OpenAI moderation ({settings.MODERATION_MODEL})"
     except (openai.OpenAIError, CaptionError) as err:
-        reason = str(_caption_error(err, key, model)) if isinstance(err, openai.OpenAIError) else str(err)
+        reason = str(_caption_error(err, key, model, budget)) if isinstance(err, openai.OpenAIError) else str(err)
         log.warning("moderation failed, falling back to the word list: %s", reason)
         levels = [word_list_level(text) for text in texts]
         safety_check = f"{WORD_LIST_CHECK}; OpenAI moderation failed: {reason}"
+    levels, safety_check = _with_picture_moderation(client, request, levels, safety_check, (key, model, budget))
     captions = [
         Caption(text, ENGINE, used_model, level, categories) for text, (level, categories) in zip(texts, levels)
     ]

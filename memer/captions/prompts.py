@@ -153,3 +153,22 @@ def few_shot_prompt(theme: str, description: str = "", style: str = "funny") -> 
     description = collapse_whitespace(description) or "a picture about " + collapse_whitespace(theme)
     blocks.append(f"Theme: {' '.join(theme.split())}\nImage description: {description}\nCaption:")
     return "\n".join(blocks)
+
+
+DESCRIBE_REQUEST = (
+    "Describe this picture in one plain sentence of at most 25 words: what it shows, nothing else. "
+    "No opinions, no jokes, no quotes."
+)
+
+
+def vision_chat_messages(theme: str, description: str = "", style: str = "funny") -> list[dict[str, object]]:
+    """Messages for a local vision-language model: the picture as an image part, then the request about it."""
+    user = (
+        instruction(theme, description, style, has_image=True)
+        + f" Make the caption about what the picture shows, tied to {collapse_whitespace(theme)}."
+        + " Reply with the caption only, on one line."
+    )
+    return [
+        {"role": "system", "content": [{"type": "text", "text": SYSTEM_PROMPT}]},
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": user}]},
+    ]

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 from memer.render.draw import POSITIONS, Placement, RenderOptions, plan_meme, render_meme
 from memer.render.fonts import Face, FontStack, font_stack, runs
+from memer.render.label import AI_LABEL_TEXT, add_ai_label
 from memer.render.layout import (
     Cluster,
     Extent,
     Measurer,
     TextLayout,
+    caption_lines,
     check_caption,
     check_drawable,
     layout_text,
     split_both,
 )
-from memer.render.png import METADATA_KEYS, meme_metadata, png_bytes, save_png
+from memer.render.png import METADATA_KEYS, meme_metadata, png_bytes, png_path, save_png
 
 __all__ = [
+    "AI_LABEL_TEXT",
     "METADATA_KEYS",
     "POSITIONS",
     "Cluster",
@@ -35,6 +38,8 @@ __all__ = [
     "Placement",
     "RenderOptions",
     "TextLayout",
+    "add_ai_label",
+    "caption_lines",
     "check_caption",
     "check_drawable",
     "font_stack",
@@ -42,6 +47,7 @@ __all__ = [
     "meme_metadata",
     "plan_meme",
     "png_bytes",
+    "png_path",
     "render_meme",
     "runs",
     "save_png",

@@ -8,14 +8,25 @@ hinting can make text a pixel or two wider.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import RenderError
-from memer.render.fonts import Face, FontStack, font_stack, load_font, runs
-from memer.render.layout import TextLayout, check_caption, check_drawable, has_ink, layout_text, split_both
-from memer.text import collapse_whitespace
+from memer.images import flatten
+from memer.render.fonts import Face, FontStack, font_stack, load_font, visual_runs
+from memer.render.layout import (
+    Cluster,
+    TextLayout,
+    caption_lines,
+    check_caption,
+    check_drawable,
+    has_ink,
+    layout_text,
+    split_both,
+)
+from memer.text import display_safe
 
 if TYPE_CHECKING:
     from PIL import Image, ImageDraw
@@ -68,12 +79,13 @@ def _target_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
 
 
 def _scaled(image: Image.Image, target: tuple[int, int]) -> Image.Image:
-    """The picture as RGB at ``target`` size, always a copy: drawing never touches the caller's image."""
+    """The picture as opaque RGB at ``target`` size, always a copy with none of the input's info (a
+    transparency key or colour profile would travel into the meme): drawing never touches the caller's image."""
     from PIL import Image
 
-    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    rgb = flatten(image, colour_key=False)  # open_image already applied any key; this one only drops it
     if target == rgb.size:
-        return rgb.copy()
+        return rgb
     return rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=1.5)
 
 
@@ -100,16 +112,16 @@ def _plan(width: int, height: int, text: str, options: RenderOptions, fonts: Fon
     margin = max(1, round(settings.MARGIN * width))
     edge = max(1, round(settings.MARGIN * min(width, height)))  # above and below the text
     strip = _attribution_strip_height(height) if options.attribution and options.attribution.strip() else 0
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text if options.keep_case else text.upper()
     box_width = width - 2 * margin
+    _check_room(width, height, box_width, height - strip - 2 * edge)
     if options.position == "both":
         top_text, bottom_text = split_both(text)
         region = (height - strip) / 2 - edge
         parts = [(top_text, "top"), (bottom_text, "bottom")]
     else:
         region = height - strip - 2 * edge
-        parts = [(text.strip(), options.position)]
+        parts = [("\n".join(caption_lines(text)), options.position)]
     drawable = [(part, where) for part, where in parts if has_ink(part, fonts)]
     if not drawable:  # "|" alone leaves both halves empty
         check_drawable(" ".join(part for part, _ in parts), fonts)
@@ -129,6 +141,17 @@ def _plan(width: int, height: int, text: str, options: RenderOptions, fonts: Fon
     ]
 
 
+def _check_room(width: int, height: int, box_width: int, box_height: int) -> None:
+    """Refuse a picture too narrow or too flat for any caption, saying so in its own terms."""
+    if box_width >= settings.MIN_TEXT_WIDTH and box_height >= settings.MIN_TEXT_WIDTH // 2:
+        return
+    shape = "narrow" if box_width < settings.MIN_TEXT_WIDTH else "flat"
+    raise RenderError(
+        f"The picture is too {shape} for a caption: at {width}x{height} px there is no room for text.",
+        "Use a picture that is less long and thin, or crop it.",
+    )
+
+
 def render_meme(image: Image.Image, text: str, options: RenderOptions | None = None) -> Image.Image:
     """The picture, scaled so its longest side is the output size, with the caption drawn on it."""
     from PIL import ImageDraw
@@ -143,7 +166,7 @@ def render_meme(image: Image.Image, text: str, options: RenderOptions | None = N
     for placement in placements:
         _draw_block(canvas, draw, placement.layout, fonts, placement.top, options)
     if options.attribution and options.attribution.strip():
-        _draw_attribution(canvas, options.attribution.strip(), _attribution_strip_height(canvas.size[1]))
+        _draw_attribution(canvas, options.attribution, _attribution_strip_height(canvas.size[1]))
     return canvas
 
 
@@ -188,25 +211,59 @@ def _draw_block(
     options = options or RenderOptions()
     width = canvas.size[0]
     baseline = top + layout.ascent
-    for line, line_width, offset in zip(layout.lines, layout.widths, layout.offsets or (0.0,) * len(layout.lines)):
+    count = len(layout.lines)
+    offsets = layout.offsets or (0.0,) * count
+    directions = layout.rtl or (False,) * count
+    for line, line_width, offset, rtl in zip(layout.lines, layout.widths, offsets, directions):
         x = (width - line_width) / 2 + offset
-        for index, text in runs(line):
-            face = fonts.faces[index]
-            if face.color:
-                x += _draw_emoji(canvas, fonts, face, text, x, baseline, layout.size)
-                continue
-            font = load_font(face.path, fonts.face_size(index, layout.size))
-            draw.text(
-                (x, baseline),
-                text,
-                font=font,
-                fill=options.text_color,
-                stroke_width=layout.stroke,
-                stroke_fill=options.outline_color,
-                anchor="ls",
-            )
-            x += font.getlength(text)
+        _draw_line(
+            canvas,
+            draw,
+            fonts,
+            line,
+            x,
+            baseline,
+            layout.size,
+            rtl=rtl,
+            stroke=layout.stroke,
+            fill=options.text_color,
+            outline=options.outline_color,
+        )
         baseline += layout.pitch
+
+
+def _draw_line(
+    canvas: Image.Image,
+    draw: ImageDraw.ImageDraw,
+    fonts: FontStack,
+    line: Sequence[Cluster],
+    x: float,
+    baseline: float,
+    size: int,
+    *,
+    rtl: bool,
+    stroke: int = 0,
+    fill: str = "white",
+    outline: str = "black",
+) -> None:
+    """One line from its left edge, run by run in display order (right-to-left runs shaped as such)."""
+    for index, text, direction in visual_runs(line, rtl):
+        face = fonts.faces[index]
+        if face.color:
+            x += _draw_emoji(canvas, fonts, face, text, x, baseline, size)
+            continue
+        font = load_font(face.path, fonts.face_size(index, size))
+        draw.text(
+            (x, baseline),
+            text,
+            font=font,
+            fill=fill,
+            stroke_width=stroke,
+            stroke_fill=outline,
+            anchor="ls",
+            direction=direction,
+        )
+        x += font.getlength(text, direction=direction)
 
 
 def _draw_emoji(
@@ -238,29 +295,52 @@ def _plain_stack(fonts: FontStack) -> FontStack:
     return FontStack(fonts.faces[1:] or fonts.faces)
 
 
+def _credit_clusters(fonts: FontStack, text: str, size: int, room: float) -> list[Cluster]:
+    """The credit's clusters, cut with "…" to fit ``room`` at ``size``: the longest prefix, found by bisection."""
+    clusters = fonts.clusters(text)
+    if fonts.real_width(clusters, size) <= room:
+        return clusters
+    ellipsis_face = fonts.face_for("…")
+    tail = [(ellipsis_face, "…")] if ellipsis_face is not None else []
+    good, bad = 0, len(clusters)  # clusters[:good] + tail fits (or nothing does); clusters[:bad] does not
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if fonts.real_width([*clusters[:middle], *tail], size) <= room:
+            good = middle
+        else:
+            bad = middle
+    return [*clusters[: max(good, 1)], *tail]
+
+
 def _draw_attribution(canvas: Image.Image, text: str, strip: int) -> None:
-    """A dark band across the bottom edge with the credit in small plain letters."""
+    """A dark band across the bottom edge with the credit in small plain letters.
+
+    Outside text (a Commons author can be thousands of characters) is cut to
+    settings.MAX_CREDIT_CHARS first, and the size and the cut are each found with
+    a bounded number of measures, so drawing the credit stays quick whatever it holds.
+    """
     from PIL import Image, ImageDraw
 
     width, height = canvas.size
     band = Image.new("RGBA", (width, strip), (0, 0, 0, 170))
     canvas.paste(band, (0, height - strip), band)
     plain = _plain_stack(font_stack())
-    clusters = plain.clusters(collapse_whitespace(text))
+    text = display_safe(text, settings.MAX_CREDIT_CHARS)
+    clusters = plain.clusters(text)
+    if not clusters:
+        return
     size = max(6, round(strip * 0.62))
     padding = max(2, strip // 3)
-    while size > 6 and plain.real_width(clusters, size) > width - 2 * padding:
-        size -= 1
-    while len(clusters) > 1 and plain.real_width(clusters, size) > width - 2 * padding:
-        clusters = [*clusters[:-2], (0, "…")] if plain.face_for("…") == 0 else clusters[:-1]
+    room = width - 2 * padding
+    full = plain.real_width(clusters, size)
+    if full > room:  # width grows with size: jump near the size that fits, then step down a little
+        size = max(6, int(size * room / full))
+        for _ in range(8):
+            if size <= 6 or plain.real_width(clusters, size) <= room:
+                break
+            size -= 1
+    clusters = _credit_clusters(plain, text, size, room)
     draw = ImageDraw.Draw(canvas)
     x = (width - plain.real_width(clusters, size)) / 2
     baseline = height - strip / 2 + size * 0.35
-    for index, part in runs(clusters):
-        face = plain.faces[index]
-        if face.color:
-            x += _draw_emoji(canvas, plain, face, part, x, baseline, size)
-            continue
-        font = load_font(face.path, plain.face_size(index, size))
-        draw.text((x, baseline), part, font=font, fill=(255, 255, 255), anchor="ls")
-        x += font.getlength(part)
+    _draw_line(canvas, draw, plain, clusters, x, baseline, size, rtl=False)

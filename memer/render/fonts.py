@@ -1,8 +1,11 @@
 """The fonts a caption is drawn with: the main font, fallbacks, and a colour emoji font.
 
-Characters the Impact-like main font lacks are drawn with fallback fonts, a
-colour emoji font where the system has one, and dropped where no font has them,
-so no tofu boxes ever appear. Which font has which character is read from the
+Characters the Impact-like main font lacks are drawn with fallback fonts (the
+bundled ones cover Latin, Greek, Cyrillic, Arabic, Hebrew, CJK, Hangul and, in
+monochrome, emoji), a colour emoji font where the system has one, and dropped
+where no font has them, so no tofu boxes ever appear. Runs of one font are put
+in display order by the bidi algorithm (``bidi``) so right-to-left lines read
+right to left. Which font has which character is read from the
 font's own ``cmap`` table, so nothing is guessed from a rendered glyph.
 """
 
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import RenderError
+from memer.render import bidi
 from memer.render.layout import REFERENCE_SIZE, Cluster, Extent
 
 if TYPE_CHECKING:
@@ -38,6 +42,9 @@ _EMOJI_LOAD_SIZES = (109, 160, 136, 128, 96, 64, 48)
 _ATTACHED_CATEGORIES = {"Mn", "Me", "Mc"}  # marks that belong to the character before them
 _DROPPED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 _JOINERS = {"\u200d"}  # zero width joiner: keeps an emoji sequence together
+_RTL_CLASSES = {"R", "AL", "AN"}
+_EXTENT_CACHE_CLUSTERS = 400_000  # clusters held in all cached keys together, so long words cannot bloat it
+Run = tuple[int, str, str | None]  # (face index, text in typing order, direction to shape it in)
 
 
 @dataclass(frozen=True)
@@ -146,6 +153,7 @@ class FontStack:
         self.faces = tuple(faces)
         self._face_of: dict[str, int | None] = {}
         self._extents: dict[tuple[Cluster, ...], Extent] = {}
+        self._cached_clusters = 0
         self._cap_height = self._ink_height(0, "H")
 
     def _ink_height(self, index: int, text: str) -> float:
@@ -213,15 +221,17 @@ class FontStack:
         key = tuple(clusters)
         cached = self._extents.get(key)
         if cached is None:
-            if len(self._extents) > 50_000:
+            if self._cached_clusters + len(key) > _EXTENT_CACHE_CLUSTERS:
                 self._extents.clear()
+                self._cached_clusters = 0
             cached = self._measure(key, REFERENCE_SIZE)
             self._extents[key] = cached
+            self._cached_clusters += len(key)
         return cached
 
     def _measure(self, clusters: Sequence[Cluster], size: int) -> Extent:
         width = ascent = descent = left = right = 0.0
-        for index, text in runs(clusters):
+        for index, text, direction in visual_runs(clusters):
             face = self.faces[index]
             scale = self.emoji_scale(face, size) if face.color else 1.0
             font = (
@@ -229,11 +239,11 @@ class FontStack:
                 if face.color
                 else load_font(face.path, self.face_size(index, size))
             )
-            ink_left, top, ink_right, bottom = font.getbbox(text, anchor="ls")
+            ink_left, top, ink_right, bottom = font.getbbox(text, anchor="ls", direction=direction)
             if width == 0.0:
                 left = min(left, ink_left * scale)
             right = max(right, width + ink_right * scale)
-            width += font.getlength(text) * scale
+            width += font.getlength(text, direction=direction) * scale
             ascent, descent = max(ascent, -top * scale), max(descent, bottom * scale)
         return Extent(width, ascent, descent, left, right)
 
@@ -253,6 +263,45 @@ class FontStack:
 def _emoji_height(path: str, load_size: int) -> int:
     _left, top, _right, bottom = load_font(path, load_size).getbbox("\U0001f600", anchor="ls")
     return max(1, bottom - top)
+
+
+@functools.cache
+def has_shaper() -> bool:
+    """Whether Pillow has libraqm: it joins Arabic letters and shapes a right-to-left run in one call."""
+    from PIL import features
+
+    return bool(features.check("raqm"))
+
+
+def visual_runs(clusters: Sequence[Cluster], rtl: bool | None = None) -> list[Run]:
+    """Runs of one face and one direction, in the left-to-right order they are drawn.
+
+    ``rtl`` is the paragraph's direction (None: from the line's first strong
+    character). A right-to-left run keeps its characters in typing order and
+    says "rtl", so the shaper joins and reverses them; without a shaper its
+    clusters are reversed here instead (letters unjoined, order still right).
+    """
+    classes = [bidi.char_class(text) for _, text in clusters]
+    if not rtl and not _RTL_CLASSES.intersection(classes):
+        return [(index, text, None) for index, text in runs(clusters)]  # the common case, as before
+    if rtl is None:
+        rtl = bidi.is_rtl("".join(text for _, text in clusters))
+    logical: list[tuple[int, int, list[str]]] = []  # (face, level, cluster texts)
+    for (index, text), level in zip(clusters, bidi.levels(classes, rtl)):
+        if logical and logical[-1][0] == index and logical[-1][1] == level:
+            logical[-1][2].append(text)
+        else:
+            logical.append((index, level, [text]))
+    shaper = has_shaper()
+    out: list[Run] = []
+    for position in bidi.visual_order([level for _, level, _ in logical]):
+        index, level, texts = logical[position]
+        backwards = level % 2 == 1
+        if shaper:
+            out.append((index, "".join(texts), "rtl" if backwards else "ltr"))
+        else:
+            out.append((index, "".join(texts[::-1] if backwards else texts), None))
+    return out
 
 
 def runs(clusters: Sequence[Cluster]) -> list[tuple[int, str]]:
@@ -275,13 +324,26 @@ def _font_stack(main: str, fallbacks: tuple[str, ...], emoji: str | None) -> Fon
     for path in fallbacks:
         if not Path(path).is_file():
             continue
-        caps = -load_font(path, REFERENCE_SIZE).getbbox("H", anchor="ls")[1]
-        faces.append(Face(path, main_caps / caps if caps > 0 else 1.0, codepoints=_codepoints(path)))
+        codepoints = _codepoints(path)
+        faces.append(Face(path, _matching_scale(path, codepoints, main_caps), codepoints=codepoints))
     if emoji:
         face = _load_emoji_face(emoji)
         if face is not None:
             faces.append(face)
     return FontStack(faces)
+
+
+def _matching_scale(path: str, codepoints: frozenset[int], main_caps: float) -> float:
+    """How much a fallback is scaled: its capitals to the main font's, or for a font of emoji alone
+    (no "H"), its smiley to stand a little taller than the main font's capitals, as colour emoji do."""
+    font = load_font(path, REFERENCE_SIZE)
+    if ord("H") in codepoints:
+        caps = -font.getbbox("H", anchor="ls")[1]
+        return main_caps / caps if caps > 0 else 1.0
+    if 0x1F600 in codepoints:
+        _left, top, _right, bottom = font.getbbox("\U0001f600", anchor="ls")
+        return 1.15 * main_caps / (bottom - top) if bottom > top else 1.0
+    return 1.0
 
 
 def font_stack() -> FontStack:

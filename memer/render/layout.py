@@ -15,11 +15,14 @@ from typing import Protocol
 
 from memer import settings
 from memer.errors import RenderError
+from memer.render.bidi import is_rtl
 from memer.text import collapse_whitespace
 
 REFERENCE_SIZE = 200  # words are measured once at this size and scaled linearly
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:–—])\s+")
+# Where a caption asks for a new line: a newline, or " / " as poems and haiku are written on one line.
+_LINE_BREAK = re.compile(r"\r\n?|\n|[ \t\u00a0]+/[ \t\u00a0]+")
 
 Cluster = tuple[int, str]  # (index of the face that draws it, the characters)
 
@@ -55,9 +58,24 @@ class Measurer(Protocol):
 
 
 def check_caption(text: str) -> None:
-    """Refuse an empty caption: the one place that says so, for the renderer and the CLI alike."""
+    """Refuse an empty or overlong caption: the one place that says so, for the renderer and the CLI alike."""
     if not text or not text.strip():
         raise RenderError("The caption is empty.", "Give some text to put on the picture.")
+    if len(text) > settings.MAX_CAPTION_CHARS:
+        raise RenderError(
+            f"The caption is {len(text)} characters long, over the {settings.MAX_CAPTION_CHARS} a meme can carry.",
+            "Shorten it (or raise MEMER_MAX_CAPTION_CHARS).",
+        )
+
+
+def caption_lines(text: str) -> list[str]:
+    """The lines a caption asks for (newlines or " / "), each with its spaces collapsed; empty lines dropped.
+
+    The one rule for multi-line captions: haiku and poems keep their lines on the
+    meme, and ``split_both`` splits them between lines.
+    """
+    lines = (collapse_whitespace(line) for line in _LINE_BREAK.split(text))
+    return [line for line in lines if line]
 
 
 def has_ink(text: str, fonts: Measurer) -> bool:
@@ -86,6 +104,7 @@ class TextLayout:
     descent: int  # ink below the last baseline, outline included
     widths: tuple[float, ...]  # room each line needs at ``size`` (ink or advance), outline not included
     offsets: tuple[float, ...] = ()  # how far each line's ink reaches left of its origin
+    rtl: tuple[bool, ...] = ()  # per line: whether its paragraph reads right to left (bidi rule P2)
 
     @property
     def height(self) -> int:
@@ -116,27 +135,43 @@ def _words(clusters: Sequence[Cluster]) -> list[list[tuple[Cluster, ...]]]:
     return [words]
 
 
+def _fits(word: tuple[Cluster, ...], start: int, end: int, fonts: Measurer, max_width: float) -> bool:
+    return fonts.extent(word[start:end]).width <= max_width
+
+
 def _break_word(word: tuple[Cluster, ...], fonts: Measurer, max_width: float) -> list[tuple[Cluster, ...]]:
-    """Pieces of a word too wide for a line, each as wide as fits (at least one cluster)."""
+    """Pieces of a word too wide for a line, each as wide as fits (at least one cluster).
+
+    Each piece's end is found by galloping then bisecting (width grows with
+    length), so a piece of L clusters costs O(log L) measures of at most 2L
+    clusters, and the whole word O(n log n) rather than a measure per prefix.
+    """
     pieces: list[tuple[Cluster, ...]] = []
-    current: list[Cluster] = []
-    for cluster in word:
-        if current and fonts.extent((*current, cluster)).width > max_width:
-            pieces.append(tuple(current))
-            current = []
-        current.append(cluster)
-    if current:
-        pieces.append(tuple(current))
+    start, n = 0, len(word)
+    while start < n:
+        good, step = start + 1, 1  # one cluster always goes, even when it alone is too wide
+        while good + step <= n and _fits(word, start, good + step, fonts, max_width):
+            good, step = good + step, step * 2
+        bad = min(n + 1, good + step)  # first end known (or assumed, past the word) not to fit
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            if middle <= n and _fits(word, start, middle, fonts, max_width):
+                good = middle
+            else:
+                bad = middle
+        pieces.append(word[start:good])
+        start = good
     return pieces
 
 
 def _wrap(
     paragraphs: list[list[tuple[Cluster, ...]]], fonts: Measurer, max_width: float, *, break_words: bool
-) -> list[tuple[Cluster, ...]] | None:
-    """Greedy word wrap at the reference size; None when a word is too wide and may not be broken."""
+) -> list[tuple[tuple[Cluster, ...], int]] | None:
+    """Greedy word wrap at the reference size: (line, paragraph number) pairs; None when a word is too wide
+    and may not be broken."""
     space = fonts.space_width()
-    lines: list[tuple[Cluster, ...]] = []
-    for words in paragraphs:
+    lines: list[tuple[tuple[Cluster, ...], int]] = []
+    for number, words in enumerate(paragraphs):
         line: list[Cluster] = []
         line_width = 0.0
         for word in words:
@@ -153,10 +188,10 @@ def _wrap(
                     line_width += space + piece_width
                 else:
                     if line:
-                        lines.append(tuple(line))
+                        lines.append((tuple(line), number))
                     line, line_width = list(piece), piece_width
         if line:
-            lines.append(tuple(line))
+            lines.append((tuple(line), number))
     return lines
 
 
@@ -173,15 +208,17 @@ def _fit(
     outline: float,
     line_spacing: float,
     break_words: bool,
+    directions: Sequence[bool] = (),
 ) -> TextLayout | None:
     stroke = _stroke(size, outline)
     scale = size / REFERENCE_SIZE
     usable = box_width - 2 * stroke
     if usable <= 0:
         return None
-    lines = _wrap(paragraphs, fonts, usable / scale, break_words=break_words)
-    if not lines:
+    wrapped = _wrap(paragraphs, fonts, usable / scale, break_words=break_words)
+    if not wrapped:
         return None
+    lines = [line for line, _ in wrapped]
     extents = [fonts.extent(line) for line in lines]
     if any(e.span * scale > usable for e in extents):
         return None  # an overhanging glyph would poke out of the box
@@ -195,6 +232,7 @@ def _fit(
         descent=math.ceil(extents[-1].descent * scale) + stroke + 1,
         widths=tuple(e.span * scale for e in extents),
         offsets=tuple(e.overhang * scale for e in extents),
+        rtl=tuple(bool(directions and directions[number]) for _, number in wrapped),
     )
 
 
@@ -241,18 +279,23 @@ def layout_text(
     outline = settings.OUTLINE if outline is None else outline
     line_spacing = settings.LINE_SPACING if line_spacing is None else line_spacing
     fallback_height = box_height if fallback_height is None else max(fallback_height, box_height)
-    clusters = fonts.clusters(text) if "\n" not in text else None
-    if clusters is not None:
-        paragraphs = _words(clusters)
-    else:
-        paragraphs = [_words(fonts.clusters(part))[0] for part in text.split("\n")]
-        paragraphs = [p for p in paragraphs if p]
+    parts = [(_words(fonts.clusters(line))[0], is_rtl(line)) for line in caption_lines(text)]
+    parts = [(words, rtl) for words, rtl in parts if words]
+    paragraphs = [words for words, _ in parts]
+    directions = [rtl for _, rtl in parts]
     if not any(paragraphs):
         check_drawable(text, fonts)  # says whether the caption is empty or has nothing any font can draw
 
     def attempt(size: int, height: float, lines_allowed: float, break_words: bool) -> TextLayout | None:
         layout = _fit(
-            paragraphs, fonts, size, box_width, outline=outline, line_spacing=line_spacing, break_words=break_words
+            paragraphs,
+            fonts,
+            size,
+            box_width,
+            outline=outline,
+            line_spacing=line_spacing,
+            break_words=break_words,
+            directions=directions,
         )
         if layout is None or len(layout.lines) > lines_allowed or layout.height > height:
             return None
@@ -280,16 +323,22 @@ def layout_text(
 
 
 def split_both(text: str) -> tuple[str, str]:
-    """Top and bottom texts: at the first ``|`` or newline, else the sentence or clause break nearest the middle."""
-    for mark in ("|", "\n"):
-        if mark in text:
-            top, bottom = text.split(mark, 1)
-            return top.strip(), bottom.strip()
-    text = collapse_whitespace(text)
+    """Top and bottom texts: at the first ``|``; else between the lines of a multi-line caption, at the
+    break nearest the middle; else at the sentence or clause break nearest the middle."""
+    if "|" in text:
+        top, bottom = text.split("|", 1)
+        return "\n".join(caption_lines(top)), "\n".join(caption_lines(bottom))
+    lines = caption_lines(text)
+    if len(lines) > 1:
+        total = sum(len(line) for line in lines)
+        before = [sum(len(line) for line in lines[:i]) for i in range(1, len(lines))]
+        best = min(range(len(before)), key=lambda i: abs(2 * before[i] - total)) + 1
+        return "\n".join(lines[:best]), "\n".join(lines[best:])
+    text = lines[0] if lines else ""
     middle = len(text) / 2
     for pattern in (_SENTENCE_BREAK, _CLAUSE_BREAK, re.compile(r"\s+")):
         breaks = [m for m in pattern.finditer(text) if 0 < m.start() < len(text)]
         if breaks:
-            best = min(breaks, key=lambda m: abs(m.start() - middle))
-            return text[: best.start()].strip(), text[best.end() :].strip()
+            best_break = min(breaks, key=lambda m: abs(m.start() - middle))
+            return text[: best_break.start()].strip(), text[best_break.end() :].strip()
     return text, ""

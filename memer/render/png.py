@@ -2,7 +2,9 @@
 
 Only the text chunks named in ``METADATA_KEYS`` are written, and every value is
 redacted of anything that looks like a key, so a stray secret cannot leak into
-a shared picture.
+a shared picture. Nothing of the input picture travels: the pixels are
+flattened to opaque sRGB and its info (transparency key, ICC profile, EXIF) is
+dropped before encoding, since Pillow would otherwise write it back.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from memer import __version__
+from memer import __version__, settings
 from memer.errors import RenderError
+from memer.images import flatten
 from memer.text import redact_secrets
 
 if TYPE_CHECKING:
@@ -34,14 +37,23 @@ METADATA_KEYS = (
     "Image URL",
     "Attribution",
     "Caption engine",
+    "Description",  # alt text: what the picture shows (issue 15)
     "Software",
+    "AI-generated",  # "yes" when a model drew the picture
+    "Prompt",  # what it was asked to draw
 )
-_MAX_METADATA_CHARS = 2000
 
 
-def meme_metadata(candidate: ImageCandidate | None, caption: str, engine: str = "") -> dict[str, str]:
-    """The PNG text chunks for a meme: its caption and the picture's credits."""
-    data = {"Caption": caption, "Caption engine": engine, "Software": f"memer {__version__}"}
+def meme_metadata(
+    candidate: ImageCandidate | None, caption: str, engine: str = "", *, description: str = ""
+) -> dict[str, str]:
+    """The PNG text chunks for a meme: its caption, the picture's alt text and credits."""
+    data = {
+        "Caption": caption,
+        "Caption engine": engine,
+        "Description": description,
+        "Software": f"memer {__version__}",
+    }
     if candidate is not None:
         data.update(
             {
@@ -50,11 +62,18 @@ def meme_metadata(candidate: ImageCandidate | None, caption: str, engine: str = 
                 "License": candidate.license,
                 "License URL": candidate.license_url,
                 "Page URL": candidate.page_url,
-                "Image URL": candidate.original_url or candidate.image_url,
+                "Image URL": _web_address(candidate.original_url or candidate.image_url),
                 "Attribution": candidate.attribution(),
             }
         )
+        if candidate.ai_generated:
+            data.update({"AI-generated": "yes", "Prompt": str(candidate.extra.get("prompt") or "")})
     return {key: value.strip() for key, value in data.items() if value and value.strip()}
+
+
+def _web_address(url: str) -> str:
+    """A web link, or "" for a file:// address: a local path does not belong in a shared picture."""
+    return url if url.lower().startswith(("http://", "https://")) else ""
 
 
 def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> bytes:
@@ -67,7 +86,7 @@ def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> byt
             raise RenderError(
                 f"{key!r} is not a PNG metadata field memer writes.", f"Use one of {', '.join(METADATA_KEYS)}."
             )
-        text = redact_secrets(str(value))[:_MAX_METADATA_CHARS]
+        text = redact_secrets(str(value)[: 2 * settings.MAX_METADATA_CHARS])[: settings.MAX_METADATA_CHARS]
         text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
         if not text:
             continue
@@ -77,13 +96,31 @@ def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> byt
         except UnicodeEncodeError:
             info.add_itxt(key, text, lang="", tkey="")
     out = io.BytesIO()
-    image.save(out, format="PNG", pnginfo=info, compress_level=6)
+    flatten(image, colour_key=False).save(out, format="PNG", pnginfo=info, compress_level=6)
     return out.getvalue()
 
 
-def save_png(path: str | Path, png: bytes) -> Path:
-    """Write PNG bytes atomically (temporary file, then rename): no half-written meme on failure."""
+def png_path(path: str | Path) -> Path:
+    """Where a meme is written: ``.png`` added to a name without an extension; any other extension refused
+    (the file holds PNG bytes, and a ``.jpg`` full of PNG misleads every program that opens it)."""
     target = Path(path).expanduser()
+    if target.is_dir() or not target.name or target.name in (".", ".."):
+        raise RenderError(f"{target} is a folder.", "Give a file name ending in .png.")
+    if not target.suffix:
+        return target.with_name(target.name + ".png")
+    if target.suffix.lower() != ".png":
+        raise RenderError(
+            f"{target.name} ends in {target.suffix}, but memer writes PNG files.", "Give a file name ending in .png."
+        )
+    return target
+
+
+def save_png(path: str | Path, png: bytes) -> Path:
+    """Write PNG bytes atomically (temporary file, then rename): no half-written meme on failure.
+
+    The file name goes through ``png_path`` (``.png`` added when missing); the path written is returned.
+    """
+    target = png_path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise RenderError(f"{target} is a folder.", "Give a file name ending in .png.")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,12 +241,16 @@ class MediaWikiStandin:
     def _file_search(self, search: str, wiki: str) -> list[WikiFile]:
         words = search.lower().split()
         bitmap_only = "filetype:bitmap" in words
+        # CirrusSearch's size keywords: filew:>N / fileh:>N (at least N pixels), filew:<N, filew:N,M (a range).
+        sizes = [(w[4], w[6:]) for w in words if re.fullmatch(r"file[wh]:\S+", w)]
         words = [w for w in words if ":" not in w]
         found = []
         for record in self.files.values():
             if wiki == "commons" and record.repository != "shared":
                 continue
             if bitmap_only and record.mime == "image/svg+xml":
+                continue
+            if not all(_size_matches(record.width if side == "w" else record.height, rule) for side, rule in sizes):
                 continue
             if all(w in record.text for w in words):
                 found.append(record)
@@ -331,6 +336,18 @@ class MediaWikiStandin:
         return info
 
 
+def _size_matches(pixels: int, rule: str) -> bool:
+    """One CirrusSearch filew:/fileh: rule: ">N" at least N, "<N" at most N, "N,M" between, "N" exactly."""
+    if rule.startswith(">"):
+        return pixels >= int(rule[1:])
+    if rule.startswith("<"):
+        return pixels <= int(rule[1:])
+    if "," in rule:
+        low, high = rule.split(",", 1)
+        return (not low or pixels >= int(low)) and (not high or pixels <= int(high))
+    return pixels == int(rule)
+
+
 @pytest.fixture
 def mediawiki(server: StandinServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MediaWikiStandin]:
     """A fresh MediaWiki stand-in on the session server; settings point Commons and Wikipedia at it."""
@@ -343,7 +360,11 @@ def mediawiki(server: StandinServer, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 @pytest.fixture
-def upload_server() -> Iterator[StandinServer]:
-    """A second stand-in server on another loopback address, to act as the media host."""
+def upload_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandinServer]:
+    """A second stand-in server on another loopback address, to act as the media host (trusted, as a seam)."""
+    from memer import settings
+    from tests.standins.settings import override
+
     with StandinServer(host="127.0.0.2") as upload:
+        override(monkeypatch, TRUSTED_HOSTS=[*settings.TRUSTED_HOSTS, f"{upload.host}:{upload.port}"])
         yield upload

@@ -254,7 +254,7 @@ class HashingEncoder:
         seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
         return np.random.default_rng(seed).standard_normal(self.dim)
 
-    def encode_text(self, texts: list[str]) -> np.ndarray:
+    def encode_text(self, texts: list[str], *, batch_size: int | None = None) -> np.ndarray:
         self.calls.append(len(texts))
         out = np.zeros((len(texts), self.dim), dtype=np.float64)
         for i, text in enumerate(texts):

@@ -6,7 +6,9 @@ row becomes a candidate crediting the Flickr author under the picture's licence.
 goes through the shared layer (``memer.http.download_images``), like every other source.
 
 The package: ``store`` (the on-disk format), ``index`` (the exact search), ``build`` (the
-builder and shard merging), ``legacy`` (importing the original AI-Memer files). None of it
+builder), ``narratives`` (parsing and the bounded-memory join), ``merge`` (shards),
+``transfer`` (resumable downloads), ``download`` (fetching a published cache), ``plan``
+(status and estimates for the set-up), ``legacy`` (importing the original AI-Memer files). None of it
 imports a model: encoders come in as arguments, typed by ``TextEncoder``.
 """
 
@@ -30,8 +32,8 @@ class TextEncoder(Protocol):
     model_name: str
     pretrained: str
 
-    def encode_text(self, texts: list[str]) -> np.ndarray:
-        """One embedding row per text, shape (len(texts), dim)."""
+    def encode_text(self, texts: list[str], *, batch_size: int | None = None) -> np.ndarray:
+        """One embedding row per text, shape (len(texts), dim), ``batch_size`` texts at a time."""
         ...
 
     def encode_query(self, query: str) -> np.ndarray:
@@ -72,14 +74,14 @@ def _open_cache(directory: str, manifest_stamp: int | None) -> EmbeddingCache:
 
 def row_candidate(row: dict[str, Any], cache_score: float | None = None) -> ImageCandidate:
     """A cache row as a candidate; the URL is rebuilt from settings so the bucket can be moved."""
-    caption = row.get("caption", "")
-    title = row.get("title") or trim_words(caption, 8) or f"Open Images {row['image_id']}"
+    caption = _text(row, "caption", settings.MAX_DESCRIPTION_CHARS)
+    title = _text(row, "title", settings.MAX_TITLE_CHARS) or trim_words(caption, 8) or f"Open Images {row['image_id']}"
     return ImageCandidate(
         source="openimages",
         title=title,
         image_url=image_url(row["split"], row["image_id"]),
         description=trim_words(caption),
-        author=row.get("author") or "unknown",
+        author=_text(row, "author", settings.MAX_AUTHOR_CHARS) or "unknown",
         license=row.get("license") or "CC BY 2.0",
         license_url=row.get("license_url") or "https://creativecommons.org/licenses/by/2.0/",
         page_url=row.get("page_url", ""),
@@ -92,3 +94,11 @@ def row_candidate(row: dict[str, Any], cache_score: float | None = None) -> Imag
             "cache_row": row.get("row"),
         },
     )
+
+
+def _text(row: dict[str, Any], name: str, limit: int) -> str:
+    """A text field of a row (from outside CSVs, through a cache anyone may have built): a string, capped."""
+    value = row.get(name)
+    if not isinstance(value, str):
+        return ""
+    return value if len(value) <= limit else value[: max(1, limit - 1)].rstrip() + "…"

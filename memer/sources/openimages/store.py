@@ -49,6 +49,9 @@ MANIFEST = "manifest.json"
 EMBEDDINGS = "embeddings.npy"
 METADATA = "metadata.sqlite"
 PARTS = (EMBEDDINGS, METADATA, INDEX_HEAD, INDEX_TAIL, INDEX_PARAMS)
+# Rows per pass while the index is written: its float64 temporaries take about 19 KB a row, so this
+# bounds that phase near 300 MB whatever the cache's size (python -m bench.cache_build).
+INDEX_WRITE_BLOCK = 16_384
 
 # Per-row metadata, in column order; ``license_assumed`` is stored as 0/1.
 ROW_FIELDS = (
@@ -109,7 +112,7 @@ class CacheWriter:
         self._embeddings = np.lib.format.open_memmap(
             self.tmp / EMBEDDINGS, mode="w+", dtype=np.float16, shape=(self.rows, self.dim)
         )
-        self._db = sqlite3.connect(self.tmp / METADATA)
+        self._db = sqlite3.connect(self.tmp / METADATA, check_same_thread=False)  # the builder writes on a thread
         columns = ", ".join(
             f"{name} {'INTEGER' if name == 'license_assumed' else 'TEXT'} NOT NULL" for name in ROW_FIELDS
         )
@@ -151,7 +154,7 @@ class CacheWriter:
             self._embeddings.flush()
             embeddings = self._embeddings
             del self._embeddings
-            _write_index(self.tmp, np.asarray(embeddings), progress=progress)
+            _write_index(self.tmp, np.asarray(embeddings), progress=progress, block=INDEX_WRITE_BLOCK)
             del embeddings
             manifest = {
                 "format": FORMAT,

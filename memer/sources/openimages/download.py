@@ -1,0 +1,207 @@
+"""Fetch a published cache (``memer cache download [URL]``) from any static host, safely.
+
+A published copy is the folder ``memer cache build`` writes, uploaded as it is: a Hugging Face
+dataset repo's ``.../resolve/main`` URL, a release, a bucket. The manifest comes first and is
+checked (format version, CLIP model and tag, a size and sha256 for every part); then each part
+streams into a staging folder beside the cache, resuming with HTTP Range after a broken
+connection, and is checked against the manifest. Only when every part checks out, and the
+staged folder opens as a cache, is it renamed over the old one: a tampered or mismatched part
+is refused, and the old cache stays as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memer import http, settings
+from memer.errors import CacheError
+from memer.progress import Progress
+from memer.sources.openimages.store import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    PARTS,
+    EmbeddingCache,
+    _swap_into_place,
+    sha256_file,
+)
+from memer.sources.openimages.transfer import download_file
+
+MAX_MANIFEST_BYTES = 1 << 20  # a manifest is a few KB; anything bigger is not one
+NO_URL_HINT = (
+    "Give the URL of a published copy (memer cache download URL) or set MEMER_CACHE_URL; "
+    "none is published yet (see cache/README.md), so build one with `memer cache build`."
+)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class CacheDownload:
+    """What ``download_cache`` did: where the cache is now, its rows, and the bytes fetched."""
+
+    directory: Path
+    url: str
+    rows: int
+    model: str
+    pretrained: str
+    downloaded_bytes: int = 0
+    reused: list[str] = field(default_factory=list)  # parts already staged by an earlier, broken run
+
+
+def staging_dir(directory: str | Path) -> Path:
+    """Where a download is staged: beside the cache (same file system, so the swap is a rename)."""
+    directory = Path(directory)
+    return directory.parent / f".{directory.name}.download"
+
+
+def fetch_manifest(url: str) -> tuple[dict[str, Any], bytes]:
+    """The published manifest (parsed, and its exact bytes), refused unless it is a usable one."""
+    import requests
+
+    target = f"{url.rstrip('/')}/{MANIFEST}"
+    try:
+        with http.get_session().get(target, stream=True, timeout=http.timeout()) as response:
+            if response.status_code != 200:
+                raise CacheError(
+                    f"Could not fetch the cache manifest {target} (HTTP {response.status_code}).",
+                    "Check MEMER_CACHE_URL (the folder holding manifest.json and the parts).",
+                )
+            body = b""
+            for block in response.iter_content(1 << 16):
+                body += block
+                if len(body) > MAX_MANIFEST_BYTES:
+                    raise CacheError(f"{target} is larger than a cache manifest can be; it was refused.")
+    except requests.RequestException as err:
+        raise CacheError(
+            f"Could not fetch the cache manifest {target} ({http.describe_failure(err)}).",
+            "Check your connection and MEMER_CACHE_URL, then run the same command again.",
+        ) from None
+    try:
+        manifest = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise CacheError(f"{target} is not a JSON cache manifest.", "Check MEMER_CACHE_URL.") from None
+    return manifest, body
+
+
+def check_manifest(manifest: Any, model: str, pretrained: str) -> dict[str, dict[str, Any]]:
+    """The parts to fetch ({name: {bytes, sha256}}), after checking the manifest fits this memer."""
+    if not isinstance(manifest, dict):
+        raise CacheError("The published manifest is not a JSON object; it is not a memer cache.")
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise CacheError(
+            f"The published cache is format {manifest.get('format')!r} v{manifest.get('format_version')!r}; "
+            f"this memer reads {FORMAT!r} v{FORMAT_VERSION}.",
+            "Update memer, or use a cache published for this version.",
+        )
+    theirs = (manifest.get("model"), manifest.get("pretrained") or "")
+    if theirs != (model, pretrained or ""):
+        raise CacheError(
+            f"The published cache was built with CLIP {theirs[0]} ({theirs[1] or 'no tag'}), "
+            f"but memer uses {model} ({pretrained or 'no tag'}); their vectors do not compare.",
+            f"Set MEMER_CLIP_MODEL={theirs[0]} MEMER_CLIP_PRETRAINED={theirs[1]} to use it, "
+            "or download a cache built for your model.",
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != set(PARTS):
+        raise CacheError(f"The published manifest must list exactly the parts {', '.join(PARTS)}.")
+    parts = {}
+    for name in PARTS:
+        info = files[name]
+        size = info.get("bytes") if isinstance(info, dict) else None
+        digest = info.get("sha256") if isinstance(info, dict) else None
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise CacheError(f"The published manifest gives no usable size for {name}.")
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            raise CacheError(f"The published manifest gives no usable sha256 for {name}.")
+        parts[name] = {"bytes": size, "sha256": digest}
+    for key in ("rows", "dim"):
+        if not isinstance(manifest.get(key), int) or manifest[key] <= 0:
+            raise CacheError(f"The published manifest has no usable {key!r}.")
+    return parts
+
+
+def _part_ok(path: Path, expected: dict[str, Any]) -> bool:
+    return path.is_file() and path.stat().st_size == expected["bytes"] and sha256_file(path) == expected["sha256"]
+
+
+def download_cache(
+    url: str | None = None,
+    directory: str | Path | None = None,
+    *,
+    model: str | None = None,
+    pretrained: str | None = None,
+    progress: Progress | None = None,
+) -> CacheDownload:
+    """Download the published cache at ``url`` (default ``MEMER_CACHE_URL``) into ``directory``."""
+    url = (url if url is not None else settings.CACHE_URL).strip()
+    if not url:
+        raise CacheError("No cache URL is set.", NO_URL_HINT)
+    if not url.startswith(("https://", "http://")):
+        raise CacheError(f"The cache URL {url!r} is not an http(s) address.", "Give the folder's https:// URL.")
+    model = settings.CLIP_MODEL if model is None else model
+    pretrained = settings.CLIP_PRETRAINED if pretrained is None else pretrained
+    directory = Path(directory if directory is not None else settings.cache_dir())
+    if progress is not None:
+        progress("Fetching the cache manifest", None)
+    manifest, manifest_bytes = fetch_manifest(url)
+    parts = check_manifest(manifest, model, pretrained)
+    staging = staging_dir(directory)
+    staging.mkdir(parents=True, exist_ok=True)
+    old_manifest = staging / MANIFEST
+    if old_manifest.is_file() and old_manifest.read_bytes() != manifest_bytes:
+        for name in PARTS:  # staged for another published copy: nothing there can be reused
+            (staging / name).unlink(missing_ok=True)
+            (staging / f"{name}.part").unlink(missing_ok=True)
+    old_manifest.write_bytes(manifest_bytes)
+    report = CacheDownload(directory, url, int(manifest["rows"]), model, pretrained or "")
+    session = http.get_session()
+    total = sum(info["bytes"] for info in parts.values()) or 1
+    done = 0
+    for number, name in enumerate(PARTS, 1):
+        expected = parts[name]
+        path = staging / name
+        if path.is_file() and _part_ok(path, expected):
+            report.reused.append(name)
+        else:
+            path.unlink(missing_ok=True)
+            have = (staging / f"{name}.part").stat().st_size if (staging / f"{name}.part").is_file() else 0
+
+            def overall(
+                message: str,
+                fraction: float | None,
+                _done: int = done,
+                _size: int = expected["bytes"],
+                _n: int = number,
+            ) -> None:
+                if progress is not None:
+                    part_fraction = 0.0 if fraction is None else fraction
+                    progress(f"{message} [part {_n}/{len(PARTS)}]", (_done + part_fraction * _size) / total)
+
+            download_file(
+                f"{url.rstrip('/')}/{name}",
+                path,
+                progress=overall,
+                session=session,
+                label=name,
+                url_hint="Check MEMER_CACHE_URL and your connection.",
+                max_bytes=expected["bytes"],
+            )
+            report.downloaded_bytes += path.stat().st_size - have
+            if not _part_ok(path, expected):
+                what = "size" if path.stat().st_size != expected["bytes"] else "sha256"
+                path.unlink(missing_ok=True)
+                raise CacheError(
+                    f"The downloaded {name} does not match the published manifest ({what} differs): it is corrupt "
+                    f"or was tampered with, so it was refused; the cache in {directory} was not changed.",
+                    "Run the same command again; if it happens again, the published copy is broken: tell its maintainers.",
+                )
+        done += expected["bytes"]
+    if progress is not None:
+        progress("Checking the downloaded cache", 1.0)
+    EmbeddingCache.open(staging).close()  # shapes, dtypes and row counts, before anything is replaced
+    _swap_into_place(staging, directory)
+    return report

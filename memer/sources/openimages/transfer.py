@@ -1,0 +1,127 @@
+"""Resumable HTTP downloads for the cache: the builder's source files and a published cache's parts.
+
+A file streams into ``<name>.part`` and is renamed into place only when complete; a broken
+connection or an interrupted run picks up where it stopped with an HTTP ``Range`` request.
+Requests go through memer's one session (``memer.http``: User-Agent, timeouts, retries).
+Progress goes to an optional ``progress(message, fraction)`` hook; nothing is printed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from memer import http, settings
+from memer.errors import CacheError
+from memer.progress import Progress
+from memer.sources.openimages.store import sha256_file
+from memer.text import human_size
+
+CHUNK = 1 << 16  # a broken connection loses at most this much of a download
+REPORT_BYTES = 1 << 20  # a download reports its progress about once per this many bytes
+URL_HINT = "Check the URL settings (MEMER_NARRATIVES_URL, MEMER_OPENIMAGES_META_URL) and your connection."
+
+
+def download_file(
+    url: str,
+    dest: str | Path,
+    *,
+    progress: Progress | None = None,
+    session: Any = None,
+    label: str | None = None,
+    url_hint: str = URL_HINT,
+    max_bytes: int | None = None,
+) -> dict[str, Any]:
+    """Stream ``url`` to ``dest``, resuming a partial ``.part`` file with a Range request.
+
+    Returns the source record kept in the manifest (name, url, bytes, sha256). A finished
+    file is not fetched again. A server that sends more than ``max_bytes`` is cut off and its
+    partial file dropped.
+    """
+    import requests
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_file():
+        return _source_record(url, dest)
+    part = dest.with_name(dest.name + ".part")
+    session = session or http.get_session()  # memer's User-Agent, timeouts and retry policy
+    # The session already retries 429 and 5xx answers (honouring Retry-After); this loop only
+    # picks a broken or short transfer up again where it stopped.
+    attempts = max(1, settings.HTTP_RETRIES + 1)
+    last_error = ""
+    for _ in range(attempts):
+        last_error = ""
+        have = part.stat().st_size if part.is_file() else 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        try:
+            with session.get(url, headers=headers, stream=True, timeout=http.timeout()) as response:
+                if response.status_code == 416 and have:  # the part file already holds everything
+                    break
+                if response.status_code not in (200, 206):
+                    raise CacheError(f"Could not download {url} (HTTP {response.status_code}).", url_hint)
+                if not _resumes_at(response, have):  # another range than asked for: ask for all of it
+                    part.unlink(missing_ok=True)
+                    last_error = "the server answered another byte range"
+                    continue
+                if response.status_code == 200:
+                    have = 0  # the server ignored Range: start over
+                length = response.headers.get("Content-Length")
+                total = have + int(length) if length and length.isdigit() else None
+                with open(part, "ab" if have else "wb") as out:
+                    reported = -REPORT_BYTES
+                    for block in response.iter_content(CHUNK):
+                        out.write(block)
+                        have += len(block)
+                        if max_bytes is not None and have > max_bytes:
+                            out.close()
+                            part.unlink(missing_ok=True)
+                            raise CacheError(
+                                f"{url} sends more than the {human_size(max_bytes)} expected; the download was dropped.",
+                                url_hint,
+                            )
+                        if progress is not None and have - reported >= REPORT_BYTES:
+                            reported = have
+                            _report_download(progress, label or dest.name, have, total)
+                    if progress is not None and reported != have:
+                        _report_download(progress, label or dest.name, have, total)
+                if total is not None and part.stat().st_size != total:
+                    last_error = f"got {part.stat().st_size} of {total} bytes"
+                    continue
+                break
+        except requests.RequestException as err:
+            last_error = http.describe_failure(err)
+            continue
+    if last_error:
+        if part.is_file():
+            raise CacheError(
+                f"Could not download {url} ({last_error}); the partial file {part} is kept.",
+                "Run the same command again to resume.",
+            )
+        raise CacheError(
+            f"Could not download {url} ({last_error}).", "Check your connection and run the same command again."
+        )
+    if not part.is_file():
+        raise CacheError(f"Could not download {url} (no data).", url_hint)
+    part.rename(dest)
+    return _source_record(url, dest)
+
+
+def _resumes_at(response: Any, have: int) -> bool:
+    """True when a 206 answer starts where the partial file ends (``Content-Range: bytes START-...``)."""
+    if response.status_code != 206:
+        return True
+    found = re.match(r"\s*bytes\s+(\d+)-", response.headers.get("Content-Range", ""))
+    return found is None or int(found.group(1)) == have
+
+
+def _report_download(progress: Progress, name: str, have: int, total: int | None) -> None:
+    if total:
+        progress(f"Downloading {name} ({human_size(have)} of {human_size(total)})", min(1.0, have / total))
+    else:
+        progress(f"Downloading {name} ({human_size(have)})", None)
+
+
+def _source_record(url: str, path: Path) -> dict[str, Any]:
+    return {"name": path.name, "url": url, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
