@@ -772,18 +772,5 @@ def test_no_two_widgets_share_a_layout(app):
     assert len(layouts) == len(set(layouts))
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ({"a.png": {"metadata": {"name": "a.png"}, "content": b"\x89PNG"}}, [("a.png", b"\x89PNG")]),  # ipywidgets 7
-        (({"name": "b.jpg", "type": "image/jpeg", "content": memoryview(b"\xff\xd8")},), [("b.jpg", b"\xff\xd8")]),
-        ((), []),
-        ({}, []),
-    ],
-)
-def test_uploaded_files_read_the_same_in_both_ipywidgets(value, expected):
-    assert compat.uploaded_files(value) == expected
-
-
 def test_an_error_is_a_memer_error_message_as_written(app):
     assert messages.error_for_app(MemerError("lower case start.")) == "Lower case start."

@@ -18,6 +18,7 @@ from memer.ui.compat import show
 from memer.ui.editor import Editor
 from memer.ui.gallery import Gallery, picture_key
 from memer.ui.jobs import Debounced, Runner
+from memer.ui.own_panel import OwnPicturePanel
 from memer.ui.preview import Preview
 from memer.ui.search_panel import SearchPanel
 from memer.ui.style import CSS, heading
@@ -43,6 +44,7 @@ class App:
         self.work = WorkStore()
 
         self.search = SearchPanel(pipeline, self.runner, self._found)
+        self.own = OwnPicturePanel(pipeline, self.runner, self.use_picture)
         self.gallery = Gallery(self.pick)
         self.captions = CaptionsPanel(pipeline, self.runner, self._current, self._use_caption)
         self.editor = Editor(self._edited)
@@ -71,6 +73,7 @@ class App:
                 w.HTML(value=CSS + '<div class="memer-title">memer: make a meme</div>'),
                 w.HTML(value=heading("1. Find a picture")),
                 self.search.widget,
+                self.own.widget,
                 self.pick_section,
                 self.make_section,
             ],
@@ -111,9 +114,18 @@ class App:
 
     def pick(self, index: int) -> None:
         """A card's Pick button: use that picture, with whatever was made for it before."""
+        self.use_picture(self.gallery.candidates[index])
+
+    def use_picture(self, candidate: Any) -> None:
+        """Make ``candidate`` the picture in use (a card's, or the user's own upload or link)."""
+        from memer.text import collapse_whitespace, plain_title
+
         with self.lock:
-            candidate = self.gallery.candidates[index]
-            self.candidate, self.theme = candidate, self.result.query if self.result is not None else ""
+            if self.result is not None and candidate in self.result.candidates:
+                theme = self.result.query
+            else:  # your own picture: the topic box says what it is about, else its name
+                theme = collapse_whitespace(self.search.query.value) or plain_title(candidate.title or "")
+            self.candidate, self.theme = candidate, theme
             key = picture_key(candidate)
             work = self.work[key]
             self.preview.stale()
@@ -153,7 +165,8 @@ class App:
             candidate, _theme, work = self._current()
             look = self.editor.look()
             engine = work.engine if work is not None else ""
-        meme = self.preview.render(candidate, look, engine)
+            description = work.description if work is not None else ""
+        meme = self.preview.render(candidate, look, engine, description)
         if meme is not None:
             self.editor.show_auto_size(getattr(meme, "font_size", None))
 

@@ -85,6 +85,7 @@ class CaptionsPanel:
         self.cancel_button = w.Button(description="Cancel", icon="times", layout=w.Layout(display="none"))
         self.status = StepStatus(runner, Meter())
         self.safety_note = w.HTML(value="")
+        self.description = w.HTML(value="")  # what the model saw in the picture
         self.list = w.VBox([], layout=w.Layout(width="auto"))
         self.list.add_class("memer-captions")
         self.buttons: list[Any] = []
@@ -107,6 +108,7 @@ class CaptionsPanel:
                 self.key_box,
                 w.HBox([self.write_button, self.cancel_button], layout=w.Layout(flex_flow="row wrap")),
                 self.status.widget,
+                self.description,
                 self.safety_note,
                 self.list,
                 self.confirm,
@@ -222,6 +224,8 @@ class CaptionsPanel:
         if work is not None and work.note:
             note += f" {work.note}"
         self.safety_note.value = note_html(note)
+        seen = work.description if work is not None else ""
+        self.description.value = note_html(f"What the model sees: {seen}") if seen else ""
         self.mark(work)
         self._sync()
 

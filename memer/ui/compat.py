@@ -50,12 +50,12 @@ def press_enter(text: Any) -> None:
     text._submission_callbacks(text)
 
 
-def uploaded_files(value: Any) -> list[tuple[str, bytes]]:
-    """A FileUpload's files as (name, content): a dict of dicts in ipywidgets 7, a tuple of dicts in 8."""
-    if not value:
-        return []
-    if isinstance(value, dict):  # 7: {name: {"metadata": {...}, "content": bytes}}
-        items = [(name, entry.get("content", b"")) for name, entry in value.items()]
-    else:  # 8: ({"name": ..., "content": memoryview, ...}, ...)
-        items = [(entry.get("name", ""), entry.get("content", b"")) for entry in value]
-    return [(str(name), bytes(content)) for name, content in items]
+
+def clear_upload(upload: Any) -> None:
+    """Empty a FileUpload so the same file can be chosen again: a dict and a counter in 7, a tuple in 8."""
+    if isinstance(upload.value, dict):
+        upload.value.clear()
+        if upload.has_trait("_counter"):
+            upload._counter = 0
+    else:
+        upload.value = ()

@@ -42,6 +42,7 @@ class Look:
     text_color: str
     outline_color: str
     credit_on_picture: bool
+    ai_label: bool | None = None  # the "AI-generated" tag on a generated picture; None: settings.AI_LABEL
 
 
 def text_for_position(text: str, position: str) -> str:
@@ -89,6 +90,12 @@ class Editor:
         set_tooltip(self.font_size, "Font size in pixels on the finished meme; untick Auto size to change it")
         self.credit = w.Checkbox(value=False, description="Credit on the picture", indent=False)
         self.credit_note = w.HTML(value="")
+        from memer import settings
+
+        self.ai_label = w.Checkbox(
+            value=settings.AI_LABEL, description="Mark generated pictures “AI-generated”", indent=False
+        )
+        self.ai_label.layout.display = "none"  # shown for a generated picture only
         self.note = w.HTML(value="")
         self.widget = w.VBox(
             [
@@ -101,6 +108,7 @@ class Editor:
                 w.HBox([self.auto_size, self.font_size], layout=w.Layout(flex_flow="row wrap", width="auto")),
                 self.credit,
                 self.credit_note,
+                self.ai_label,
             ]
         )
         self.text.observe(self._on_text, names="value")
@@ -157,6 +165,7 @@ class Editor:
             self.credit.value = needed
         finally:
             self._quiet = False
+        self.ai_label.layout.display = "" if getattr(candidate, "ai_generated", False) else "none"
         licence = getattr(candidate, "license", "") or "its licence"
         self.credit_note.value = note_html(
             f"{licence} asks for credit, and social networks strip the credit kept in the PNG's data: "
@@ -187,4 +196,5 @@ class Editor:
             text_color=self.text_color.value,
             outline_color=self.text_color.value if outline == "none" else outline,
             credit_on_picture=bool(self.credit.value),
+            ai_label=bool(self.ai_label.value),
         )

@@ -43,6 +43,13 @@ def meme_file_name(base: str, look: Look) -> str:
     return "-".join(part for part in (stem, words, digest) if part) + ".png"
 
 
+def credit_with_restrictions(credit: str, candidate: Any) -> str:
+    """The credit line, and what the picture may not be used for (a link's rights, a model's licence)."""
+    restrictions = getattr(candidate, "restrictions", "") or ""
+    note = f'<div class="memer-note">{esc(restrictions, 300)}</div>' if restrictions else ""
+    return f'<div class="memer-credit">{esc(credit, 300)}</div>{note}'
+
+
 class Preview:
     def __init__(self, pipeline: Any, runner: Runner) -> None:
         import ipywidgets as w
@@ -87,13 +94,11 @@ class Preview:
         with self._lock:
             self.meme = self.look = None
         self.image.value = thumbnail_jpeg(candidate.path, settings.UI_PREVIEW_SIZE) if candidate is not None else b""
-        self.attribution.value = (
-            f'<div class="memer-credit">{esc(candidate.attribution(), 300)}</div>' if candidate is not None else ""
-        )
+        self.attribution.value = credit_with_restrictions(candidate.attribution(), candidate) if candidate else ""
         self.status.clear()
         self._sync()
 
-    def render(self, candidate: Any, look: Look, engine: str) -> Any:
+    def render(self, candidate: Any, look: Look, engine: str, description: str = "") -> Any:
         """Draw the meme for ``look`` (any thread); shows it, or the error under the preview."""
         if candidate is None:
             return None
@@ -111,6 +116,8 @@ class Preview:
                 engine=engine,
                 text_color=look.text_color,
                 outline_color=look.outline_color,
+                ai_label=look.ai_label,
+                description=description,
             )
         except BaseException as err:  # noqa: BLE001 - shown under the preview, never a traceback
             self.last_error = err
@@ -120,7 +127,7 @@ class Preview:
             self._sync()
             return None
         self.image.value = jpeg_bytes(meme.image, settings.UI_PREVIEW_SIZE)
-        self.attribution.value = f'<div class="memer-credit">{esc(meme.attribution, 300)}</div>'
+        self.attribution.value = credit_with_restrictions(meme.attribution, candidate)
         self.status.clear()
         with self._lock:
             self.meme, self.look = meme, look

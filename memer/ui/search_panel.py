@@ -25,7 +25,7 @@ from memer.ui.jobs import Cancelled, Job, Runner
 from memer.ui.logs import Meter
 from memer.ui.messages import error_for_app, source_note
 from memer.ui.status import StepStatus
-from memer.ui.style import sources_html
+from memer.ui.style import drops_html, note_html, sources_html
 
 # Seconds after a search starts during which letters extending its query still count as typed before Enter.
 LATE_LETTERS_WINDOW = 3.0
@@ -50,14 +50,20 @@ class SearchPanel:
         set_tooltip(self.cancel_button, "Stop this search")
         self.status = StepStatus(runner, Meter())
         self.sources = w.HTML(value="")
+        self.dropped = w.HTML(value="")  # why some pictures found never arrived (downloads that failed)
+        self.generate = w.Checkbox(value=False, description="Also draw pictures for the topic", indent=False)
+        self.generate_note = w.HTML(value="")
+        self.generate.observe(lambda _: self._note_generator(), names="value")
         self.widget = w.VBox(
             [
                 w.HBox(
                     [self.query, self.search_button, self.cancel_button],
                     layout=w.Layout(flex_flow="row wrap", width="auto"),
                 ),
+                w.HBox([self.generate, self.generate_note], layout=w.Layout(flex_flow="row wrap")),
                 self.status.widget,
                 self.sources,
+                self.dropped,
             ]
         )
         self.search_button.on_click(lambda _: self.request())
@@ -96,7 +102,7 @@ class SearchPanel:
                 running.cancel()
             job = self.job = Job("search", query)
             self.searches += 1
-        self.sources.value = ""
+        self.sources.value = self.dropped.value = ""
         self._sync()
         self.status.start(job, f"Searching for “{query}”…")
         self.runner.spawn(lambda: self._run(job), name="memer-ui-search")
@@ -115,7 +121,9 @@ class SearchPanel:
 
     def _run(self, job: Job) -> None:
         try:
-            result = self.pipeline.search(job.about, progress=job.hook(lambda m, f: self.status.report(job, m, f)))
+            result = self.pipeline.search(
+                job.about, sources=self.sources_to_ask(), progress=job.hook(lambda m, f: self.status.report(job, m, f))
+            )
             job.check()
             with self._lock:
                 if job is not self.job:
@@ -124,8 +132,15 @@ class SearchPanel:
                     result.sources,
                     {s.name: note for s in result.sources if (note := source_note(s.name, s.ok, s.message))},
                 )
+                self.dropped.value = drops_html(getattr(result, "drop_reasons", []))
                 if result.candidates:
                     self.status.finish(job, f"{len(result.candidates)} pictures for “{job.about}”: pick one.")
+                elif result.sources and not any(s.ok for s in result.sources):
+                    self.status.fail(
+                        job,
+                        "Every picture source failed (see above). Check the internet connection, "
+                        "or upload a picture of your own below.",
+                    )
                 else:
                     self.status.fail(job, f"No pictures found for “{job.about}”. Try other words.")
             self.on_found(result)
@@ -134,10 +149,26 @@ class SearchPanel:
         except BaseException as err:  # noqa: BLE001 - every failure is a message in the app
             self.last_error = err
             if job is self.job and not job.cancelled:
+                failed_sources = getattr(err, "sources", None)  # pipeline.SearchFailed: CLIP failed, and these
+                if failed_sources:
+                    self.sources.value = sources_html(failed_sources)
                 self.status.fail(job, error_for_app(err))
         finally:
             job.done.set()
             self._sync()
+
+    def sources_to_ask(self) -> list[str] | None:
+        """The sources set in the settings, plus the picture generator when the switch is on."""
+        if not self.generate.value:
+            return None
+        names = [name for name in settings.SOURCES if name != "generated"]
+        return [*names, "generated"]
+
+    def _note_generator(self) -> None:
+        if not self.generate.value:
+            self.generate_note.value = ""
+            return
+        self.generate_note.value = note_html(generator_note())
 
     def cancel(self) -> None:
         """The Cancel button: the search stops at its next step; its answer, if any, is dropped."""
@@ -153,3 +184,24 @@ class SearchPanel:
         busy = self.busy
         show(self.cancel_button, busy)
         self.search_button.description = "Searching…" if busy else "Search"
+
+
+def generator_note() -> str:
+    """Which generator will draw, what it costs or its licence, and whether it will be slow."""
+    from memer.sources.generated import choose_generator
+
+    try:
+        chosen = choose_generator()
+    except Exception as err:  # noqa: BLE001 - e.g. an unknown MEMER_GENERATOR: said, not raised
+        return str(err)
+    if chosen == "openai":
+        return f"OpenAI {settings.IMAGE_MODEL}, quality {settings.IMAGE_QUALITY} (about a cent a picture)."
+    note = f"{settings.IMAGE_MODEL_LOCAL}: {settings.IMAGE_MODEL_LOCAL_LICENSE}"
+    try:
+        from memer.device import cuda_device
+
+        if cuda_device() is None:
+            note += "; slow without a GPU"
+    except Exception:  # noqa: BLE001 - no torch: the search will say so
+        pass
+    return note + "."

@@ -123,6 +123,14 @@ def sources_html(sources: list[Any], notes: dict[str, str] | None = None) -> str
     return '<div class="memer-sources">' + "<br>".join(lines) + "</div>"
 
 
+def drops_html(reasons: list[Any]) -> str:
+    """One short line per kind of failure: "2 pictures dropped: HTTP 404"."""
+    lines = [
+        f"{r.count} picture{'s' if r.count != 1 else ''} dropped: {esc(r.reason, 120)}" for r in reasons if r.count
+    ]
+    return '<div class="memer-note">' + "<br>".join(lines) + "</div>" if lines else ""
+
+
 def download_link_html(png: bytes | None, filename: str, label: str = "⬇️ Download PNG") -> str:
     """A real link that saves ``png`` as ``filename``, styled as a button; greyed out while there is none."""
     import base64

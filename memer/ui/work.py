@@ -16,6 +16,7 @@ class PictureWork:
     safety_checks: list[str] = field(default_factory=list)  # how each batch was checked, in order
     engine: str = ""  # of the last batch (goes into the PNG's metadata)
     note: str = ""  # the last batch's note (e.g. fewer came back)
+    description: str = ""  # what the caption model saw in the picture (goes into the PNG's alt text)
     chosen: int | None = None  # index into captions of the caption in use
     text: str = ""  # the caption as edited
     confirmed_unsafe: set[int] = field(default_factory=set)  # unsafe captions the user chose anyway
@@ -24,6 +25,7 @@ class PictureWork:
         self.captions.extend(batch.captions)
         self.safety_checks.append(batch.safety_check)
         self.engine, self.note = batch.engine, batch.note
+        self.description = getattr(batch, "description", "") or self.description
 
     def first_safe(self, start: int = 0) -> int | None:
         return next((i for i, c in enumerate(self.captions) if i >= start and c.level < 2), None)
