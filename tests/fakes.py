@@ -123,6 +123,9 @@ class FakePipeline:
                     score=0.3 - i * 0.01,
                 )
             )
+        if sources and "generated" in sources and candidates:
+            candidates[0].ai_generated = True
+            candidates[0].restrictions = "Drawn by a model: non-commercial use only."
         statuses = [
             SourceStatus("commons", True, (self.n_candidates + 1) // 2),
             SourceStatus("wikipedia", True, self.n_candidates // 2),
@@ -134,7 +137,18 @@ class FakePipeline:
         return SearchResult(query=query, candidates=candidates, sources=statuses)
 
     def captions(
-        self, candidate, *, theme, engine=None, style=None, n=None, model=None, api_key=None, progress=None
+        self,
+        candidate,
+        *,
+        theme,
+        engine=None,
+        style=None,
+        n=None,
+        model=None,
+        api_key=None,
+        progress=None,
+        seed=None,
+        description=None,
     ) -> CaptionBatch:
         self._enter(
             "captions",
@@ -157,7 +171,21 @@ class FakePipeline:
             for text, level in zip(CAPTION_TEXTS, self.levels)
         ]
         check = "OpenAI moderation (omni-moderation-latest)" if engine == "openai" else "offline word list (weaker)"
-        return CaptionBatch(captions, engine, "fake-model", check, note="")
+        batch = CaptionBatch(captions, engine, "fake-model", check, note="")
+        batch.description = f"a picture of {theme}"
+        return batch
+
+    def own_picture(self, source, *, name=""):
+        """The real one (memer.pipeline.own_picture): your own picture is checked as in the product."""
+        from memer import pipeline
+
+        self._enter("own_picture", (source if isinstance(source, str) else f"<{len(source)} bytes>",), {"name": name})
+        return pipeline.own_picture(source, name=name)
+
+    def uploaded_file(self, value):
+        from memer import pipeline
+
+        return pipeline.uploaded_file(value)
 
     def render(
         self,

@@ -10,6 +10,7 @@ the app to be idle.
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import re
 import sys
@@ -774,3 +775,147 @@ def test_no_two_widgets_share_a_layout(app):
 
 def test_an_error_is_a_memer_error_message_as_written(app):
     assert messages.error_for_app(MemerError("lower case start.")) == "Lower case start."
+
+
+# --- your own picture, generated pictures (issue 13) ---------------------------------
+
+
+def upload_value(name: str, content: bytes):
+    """What the front end puts in FileUpload.value: a dict in ipywidgets 7, a tuple of dicts in 8."""
+    if IPYWIDGETS_MAJOR >= 8:
+        entry = {"name": name, "type": "image/jpeg", "size": len(content), "content": memoryview(content)}
+        return ({**entry, "last_modified": datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)},)
+    return {name: {"metadata": {"name": name, "type": "image/jpeg", "size": len(content)}, "content": content}}
+
+
+def choose_file(upload, value) -> None:
+    """As the front end does: ipywidgets 7's value is read-only on the Python side (its sync sets it)."""
+    upload.set_trait("value", value)
+
+
+def jpeg_file_bytes(tmp_path) -> bytes:
+    from tests.fakes import make_picture
+
+    return make_picture(tmp_path / "mine.jpg", (10, 120, 200), "mine").read_bytes()
+
+
+def test_an_uploaded_picture_becomes_the_one_in_use_without_a_search(app, fake, tmp_path):
+    choose_file(app.own.upload, upload_value("Holiday snap.jpg", jpeg_file_bytes(tmp_path)))
+    app.wait()
+    assert "memer-error" not in app.own.status.shown_text, app.own.status.shown_text
+    assert app.candidate is not None and app.candidate.source == "own"
+    assert visible(app.make_section) and "your own picture" in app.preview.attribution.value
+    app.captions.write_button.click()
+    app.wait()
+    kwargs = next(kw for step, _, kw in fake.calls if step == "captions")
+    assert kwargs["theme"] == "Holiday snap" and len(app.captions.buttons) == 10
+    assert not app.own.upload.value  # emptied, so the same file can be chosen again
+
+
+def test_an_upload_that_is_not_a_picture_is_refused_under_the_upload(app, fake):
+    choose_file(app.own.upload, upload_value("notes.jpg", b"<html>not a picture</html>"))
+    app.wait()
+    assert "memer-error" in app.own.status.error.value and app.candidate is None
+    assert app.search.status.error.value == ""
+
+
+def test_a_link_or_path_in_the_link_box_is_used_and_a_bad_one_is_said_there(app, fake, tmp_path):
+    app.own.link.value = "ftp://example.org/cat.jpg"
+    app.own.link_button.click()
+    app.wait()
+    assert "cannot fetch" in app.own.status.error.value and app.candidate is None
+    path = tmp_path / "mine.jpg"
+    path.write_bytes(jpeg_file_bytes(tmp_path))
+    app.own.link.value = str(path)
+    app.own.link_button.click()
+    app.wait()
+    assert app.candidate is not None and app.candidate.source == "own"
+    assert app.own.status.error.value == ""
+
+
+def test_the_generate_switch_adds_the_generator_and_says_what_it_costs(app, fake):
+    searched(app)
+    assert fake.calls[-1][2]["sources"] is None  # off by default: the settings' sources
+    app.search.generate.value = True
+    assert app.search.generate_note.value  # which generator, its cost or licence
+    searched(app, "cats")
+    assert fake.calls[-1][2]["sources"][-1] == "generated"
+
+
+def test_the_ai_label_switch_shows_for_a_generated_picture_and_reaches_the_renderer(app, fake):
+    app.search.generate.value = True
+    searched(app)
+    picked(app, 1)
+    assert not visible(app.editor.ai_label)
+    picked(app, 0)  # the fake's generated one
+    assert visible(app.editor.ai_label) and app.editor.ai_label.value is settings.AI_LABEL
+    assert "non-commercial" in app.preview.attribution.value  # the picture's restrictions, under the preview
+    type_caption(app, "robots drew this")
+    assert renders(fake)[-1][1]["ai_label"] is settings.AI_LABEL
+    app.editor.ai_label.value = not settings.AI_LABEL
+    app.wait()
+    assert renders(fake)[-1][1]["ai_label"] is (not settings.AI_LABEL)
+
+
+# --- what the search dropped, and a search that failed (issue 11) -------------------
+
+
+def test_dropped_pictures_are_one_short_line_per_reason(fake, no_key):
+    from memer.pipeline import DropReason
+
+    original = fake.search
+
+    def search(query, **kwargs):
+        result = original(query, **kwargs)
+        result.drop_reasons = [DropReason("HTTP 404", 2), DropReason("not an image (text/html)", 1)]
+        return result
+
+    fake.search = search
+    app = searched(ui.App(pipeline=fake))
+    assert "2 pictures dropped: HTTP 404" in app.search.dropped.value
+    assert "1 picture dropped: not an image (text/html)" in app.search.dropped.value
+
+
+def test_when_clip_fails_the_sources_lines_still_show(app, fake):
+    from memer.errors import ModelError
+    from memer.pipeline import SearchFailed, SourceStatus
+
+    fake.fail["search"] = SearchFailed(
+        ModelError("CLIP could not be loaded: the hub did not answer.", "Set HF_HUB_OFFLINE=1 …"),
+        [SourceStatus("commons", False, 0, "could not connect"), SourceStatus("wikipedia", False, 0, "timed out")],
+    )
+    app.search.query.value = "apple pie"
+    app.search.search_button.click()
+    app.wait()
+    assert "❌ Wikimedia Commons: could not connect" in app.search.sources.value
+    assert "CLIP could not be loaded" in app.search.status.error.value
+
+
+def test_every_source_failing_is_not_called_no_pictures_for_the_words(fake, no_key):
+    from memer.pipeline import SourceStatus
+
+    fake.n_candidates = 0
+    original = fake.search
+
+    def search(query, **kwargs):
+        result = original(query, **kwargs)
+        result.sources = [SourceStatus("commons", False, 0, "could not connect")]
+        return result
+
+    fake.search = search
+    app = ui.App(pipeline=fake)
+    app.search.query.value = "apple pie"
+    app.search.search_button.click()
+    app.wait()
+    assert "Every picture source failed" in app.search.status.error.value
+    assert "Try other words" not in app.search.status.error.value
+
+
+# --- what the model saw (issue 15) -------------------------------------------------
+
+
+def test_what_the_model_saw_shows_with_the_captions_and_goes_into_the_png(app, fake):
+    with_captions(app)
+    assert "What the model sees: a picture of apple pie" in app.captions.description.value
+    assert renders(fake)[-1][1]["description"] == "a picture of apple pie"
+    assert "Safety check: offline word list (weaker)." in app.captions.safety_note.value

@@ -50,7 +50,6 @@ def press_enter(text: Any) -> None:
     text._submission_callbacks(text)
 
 
-
 def clear_upload(upload: Any) -> None:
     """Empty a FileUpload so the same file can be chosen again: a dict and a counter in 7, a tuple in 8."""
     if isinstance(upload.value, dict):

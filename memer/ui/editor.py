@@ -121,6 +121,7 @@ class Editor:
             self.outline_color,
             self.font_size,
             self.credit,
+            self.ai_label,
         ):
             control.observe(lambda _: self._changed(), names="value")
 
