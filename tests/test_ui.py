@@ -919,3 +919,105 @@ def test_what_the_model_saw_shows_with_the_captions_and_goes_into_the_png(app, f
     assert "What the model sees: a picture of apple pie" in app.captions.description.value
     assert renders(fake)[-1][1]["description"] == "a picture of apple pie"
     assert "Safety check: offline word list (weaker)." in app.captions.safety_note.value
+
+
+# --- the Open Images cache (issue 14) ----------------------------------------------
+
+
+class FakeCacheSetup:
+    """memer.cache_setup's functions, recording calls; the status moves to ready after a build."""
+
+    def __init__(self, tmp_path, on_colab=False, mounted=False) -> None:
+        self.calls: list[tuple] = []
+        self.ready, self.on_colab, self.mounted, self.dir = False, on_colab, mounted, tmp_path / "cache"
+
+    def cache_status(self):
+        choices = [] if self.ready else ["download", "build-quick", "build-full", "skip"]
+        line = (
+            "Open Images: 1,000 pictures ready."
+            if self.ready
+            else "Open Images is not set up yet: the other sources work without it."
+        )
+        return types.SimpleNamespace(
+            ready=self.ready,
+            line=line,
+            choices=choices,
+            directory=self.dir,
+            on_colab=self.on_colab,
+            drive_mounted=self.mounted,
+        )
+
+    def estimate_build(self, kind, *, encoder=None, progress=None):
+        self.calls.append(("estimate", kind))
+        progress("Loading CLIP …", 0.5)
+        return types.SimpleNamespace(line=f"{kind.title()} build: encoding takes about 7.8 hours on the CPU.")
+
+    def run_build(self, kind, *, encoder=None, progress=None):
+        self.calls.append(("build", kind))
+        progress("Embedding captions (10/100, about 1 min left)", 0.1)
+        self.ready = True
+
+    def run_download(self, url=None, *, progress=None):
+        self.calls.append(("download",))
+        self.ready = True
+
+    def copy_to_drive(self, *, progress=None):
+        self.calls.append(("copy_to_drive",))
+
+    def mount_drive(self):
+        self.calls.append(("mount",))
+        self.mounted = True
+        return True
+
+    def use_drive(self):
+        self.calls.append(("use_drive",))
+
+
+def test_the_cache_panel_offers_its_choices_and_builds_only_after_the_estimate(fake, no_key, tmp_path):
+    setup = FakeCacheSetup(tmp_path)
+    app = ui.App(pipeline=fake, cache_setup=setup)
+    assert "not set up yet" in app.cache.line.value
+    assert [b.description for b in app.cache.choices.children] == [
+        "Download it",
+        "Build it (quick)",
+        "Build it (full)",
+        "Skip",
+    ]
+    app.cache.buttons["build-quick"].click()
+    app.wait()
+    assert setup.calls == [("estimate", "quick")] and "7.8 hours" in app.cache.estimate.value
+    assert visible(app.cache.start_build)
+    app.cache.start_build.click()
+    app.wait()
+    assert setup.calls[-1] == ("build", "quick") and "1,000 pictures ready" in app.cache.line.value
+    assert app.cache.choices.children == () or list(app.cache.choices.children) == []
+
+
+def test_skip_is_for_the_session_and_a_failure_is_said_under_the_panel(fake, no_key, tmp_path):
+    from memer.errors import CacheError
+
+    setup = FakeCacheSetup(tmp_path)
+
+    def broken(url=None, *, progress=None):
+        raise CacheError("the download's checksum does not match.", "Try again; the old cache stays.")
+
+    setup.run_download = broken
+    app = ui.App(pipeline=fake, cache_setup=setup)
+    app.cache.buttons["download"].click()
+    app.wait()
+    assert "checksum does not match. Try again" in app.cache.status.error.value
+    app.cache.buttons["skip"].click()
+    assert list(app.cache.choices.children) == [] and "Skipped for this session" in app.cache.status.line.value
+
+
+def test_on_colab_the_panel_can_mount_drive_and_keep_the_cache_there(fake, no_key, tmp_path):
+    setup = FakeCacheSetup(tmp_path, on_colab=True)
+    app = ui.App(pipeline=fake, cache_setup=setup)
+    assert visible(app.cache.drive_row) and visible(app.cache.mount)
+    app.cache.mount.click()
+    app.wait()
+    assert ("mount",) in setup.calls and not visible(app.cache.mount)
+    app.cache.keep_on_drive.value = True
+    app.cache.buttons["download"].click()
+    app.wait()
+    assert setup.calls[-2:] == [("download",), ("copy_to_drive",)]

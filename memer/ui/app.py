@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from memer import settings
+from memer.ui.cache_panel import CachePanel
 from memer.ui.captions_panel import CaptionsPanel
 from memer.ui.compat import show
 from memer.ui.editor import Editor
@@ -28,7 +29,7 @@ from memer.ui.work import PictureWork, WorkStore
 class App:
     """``pipeline`` is :mod:`memer.pipeline` unless given (tests pass a fake)."""
 
-    def __init__(self, pipeline: Any = None) -> None:
+    def __init__(self, pipeline: Any = None, cache_setup: Any = None) -> None:
         import ipywidgets as w
 
         if pipeline is None:
@@ -45,6 +46,7 @@ class App:
 
         self.search = SearchPanel(pipeline, self.runner, self._found)
         self.own = OwnPicturePanel(pipeline, self.runner, self.use_picture)
+        self.cache = CachePanel(self.runner, cache_setup)
         self.gallery = Gallery(self.pick)
         self.captions = CaptionsPanel(pipeline, self.runner, self._current, self._use_caption)
         self.editor = Editor(self._edited)
@@ -74,6 +76,8 @@ class App:
                 w.HTML(value=heading("1. Find a picture")),
                 self.search.widget,
                 self.own.widget,
+                w.HTML(value=heading("Open Images (optional)")),
+                self.cache.widget,
                 self.pick_section,
                 self.make_section,
             ],
@@ -175,6 +179,6 @@ class App:
         show(self.make_section, self.candidate is not None)
 
 
-def launch(pipeline: Any = None) -> App:
+def launch(pipeline: Any = None, cache_setup: Any = None) -> App:
     """Show the app in the notebook (the notebook's one app cell) and return it."""
-    return App(pipeline).show()
+    return App(pipeline, cache_setup).show()

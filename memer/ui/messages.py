@@ -23,7 +23,7 @@ NO_CACHE = re.compile(r"No Open Images cache|Open Images cache.*not found|cache 
 
 OPENIMAGES_NOT_SET_UP = (
     "not set up on this computer (optional): pictures come from Wikimedia Commons and Wikipedia. "
-    "The set-up cell says how to add it."
+    "Set it up under “Open Images (optional)” below."
 )
 
 
