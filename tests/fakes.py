@@ -161,6 +161,7 @@ class FakePipeline:
                 "model": model,
                 "api_key": api_key,
                 "progress": progress,
+                "seed": seed,
             },
         )
         if progress:

@@ -1021,3 +1021,22 @@ def test_on_colab_the_panel_can_mount_drive_and_keep_the_cache_there(fake, no_ke
     app.cache.buttons["download"].click()
     app.wait()
     assert setup.calls[-2:] == [("download",), ("copy_to_drive",)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent", "error"),
+    [("", None, ""), ("42", 42, ""), ("forty-two", None, "is not a whole number. Type a whole number, e.g. 42")],
+)
+def test_the_seed_box_is_checked_and_passed_on(app, fake, typed, sent, error):
+    searched(app)
+    picked(app)
+    app.captions.seed.value = typed
+    app.captions.write_button.click()
+    app.wait()
+    calls = [kw for step, _, kw in fake.calls if step == "captions"]
+    if error:
+        assert (
+            error in app.captions.status.error.value and calls == [] and "--seed" not in app.captions.status.error.value
+        )
+    else:
+        assert calls and calls[0]["seed"] == sent

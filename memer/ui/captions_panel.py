@@ -81,6 +81,12 @@ class CaptionsPanel:
         )
         self.key_box.observe(self._take_key, names="value")
         set_tooltip(self.key_box, "No OpenAI key was found; paste one here, or choose Engine: local")
+        self.seed = w.Text(
+            placeholder="any (a number repeats the local captions)",
+            description="Seed",
+            continuous_update=False,
+            layout=w.Layout(width="auto", flex="0 1 320px"),
+        )
         self.write_button = w.Button(description="Write captions", button_style="primary", icon="pencil")
         self.cancel_button = w.Button(description="Cancel", icon="times", layout=w.Layout(display="none"))
         self.status = StepStatus(runner, Meter())
@@ -104,7 +110,7 @@ class CaptionsPanel:
         self.engine.observe(lambda _: self._sync(), names="value")
         self.widget = w.VBox(
             [
-                w.HBox([self.engine, self.style], layout=w.Layout(flex_flow="row wrap")),
+                w.HBox([self.engine, self.style, self.seed], layout=w.Layout(flex_flow="row wrap")),
                 self.key_box,
                 w.HBox([self.write_button, self.cancel_button], layout=w.Layout(flex_flow="row wrap")),
                 self.status.widget,
@@ -152,14 +158,22 @@ class CaptionsPanel:
                 self.status.fail(None, "No OpenAI key found. Paste one in the key box, or choose Engine: local.")
                 return
             api_key = self._typed_key
+        seed_text = self.seed.value.strip()
+        try:
+            seed = captions.check_seed(seed_text) if seed_text else None
+        except Exception as err:  # noqa: BLE001 - CaptionError: a one-line message under the button
+            self.status.fail(None, error_for_app(err))
+            return
         job = self.job = Job("captions", theme)
         more = bool(work.captions)
         self.status.start(job, "Writing more captions…" if more else "Writing captions…")
         self._sync()
         engine, style = self.engine.value, self.style.value
-        self.runner.spawn(lambda: self._run(job, candidate, theme, work, engine, style, api_key), "memer-ui-captions")
+        self.runner.spawn(
+            lambda: self._run(job, candidate, theme, work, engine, style, api_key, seed), "memer-ui-captions"
+        )
 
-    def _run(self, job: Job, candidate: Any, theme: str, work: PictureWork, engine, style, api_key) -> None:
+    def _run(self, job: Job, candidate: Any, theme: str, work: PictureWork, engine, style, api_key, seed) -> None:
         try:
             batch = self.pipeline.captions(
                 candidate,
@@ -168,6 +182,7 @@ class CaptionsPanel:
                 style=style,
                 api_key=api_key,
                 progress=job.hook(lambda m, f: self.status.report(job, m, f)),
+                **({"seed": seed} if seed is not None else {}),
             )
             job.check()
             with self._lock:

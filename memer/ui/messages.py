@@ -17,6 +17,7 @@ APP_WORDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\s*\(--engine local\)"), " (Engine: local, above)"),
     (re.compile(r"--engine (\w+)"), r"Engine: \1"),
     (re.compile(r",? raise MEMER_OPENAI_TIMEOUT,?"), ","),
+    (re.compile(r"Use e\.g\. --seed \d+ or MEMER_SEED=\d+\."), "Type a whole number, e.g. 42, or leave the box empty."),
 ]
 BAD_KEY = re.compile(r"invalid or missing OpenAI key", re.IGNORECASE)
 NO_CACHE = re.compile(r"No Open Images cache|Open Images cache.*not found|cache not found", re.IGNORECASE)

@@ -23,7 +23,9 @@ class OwnPicturePanel:
         import ipywidgets as w
 
         self.pipeline, self.runner, self.on_picture = pipeline, runner, on_picture
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload a picture")
+        self.upload = w.FileUpload(
+            accept="image/*", multiple=False, description="Upload picture", layout=w.Layout(width="auto")
+        )
         set_tooltip(self.upload, "Use a picture of your own (JPEG, PNG, WebP …)")
         self.link = w.Text(placeholder="or paste a link to a picture (https://…)", layout=w.Layout(flex="1 1 200px"))
         self.link.add_class("memer-link")
