@@ -316,7 +316,7 @@ def test_what_a_step_prints_or_logs_goes_to_its_details_line_not_stderr(app, fak
 
     def search(query, **kwargs):
         print("model.safetensors:  45%|####5     | 1.40G/3.09G", end="\r", file=sys.stderr)
-        logging.getLogger("open_clip").warning("Loaded ViT-B-32 model config.")
+        logging.getLogger("some_library").warning("Loaded ViT-B-32 model config.")
         raise SourceError("down")
 
     fake.search = search
