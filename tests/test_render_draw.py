@@ -348,3 +348,11 @@ def test_a_long_word_at_size_1_lays_out_within_a_time_bound(word):
         return
     layout = layout_text(word, stack, 300, 300, font_size=1)  # narrow: the word is broken into long pieces
     assert layout.width <= 300
+
+
+@pytest.mark.parametrize("word", ["Gî\x0ce" * 250, "Gî e" * 250])
+def test_a_broken_word_whose_accents_overhang_still_fits_at_size_1(word):
+    """Found by the property test above: the ink of 'î' reaches past its advance, so a full line
+    wrapped by advances was too wide at 1 px (and fit at 2 px): the size search gave up."""
+    layout = layout_text(word, font_stack(), 300, 300, font_size=1)
+    assert layout.size == 1 and layout.width <= 300

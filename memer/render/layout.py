@@ -215,12 +215,22 @@ def _fit(
     usable = box_width - 2 * stroke
     if usable <= 0:
         return None
-    wrapped = _wrap(paragraphs, fonts, usable / scale, break_words=break_words)
+    room = usable / scale
+    wrapped = _wrap(paragraphs, fonts, room, break_words=break_words)
     if not wrapped:
         return None
     lines = [line for line, _ in wrapped]
     extents = [fonts.extent(line) for line in lines]
-    if any(e.span * scale > usable for e in extents):
+    overhang = max(e.span - e.width for e in extents)
+    if overhang > 0 and any(e.span > room for e in extents) and break_words:
+        # A glyph's ink reaches past its advance (an accent, an italic end): wrap again with that
+        # much less room, so a long broken word does not fail at one size and fit at the next.
+        wrapped = _wrap(paragraphs, fonts, room - overhang, break_words=True)
+        if not wrapped:
+            return None
+        lines = [line for line, _ in wrapped]
+        extents = [fonts.extent(line) for line in lines]
+    if any(e.span > room for e in extents):
         return None  # an overhanging glyph would poke out of the box
     return TextLayout(
         lines=tuple(lines),
