@@ -389,6 +389,46 @@ def test_the_app_from_the_users_side(front_end, tmp_path):
                 browser.close()
 
 
+def test_your_own_picture_by_upload_and_by_link(front_end, tmp_path, server):
+    """Issue 13 from the user's side: a pasted link, then a file chosen with the upload button, each
+    becomes the picture in use (the fake pipeline's own_picture is the real one: real checks, real download).
+    In Notebook 6 with ipywidgets 7.7.1 this found that resetting the upload (memer.ui.compat.clear_upload)
+    left the panel deaf to every later action."""
+    from tests.standins.mediawiki import make_image
+
+    photo = tmp_path / "my cat.png"
+    photo.write_bytes(make_image("png", (320, 240), seed=7))
+    url = server.add_file("/photos/linked.jpg", make_image("jpeg", (400, 300), seed=8), "image/jpeg")
+    log = tmp_path / "fake-calls.jsonl"
+    expect = playwright_api.expect
+    for page_url in serve(front_end, copied(FAKE_NOTEBOOK, tmp_path), {"MEMER_FAKE_LOG": str(log)}, tmp_path):
+        with playwright_api.sync_playwright() as pw:
+            browser, page = open_app(pw, page_url, front_end)
+            try:
+                in_use = page.get_by_text("Your picture is in use")
+                link = page.locator(".memer-link input")
+                link.click()
+                link.press_sequentially(url)  # typed, as a person does
+                button(page, "Use link").click()
+                wait_for(lambda: calls(log, "own_picture"), what="own_picture after the link")
+                assert calls(log, "own_picture")[0][0] == url
+                expect(in_use).to_be_visible()
+                expect(page.get_by_text("use it only if you have the right to")).to_be_visible()
+
+                with page.expect_file_chooser() as chooser:  # as a person does: the button opens the file dialog
+                    page.locator(".memer-app .widget-upload").first.click()
+                chooser.value.set_files(str(photo))
+                wait_for(lambda: len(calls(log, "own_picture")) == 2, what="own_picture after the upload")
+                assert calls(log, "own_picture")[1][0] == f"<{photo.stat().st_size} bytes>"
+                expect(in_use).to_be_visible()
+            except BaseException:
+                page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)
+                print(f"screenshot of the failure: {tmp_path / 'failed.png'}")
+                raise
+            finally:
+                browser.close()
+
+
 def test_ai_memer_notebook_over_the_stood_in_world(world, tmp_path):
     """The real pipeline behind the app, in Voila: search, pick, captions, download."""
     expect = playwright_api.expect

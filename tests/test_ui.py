@@ -809,7 +809,12 @@ def test_an_uploaded_picture_becomes_the_one_in_use_without_a_search(app, fake, 
     app.wait()
     kwargs = next(kw for step, _, kw in fake.calls if step == "captions")
     assert kwargs["theme"] == "Holiday snap" and len(app.captions.buttons) == 10
-    assert not app.own.upload.value  # emptied, so the same file can be chosen again
+    import ipywidgets
+
+    if ipywidgets.__version__.startswith("7."):  # left as it is: resetting it wedged Notebook 6 (compat.clear_upload)
+        assert app.own.upload.value
+    else:
+        assert not app.own.upload.value  # emptied, so the same file can be chosen again
 
 
 def test_an_upload_that_is_not_a_picture_is_refused_under_the_upload(app, fake):

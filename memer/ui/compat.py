@@ -50,11 +50,15 @@ def press_enter(text: Any) -> None:
     text._submission_callbacks(text)
 
 
-def clear_upload(upload: Any) -> None:
-    """Empty a FileUpload so the same file can be chosen again: a dict and a counter in 7, a tuple in 8."""
+def clear_upload(upload: Any) -> bool:
+    """Empty a FileUpload so the same file can be chosen again; whether it could be.
+
+    ipywidgets 8: its value becomes an empty tuple. ipywidgets 7 keeps a dict and a counter, and
+    resetting them from the app's worker thread (``value.clear(); _counter = 0``, the usual recipe)
+    left Notebook 6 deaf to every later action in the panel (seen in the browser test), so in 7 the
+    upload is left as it is: choosing another file works, the very same file twice in a row does not fire.
+    """
     if isinstance(upload.value, dict):
-        upload.value.clear()
-        if upload.has_trait("_counter"):
-            upload._counter = 0
-    else:
-        upload.value = ()
+        return False
+    upload.value = ()
+    return True
