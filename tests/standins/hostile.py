@@ -37,6 +37,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.standins.server import QuietHTTPServer
+
 LIMIT = 5.0  # seconds any one answer may take at most
 
 
@@ -72,8 +74,7 @@ class HostileServer:
         class _Handler(_HostileHandler):
             hostile = server
 
-        self._httpd = ThreadingHTTPServer((self.host, 0), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = QuietHTTPServer((self.host, 0), _Handler)
         threading.Thread(target=self._httpd.serve_forever, name="hostile-server", daemon=True).start()
         return self
 

@@ -86,6 +86,28 @@ class Fault:
     times: int | None = None
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that keeps a handler's exceptions instead of printing them.
+
+    socketserver prints 40 dashes and a traceback to stderr when a client hangs up mid-answer
+    (what the hostile and fault tests do on purpose); in a test that reads stderr, that is noise
+    from the stand-in, not from memer. ``errors`` keeps them for a test that wants to look.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.errors: list[BaseException] = []
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        if error is not None:
+            self.errors.append(error)
+
+
 class StandinServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
@@ -107,8 +129,7 @@ class StandinServer:
         class _Handler(_RequestHandler):
             standin = server
 
-        self._httpd = ThreadingHTTPServer((self.host, 0), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = QuietHTTPServer((self.host, 0), _Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="standin-server", daemon=True)
         self._thread.start()
         return self
