@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from memer import settings
+from memer.text import redact_secrets
 
 KEY_ENV = "OPENAI_API_KEY"
 
@@ -70,5 +71,10 @@ def new_client(key: str, *, max_retries: int | None = None) -> Any:
 
 
 def redact(text: str, key: str) -> str:
-    """``text`` with the key cut out: SDK error messages may quote it."""
-    return text.replace(key, "[redacted]") if key else text
+    """Server text with the key (and anything that looks like a secret) replaced by ``[redacted]``.
+
+    SDK error messages and answers may quote the key; the caption engine and the image source both use this.
+    """
+    if key:
+        text = text.replace(key, "[redacted]")
+    return redact_secrets(text)

@@ -15,17 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memer.errors import CaptionError
-from memer.text import display_safe, redact_secrets
+from memer.openai_client import redact
+from memer.text import display_safe
 
 MAX_ANSWER_BYTES = 5 * 1024 * 1024  # ten captions are a few KB; anything near this is not an answer
 MAX_SERVER_TEXT = 200  # characters of a server's own words (refusal, error) memer repeats
-
-
-def redact(text: str, key: str) -> str:
-    """Server text with the key (and anything that looks like a secret) replaced by ``[redacted]``."""
-    if key:
-        text = text.replace(key, "[redacted]")
-    return redact_secrets(text)
 
 
 def server_text(value: object, key: str, limit: int = MAX_SERVER_TEXT) -> str:

@@ -18,11 +18,11 @@ from typing import Any
 from memer import settings
 from memer.captions.base import Caption, CaptionBatch, CaptionRequest
 from memer.captions.cleanup import clean_captions
-from memer.captions.openai_answers import parse_completion, parse_moderation, read_json, redact, server_text
+from memer.captions.openai_answers import parse_completion, parse_moderation, read_json, server_text
 from memer.captions.prompts import SYSTEM_PROMPT, batch_instruction
 from memer.captions.safety import WORD_LIST_CHECK, moderation_level, word_list_level
 from memer.errors import CaptionError
-from memer.openai_client import KEY_ENV, find_openai_key, key_problem, new_client  # noqa: F401 - KEY_ENV: named here before
+from memer.openai_client import KEY_ENV, find_openai_key, key_problem, new_client, redact  # noqa: F401 - KEY_ENV: named here before
 from memer.openai_client import colab_secret as _colab_secret  # noqa: F401 - tests and old callers name it here
 
 log = logging.getLogger(__name__)
