@@ -34,10 +34,15 @@ def _shape_error(what: str, problem: str) -> CaptionError:
     )
 
 
-def read_json(body: bytes, content_type: str, what: str) -> Any:
+def too_large(what: str, limit: int) -> CaptionError:
+    """The error for an answer longer than ``limit`` bytes (reading stopped at the cap)."""
+    return _shape_error(what, f"more than {limit} bytes, far more than any caption answer")
+
+
+def read_json(body: bytes | bytearray, content_type: str, what: str) -> Any:
     """The JSON an answer carries, or a CaptionError that says what came instead."""
     if len(body) > MAX_ANSWER_BYTES:
-        raise _shape_error(what, f"{len(body)} bytes, far more than any caption answer")
+        raise too_large(what, MAX_ANSWER_BYTES)
     text = body.decode("utf-8", "replace")
     if "html" in content_type.lower() or text.lstrip()[:1] == "<":
         raise _shape_error(what, "an HTML page instead of JSON")

@@ -10,19 +10,28 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import math
 import re
-import time
 from typing import Any
 
 from memer import settings
+from memer.captions import openai_answers
 from memer.captions.base import Caption, CaptionBatch, CaptionRequest
 from memer.captions.cleanup import clean_captions
-from memer.captions.openai_answers import parse_completion, parse_moderation, read_json, server_text
+from memer.captions.openai_answers import parse_completion, parse_moderation, read_json, server_text, too_large
 from memer.captions.prompts import SYSTEM_PROMPT, batch_instruction
 from memer.captions.safety import WORD_LIST_CHECK, moderation_level, word_list_level
 from memer.errors import CaptionError
-from memer.openai_client import KEY_ENV, find_openai_key, key_problem, new_client, redact  # noqa: F401 - KEY_ENV: named here before
+from memer.openai_client import (  # noqa: F401 - KEY_ENV: named here before
+    KEY_ENV,
+    AnswerTooLarge,
+    Budget,
+    BudgetSpent,
+    call_within_budget,
+    find_openai_key,
+    key_problem,
+    new_client,
+    redact,
+)
 from memer.openai_client import colab_secret as _colab_secret  # noqa: F401 - tests and old callers name it here
 
 log = logging.getLogger(__name__)
@@ -106,94 +115,31 @@ def _rejected(err: Any, params: dict[str, Any]) -> list[str]:
     return list(params) if code in _REJECTION_CODES else []
 
 
-class _Budget:
-    """One deadline (``settings.OPENAI_TIMEOUT``) for every attempt of every request of one caption run.
-
-    memer retries itself (the SDK's own retries are off) so that a silent server costs the
-    budget once, not once per attempt, and a message can say how many retries there were.
-    """
-
-    def __init__(self, seconds: float, retries: int) -> None:
-        self.seconds = max(seconds, 0.001)
-        self.deadline = time.monotonic() + self.seconds
-        self.retries_allowed = max(retries, 0)
-        self.retries = 0  # retries actually made, across requests
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def after(self) -> str:
-        if not self.retries:
-            return ""
-        return f" (after {self.retries} {'retry' if self.retries == 1 else 'retries'})"
+def _answer(budget: Budget, resource: Any, what: str, **params: Any) -> Any:
+    """The checked JSON of one call (``resource.create``), read raw within the budget and the answer cap."""
+    try:
+        raw = call_within_budget(budget, resource, "create", max_bytes=openai_answers.MAX_ANSWER_BYTES, **params)
+    except AnswerTooLarge as err:
+        raise too_large(what, err.limit) from None
+    return read_json(raw.body, raw.content_type, what)
 
 
-def _retry_wait(err: Any, retries_so_far: int) -> float:
-    """Seconds to wait before the next attempt: the server's Retry-After (capped), else a doubling backoff."""
-    headers = getattr(getattr(err, "response", None), "headers", None) or {}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        try:
-            value = float(headers.get(name, "")) * scale
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(value) and value >= 0:
-            return min(value, settings.RETRY_AFTER_MAX)
-    return min(0.5 * 2**retries_so_far, 8.0)
-
-
-def _retryable(err: Any) -> bool:
-    import openai
-
-    if isinstance(err, openai.APITimeoutError):
-        return False  # it took the whole budget that was left
-    if isinstance(err, openai.APIConnectionError):
-        return True
-    status = getattr(err, "status_code", None)
-    return isinstance(err, openai.APIStatusError) and (status in (408, 409, 429) or (status or 0) >= 500)
-
-
-def _within_budget(budget: _Budget, call: Any, **params: Any) -> Any:
-    """``call(**params)`` (a ``with_raw_response`` method), retried on a rate limit or a server error while the budget lasts."""
-    import openai
-
-    while True:
-        remaining = budget.remaining()
-        if remaining <= 0:
-            raise openai.APITimeoutError(request=None)  # type: ignore[arg-type]
-        try:
-            return call(timeout=remaining, **params)
-        except openai.APIError as err:
-            if not _retryable(err) or budget.retries >= budget.retries_allowed:
-                raise
-            wait = _retry_wait(err, budget.retries)
-            if wait >= budget.remaining() - 0.05:
-                raise  # no time left for another attempt: say so now instead of sleeping into the deadline
-            time.sleep(wait)
-            budget.retries += 1
-
-
-def _answer(raw: Any, what: str) -> Any:
-    """The JSON body of a raw SDK answer, checked (:func:`openai_answers.read_json`)."""
-    headers = getattr(raw, "headers", None) or {}
-    return read_json(raw.content, str(headers.get("content-type", "")), what)
-
-
-def _create_completion(client: Any, model: str, messages: list[dict[str, Any]], budget: _Budget) -> Any:
+def _create_completion(client: Any, model: str, messages: list[dict[str, Any]], budget: Budget) -> Any:
     import openai
 
     params = _optional_params()
     while True:
         try:
             # Optional parameters travel in extra_body: an older SDK (1.x) would refuse reasoning_effort as a keyword.
-            raw = _within_budget(
+            return _answer(
                 budget,
-                client.chat.completions.with_raw_response.create,
+                client.chat.completions,
+                "chat",
                 model=model,
                 messages=messages,
                 response_format=_captions_schema(),
                 extra_body=dict(params),
             )
-            return _answer(raw, "chat")
         except openai.BadRequestError as err:
             refused = _rejected(err, params)
             if not refused:
@@ -225,25 +171,24 @@ def parse_captions(content: str | None) -> list[str]:
 # --- moderation ---------------------------------------------------------------------
 
 
-def _moderate(client: Any, texts: list[str], budget: _Budget) -> list[tuple[int, list[str]]]:
-    raw = _within_budget(
-        budget, client.moderations.with_raw_response.create, model=settings.MODERATION_MODEL, input=texts
-    )
-    results = parse_moderation(_answer(raw, "moderation"), len(texts))
+def _moderate(client: Any, texts: list[str], budget: Budget) -> list[tuple[int, list[str]]]:
+    payload = _answer(budget, client.moderations, "moderation", model=settings.MODERATION_MODEL, input=texts)
+    results = parse_moderation(payload, len(texts))
     threshold = settings.SENSITIVE_THRESHOLD
     return [moderation_level(r.flagged, r.categories, r.scores, threshold) for r in results]
 
 
-def _moderate_picture(client: Any, image: Any, budget: _Budget) -> tuple[int, list[str]]:
+def _moderate_picture(client: Any, image: Any, budget: Budget) -> tuple[int, list[str]]:
     """The picture's level from ONE moderation request with it as an ``image_url`` input (its own request)."""
     url = image_data_url(image, settings.VISION_SIZE)
-    raw = _within_budget(
+    payload = _answer(
         budget,
-        client.moderations.with_raw_response.create,
+        client.moderations,
+        "moderation",
         model=settings.MODERATION_MODEL,
         input=[{"type": "image_url", "image_url": {"url": url}}],
     )
-    (result,) = parse_moderation(_answer(raw, "moderation"), 1)
+    (result,) = parse_moderation(payload, 1)
     return moderation_level(result.flagged, result.categories, result.scores, settings.SENSITIVE_THRESHOLD)
 
 
@@ -252,7 +197,7 @@ def _with_picture_moderation(
     request: CaptionRequest,
     levels: list[tuple[int, list[str]]],
     check: str,
-    context: tuple[str, str, _Budget],
+    context: tuple[str, str, Budget],
 ) -> tuple[list[tuple[int, list[str]]], str]:
     """Each caption at least as high as its picture: a harmless caption on a harmful picture is not safe."""
     import openai
@@ -262,8 +207,8 @@ def _with_picture_moderation(
     key, model, budget = context
     try:
         picture_level, picture_categories = _moderate_picture(client, request.image, budget)
-    except (openai.OpenAIError, CaptionError) as err:
-        reason = str(_caption_error(err, key, model, budget)) if isinstance(err, openai.OpenAIError) else str(err)
+    except (openai.OpenAIError, BudgetSpent, CaptionError) as err:
+        reason = str(err) if isinstance(err, CaptionError) else str(_caption_error(err, key, model, budget))
         log.warning("picture moderation failed: %s", reason)
         return levels, f"{check}; the picture was not checked: {reason}"
     named = [f"picture: {name}" for name in picture_categories]
@@ -277,7 +222,7 @@ def _with_picture_moderation(
 # --- errors -------------------------------------------------------------------------
 
 
-def _caption_error(err: Exception, key: str, model: str, budget: _Budget) -> CaptionError:
+def _caption_error(err: Exception, key: str, model: str, budget: Budget) -> CaptionError:
     """A CaptionError that says what to do; the server's words are redacted and made safe to show."""
     import openai
 
@@ -295,7 +240,7 @@ def _caption_error(err: Exception, key: str, model: str, budget: _Budget) -> Cap
             f"OpenAI says too many requests or the quota is used up{after}.",
             "Wait a minute and try again, check your OpenAI plan and billing, or use the free local engine (--engine local).",
         )
-    if isinstance(err, openai.APITimeoutError):
+    if isinstance(err, (openai.APITimeoutError, BudgetSpent)):
         return CaptionError(
             f"OpenAI did not answer within {budget.seconds:g} s in total{after}.",
             "Try again later, raise MEMER_OPENAI_TIMEOUT, or use the free local engine (--engine local).",
@@ -337,7 +282,7 @@ def generate(request: CaptionRequest, *, model: str, api_key: str | None = None)
     if problem:
         raise CaptionError(*problem)
     try:
-        client = new_client(key, max_retries=0)  # retries are memer's: one budget (_Budget)
+        client = new_client(key, max_retries=0)  # retries are memer's: one budget (openai_client.Budget)
     except ImportError:
         raise CaptionError(
             "the openai package is not installed.", "pip install 'memer[openai]', or use the free local engine."
@@ -357,12 +302,12 @@ def _usable(texts: list[str], key: str) -> tuple[list[str], int]:
 def _generate(client: Any, request: CaptionRequest, model: str, key: str) -> CaptionBatch:
     import openai
 
-    budget = _Budget(settings.OPENAI_TIMEOUT, settings.OPENAI_MAX_RETRIES)
+    budget = Budget(settings.OPENAI_TIMEOUT, settings.OPENAI_MAX_RETRIES)
     messages = build_messages(request, vision=settings.OPENAI_VISION)
     failure: CaptionError | None = None
     try:
         answer = parse_completion(_create_completion(client, model, messages, budget))
-    except openai.OpenAIError as err:
+    except (openai.OpenAIError, BudgetSpent) as err:
         failure = _caption_error(err, key, model, budget)
     if failure is not None:  # raised outside the handler, so the SDK's error (it may quote the key) is not attached
         raise failure
@@ -385,8 +330,8 @@ def _generate(client: Any, request: CaptionRequest, model: str, key: str) -> Cap
     try:
         levels = _moderate(client, texts, budget)
         safety_check = f"OpenAI moderation ({settings.MODERATION_MODEL})"
-    except (openai.OpenAIError, CaptionError) as err:
-        reason = str(_caption_error(err, key, model, budget)) if isinstance(err, openai.OpenAIError) else str(err)
+    except (openai.OpenAIError, BudgetSpent, CaptionError) as err:
+        reason = str(err) if isinstance(err, CaptionError) else str(_caption_error(err, key, model, budget))
         log.warning("moderation failed, falling back to the word list: %s", reason)
         levels = [word_list_level(text) for text in texts]
         safety_check = f"{WORD_LIST_CHECK}; OpenAI moderation failed: {reason}"

@@ -24,8 +24,19 @@ from typing import Any
 from memer import settings
 from memer.candidates import ImageCandidate
 from memer.errors import ImageError, SourceError
+from memer.http import parse_json
 from memer.images import keep_picture, sniff_image_type
-from memer.openai_client import find_openai_key, key_problem, new_client, redact
+from memer.openai_client import (
+    AnswerTooLarge,
+    Budget,
+    BudgetSpent,
+    RawAnswer,
+    call_within_budget,
+    find_openai_key,
+    key_problem,
+    new_client,
+    redact,
+)
 from memer.progress import Progress, silent
 from memer.text import collapse_whitespace, display_safe
 
@@ -114,6 +125,14 @@ def _candidate(
 # --- OpenAI ---------------------------------------------------------------------------
 
 
+_ANSWER_ROOM = 1024 * 1024  # bytes of an images answer besides the pictures (revised prompts, usage)
+
+
+def answer_cap(count: int) -> int:
+    """The most bytes an answer with ``count`` pictures may be: each at most MEMER_MAX_IMAGE_BYTES, in base64."""
+    return count * (settings.MAX_IMAGE_BYTES * 4 // 3 + 4) + _ANSWER_ROOM
+
+
 def _openai_pictures(prompt: str, count: int, model: str) -> list[bytes]:
     key = find_openai_key()
     if not key:
@@ -125,14 +144,29 @@ def _openai_pictures(prompt: str, count: int, model: str) -> list[bytes]:
     if problem:
         raise SourceError(*problem)
     try:
-        client = new_client(key)
+        client = new_client(key, max_retries=0)  # retries are memer's, within one budget
     except ImportError:
         raise SourceError("the openai package is not installed.", "pip install 'memer[openai]'.") from None
     failure: SourceError | None = None
+    budget = Budget(settings.OPENAI_TIMEOUT, settings.OPENAI_MAX_RETRIES)
+    cap = answer_cap(count)
     try:
         # GPT image models always answer in base64 (b64_json); response_format is only for retired DALL·E.
-        response = client.images.generate(
-            model=model, prompt=prompt, n=count, quality=settings.IMAGE_QUALITY, size=settings.IMAGE_SIZE
+        answer = call_within_budget(
+            budget,
+            client.images,
+            "generate",
+            max_bytes=cap,
+            model=model,
+            prompt=prompt,
+            n=count,
+            quality=settings.IMAGE_QUALITY,
+            size=settings.IMAGE_SIZE,
+        )
+    except AnswerTooLarge:
+        failure = SourceError(
+            f"OpenAI sent more than {cap / 1024 / 1024:.0f} MB for {count} pictures; it was not read further.",
+            "Raise MEMER_MAX_IMAGE_BYTES or try again.",
         )
     except Exception as err:  # noqa: BLE001 - every SDK failure becomes the source's status line
         failure = _openai_failure(err, key, model)
@@ -140,13 +174,34 @@ def _openai_pictures(prompt: str, count: int, model: str) -> list[bytes]:
         client.close()
     if failure is not None:  # raised outside the handler, so the SDK's error (it may quote the key) is not attached
         raise failure
-    return decode_images(response)
+    return decode_images(_images_json(answer), count)
 
 
-def decode_images(response: Any) -> list[bytes]:
-    """The pictures in an images answer (``data[].b64_json``); an answer without any is an error."""
-    pictures = []
-    for item in getattr(response, "data", None) or []:
+def _images_json(answer: RawAnswer) -> Any:
+    """The JSON of an images answer, parsed with memer's depth-capped parser; a SourceError when it is none."""
+    if "html" in answer.content_type.lower() or bytes(answer.body[:64]).lstrip()[:1] == b"<":
+        raise SourceError("OpenAI answered with a web page instead of pictures.", _NOT_AN_ANSWER_HINT)
+    try:
+        return parse_json(answer.body)  # type: ignore[arg-type] - json.loads reads a bytearray as it is, no copy
+    except ValueError as err:
+        problem = str(err) if "nested" in str(err) else "sent an answer that is not JSON"
+    # raised outside the handler: the parser's error quotes the body, which may quote the key
+    raise SourceError(f"OpenAI {problem}.", _NOT_AN_ANSWER_HINT)
+
+
+_NOT_AN_ANSWER_HINT = "Check OPENAI_BASE_URL (a proxy or login page in between?) and try again."
+
+
+def decode_images(answer: Any, count: int | None = None) -> list[bytes]:
+    """The first ``count`` pictures in an images answer (``data[].b64_json``); an answer without any is an error.
+
+    A server that sends more pictures than asked for is not believed: the rest are never decoded.
+    """
+    data = answer.get("data") if isinstance(answer, dict) else getattr(answer, "data", None)
+    pictures: list[bytes] = []
+    for item in data if isinstance(data, list) else []:
+        if count is not None and len(pictures) >= count:
+            break
         encoded = getattr(item, "b64_json", None) if not isinstance(item, dict) else item.get("b64_json")
         if not isinstance(encoded, str) or not encoded:
             continue
@@ -183,7 +238,7 @@ def _openai_failure(err: Exception, key: str, model: str) -> SourceError:
         )
     if isinstance(err, openai.RateLimitError):
         return SourceError("OpenAI says too many requests or the quota is used up.", "Wait a minute and try again.")
-    if isinstance(err, openai.APITimeoutError):
+    if isinstance(err, (openai.APITimeoutError, BudgetSpent)):
         return SourceError(
             f"OpenAI did not draw within {settings.OPENAI_TIMEOUT:g} s.", "Try again or raise MEMER_OPENAI_TIMEOUT."
         )

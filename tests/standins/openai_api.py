@@ -13,7 +13,11 @@ Hostile modes (a broken proxy, a careless or malicious compatible server):
 promised), ``moderation_mode`` "results-null" / "string-scores" /
 "flagged-string" / "too-few", and ``echo_key`` naming the fields ("model",
 "refusal", "caption") that repeat the caller's key. A server that never answers
-is the shared server's "hang" fault.
+is the shared server's "hang" fault; one that trickles its answer a byte at a
+time is its "trickle" fault. For the Images API: ``image_mode`` "extra" (far
+more pictures than ``n`` asked for) and ``image_body`` (a ready answer, e.g.
+:func:`huge_image_answer`, built before the request so a test can measure
+what memer itself holds while reading it).
 
 Use the ``openai_api`` fixture: it registers the routes, points the SDK at the
 server with a fake key, and gives the test the ``OpenAIStandin`` to tune.
@@ -75,8 +79,11 @@ class OpenAIStandin:
     )  # name -> "unsupported_parameter" | "unsupported_value"
     flag_words: dict[str, tuple[str, float, bool]] = field(default_factory=dict)  # word -> (category, score, flagged)
     moderation_status: int = 200
-    # /v1/images/generations: "b64" (n pictures), "moderation_blocked", "empty", "not_base64", "not_image"
+    # /v1/images/generations: "b64" (n pictures), "moderation_blocked", "empty", "not_base64", "not_image",
+    # "extra" (extra_pictures pictures whatever n asked for)
     image_mode: str = "b64"
+    extra_pictures: int = 1000
+    image_body: bytes | None = None  # a ready 200 answer that replaces the documented one (see huge_image_answer)
     image_side: int = 96  # the pictures are small: what is tested is the path, not the drawing
     # Pictures sent to /v1/moderations as image_url inputs: flagged when their mean colour is nearest
     # one of these RGB colours -> (category, score, flagged); e.g. {(255, 0, 0): ("violence/graphic", 0.9, True)}.
@@ -377,8 +384,14 @@ def images_generations(standin: OpenAIStandin, request: Request) -> Response:
             },
             400,
         )
+    if standin.image_body is not None:
+        return Response(200, standin.image_body, {"Content-Type": "application/json"})
     count = int(body.get("n") or 1)
-    pictures = [_picture(standin.image_side, seed) for seed in range(count)]
+    if standin.image_mode == "extra":
+        distinct = [_picture(standin.image_side, seed) for seed in range(8)]
+        pictures = [distinct[index % 8] for index in range(standin.extra_pictures)]
+    else:
+        pictures = [_picture(standin.image_side, seed) for seed in range(count)]
     if standin.image_mode == "empty":
         data = []
     elif standin.image_mode == "not_base64":
@@ -403,6 +416,11 @@ def images_generations(standin: OpenAIStandin, request: Request) -> Response:
             },
         }
     )
+
+
+def huge_image_answer(size: int) -> bytes:
+    """An ImagesResponse whose one ``b64_json`` is ``size`` characters: valid base64, far over any cap."""
+    return b'{"created": 1, "data": [{"b64_json": "' + b"A" * size + b'"}], "output_format": "png"}'
 
 
 @pytest.fixture
