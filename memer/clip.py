@@ -23,6 +23,7 @@ from memer.device import current_device
 from memer.errors import ModelError
 from memer.hub import OFFLINE_HINT as HUB_OFFLINE_HINT
 from memer.hub import hub_status, offline_if_unreachable, unreachable_message
+from memer.model_code import check_open_clip_config, never_ask, read_config, uses_hf_tokenizer
 from memer.progress import Progress, silent
 from memer.text import collapse_whitespace, first_line
 
@@ -169,6 +170,8 @@ def _check_model_name(model_name: str, pretrained: str) -> str:
                 "A local-dir model needs open_clip_config.json (model_cfg, preprocess_cfg) and a weights file "
                 "(open_clip_model.safetensors or open_clip_pytorch_model.bin), as on the Hugging Face hub.",
             )
+        # Its HF tokenizer is read from the folder itself: a config asking for the folder's code is refused here.
+        check_open_clip_config(_open_clip_config(model_name), str(folder), tokenizer_folder=folder)
         return LOCAL_DIR_PREFIX + str(folder)
     if model_name.startswith(HF_HUB_PREFIX):
         repo = model_name[len(HF_HUB_PREFIX) :]
@@ -178,6 +181,7 @@ def _check_model_name(model_name: str, pretrained: str) -> str:
             download_pretrained_from_hf(repo)
         except Exception as exc:
             raise ModelError(f"Could not get the weights of {model_name}: {first_line(exc)}", OFFLINE_HINT) from exc
+        check_open_clip_config(_open_clip_config(model_name), model_name)
         return model_name
     architecture = model_name.replace("/", "-")
     if architecture not in open_clip.list_models():
@@ -192,17 +196,50 @@ def _check_model_name(model_name: str, pretrained: str) -> str:
     return model_name
 
 
+def _open_clip_config(model_name: str) -> dict[str, Any]:
+    """The open_clip config memer hands open_clip: the folder's or the hub repo's file, or the built-in one.
+
+    A hub repo without one is ``{}`` (open_clip then takes the repo's HF tokenizer).
+    """
+    import open_clip
+
+    if model_name.startswith(LOCAL_DIR_PREFIX):
+        path = _local_dir(model_name) / "open_clip_config.json"
+    elif model_name.startswith(HF_HUB_PREFIX):
+        from open_clip.pretrained import download_pretrained_from_hf
+
+        try:
+            path = Path(download_pretrained_from_hf(model_name[len(HF_HUB_PREFIX) :], "open_clip_config.json"))
+        except Exception:  # noqa: BLE001 - no config in the repo: open_clip falls back to its tokenizer
+            return {}
+    else:
+        return {"model_cfg": open_clip.get_model_config(model_name.replace("/", "-")) or {}}
+    try:
+        return read_config(path) or {}
+    except ModelError as exc:
+        raise ModelError(f"Could not load CLIP {model_name}: {exc.message}.", MODEL_HINT) from None
+
+
+def _tokenizer_options(open_clip_name: str) -> dict[str, Any]:
+    """``trust_remote_code=False`` for an HF tokenizer (open_clip's own tokenizers take no such option)."""
+    config = _open_clip_config(open_clip_name)
+    hub_fallback = open_clip_name.startswith(HF_HUB_PREFIX) and not config.get("model_cfg")
+    return {"trust_remote_code": False} if hub_fallback or uses_hf_tokenizer(config) else {}
+
+
 def _create(open_clip_name: str, model_name: str, pretrained: str, device: str, precision: str) -> tuple[Any, Any, Any]:
     import open_clip
 
     weights = (
         str(Path(pretrained).expanduser()) if pretrained and Path(pretrained).expanduser().is_file() else pretrained
     )
+    tokenizer_options = _tokenizer_options(open_clip_name)
     try:
-        clip_model, _, preprocess = open_clip.create_model_and_transforms(
-            open_clip_name, pretrained=weights or None, device=device, precision=precision
-        )
-        tokenizer = open_clip.get_tokenizer(open_clip_name)
+        with never_ask():  # an HF text tower is loaded without trust_remote_code: transformers must not ask stdin
+            clip_model, _, preprocess = open_clip.create_model_and_transforms(
+                open_clip_name, pretrained=weights or None, device=device, precision=precision
+            )
+            tokenizer = open_clip.get_tokenizer(open_clip_name, **tokenizer_options)
     except Exception as exc:
         message = f"Could not load CLIP {_describe(model_name, pretrained)}: {first_line(exc)}"
         if "download" in str(exc).lower() or "hub" in str(exc).lower():

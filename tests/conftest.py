@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.standins.tiny_lm",  # tiny random GPT-Neo and Llama-style chat models
     "tests.standins.tiny_diffusion",  # a tiny random text-to-image pipeline (UNet, VAE, CLIP text encoder)
     "tests.standins.tiny_vlm",  # a tiny random Qwen3-VL vision-language model
+    "tests.standins.hostile_models",  # model folders that ask to run their own Python (and pickled weights)
     "tests.standins.world",  # all of the above at once, for whole-pass tests
 ]
 

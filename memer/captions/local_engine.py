@@ -29,6 +29,7 @@ from memer.captions.prompts import chat_messages, few_shot_prompt
 from memer.device import current_device, torch_dtype
 from memer.errors import CaptionError, ModelError
 from memer.hub import OFFLINE_HINT, offline_if_unreachable, unreachable_message
+from memer.model_code import check_transformers_folder, never_ask
 from memer.progress import Progress
 from memer.text import first_line as first_error_line
 
@@ -67,21 +68,28 @@ def _dtype_keyword() -> str:
 
 
 def _load_weights(folder: str, dtype: Any) -> tuple[str, Any, Any, Any]:
-    """(kind, model, tokenizer, processor) for the model in ``folder``, chosen by its config."""
+    """(kind, model, tokenizer, processor) for the model in ``folder``, chosen by its config.
+
+    A folder whose configs ask for its own code is refused first (memer.model_code); every
+    load also says ``trust_remote_code=False``, and transformers may not ask stdin meanwhile.
+    """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    kind = model_kind(AutoConfig.from_pretrained(folder))
-    if kind == VISION:
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+    check_transformers_folder(folder, "The caption model")
+    no_code = {"trust_remote_code": False}
+    with never_ask():
+        kind = model_kind(AutoConfig.from_pretrained(folder, **no_code))
+        if kind == VISION:
+            from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        processor = AutoProcessor.from_pretrained(folder)
-        model = AutoModelForImageTextToText.from_pretrained(
-            folder, attn_implementation="sdpa", **{_dtype_keyword(): dtype}
-        )
-        return kind, model, processor.tokenizer, processor
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, **{_dtype_keyword(): dtype})
-    return kind, model, tokenizer, None
+            processor = AutoProcessor.from_pretrained(folder, **no_code)
+            model = AutoModelForImageTextToText.from_pretrained(
+                folder, attn_implementation="sdpa", **no_code, **{_dtype_keyword(): dtype}
+            )
+            return kind, model, processor.tokenizer, processor
+        tokenizer = AutoTokenizer.from_pretrained(folder, **no_code)
+        model = AutoModelForCausalLM.from_pretrained(folder, **no_code, **{_dtype_keyword(): dtype})
+        return kind, model, tokenizer, None
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memer import settings
+from memer.model_code import never_ask
 
 ACTIVATION_MARGIN = 1.2  # × the weights: activations, the KV cache of 10 short samples, allocator slack
 CUDA_CONTEXT_BYTES = 500 * 2**20  # what the CUDA context and kernels take once per process
@@ -46,19 +47,21 @@ def parameters_from_config(name: str) -> int | None:
     from memer.captions.model_kind import VISION, model_kind
 
     local = Path(name).expanduser()
+    no_code = {"trust_remote_code": False}  # a config asking for its folder's code gives no estimate, never a run
     try:
-        config = (
-            AutoConfig.from_pretrained(str(local))
-            if local.is_dir()
-            else AutoConfig.from_pretrained(name, local_files_only=True)
-        )
-        kind = model_kind(config)
-        if kind == VISION:
-            from transformers import AutoModelForImageTextToText as auto_class
-        else:
-            from transformers import AutoModelForCausalLM as auto_class
-        with torch.device("meta"):
-            model = auto_class.from_config(config)
+        with never_ask():
+            config = (
+                AutoConfig.from_pretrained(str(local), **no_code)
+                if local.is_dir()
+                else AutoConfig.from_pretrained(name, local_files_only=True, **no_code)
+            )
+            kind = model_kind(config)
+            if kind == VISION:
+                from transformers import AutoModelForImageTextToText as auto_class
+            else:
+                from transformers import AutoModelForCausalLM as auto_class
+            with torch.device("meta"):
+                model = auto_class.from_config(config, **no_code)
     except Exception:  # noqa: BLE001 - no config here, or one this transformers cannot build: fall back to the table
         return None
     return sum(p.numel() for p in model.parameters())

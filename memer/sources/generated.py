@@ -23,9 +23,10 @@ from typing import Any
 
 from memer import settings
 from memer.candidates import ImageCandidate
-from memer.errors import ImageError, SourceError
+from memer.errors import ImageError, ModelError, SourceError
 from memer.http import parse_json
 from memer.images import keep_picture, sniff_image_type
+from memer.model_code import check_diffusers_index, never_ask
 from memer.openai_client import (
     AnswerTooLarge,
     Budget,
@@ -323,16 +324,26 @@ def _no_library_bars() -> Iterator[None]:
 
 @functools.lru_cache(maxsize=1)
 def _load_local(model: str, device: str) -> Any:
-    """The text-to-image pipeline, loaded once per model and device (it takes seconds to minutes)."""
+    """The text-to-image pipeline, loaded once per model and device (it takes seconds to minutes).
+
+    Its ``model_index.json`` is read first: a pipeline naming classes outside
+    diffusers and transformers, or a part asking for its own code, is refused
+    (memer.model_code); the load itself says ``trust_remote_code=False``.
+    """
     import torch
     from diffusers import AutoPipelineForText2Image
 
     dtype = torch.float16 if device.startswith("cuda") else torch.float32
     try:
-        with _no_library_bars(), warnings.catch_warnings():
+        with _no_library_bars(), warnings.catch_warnings(), never_ask():
             # torch_dtype works on every diffusers release; the newest ones would rather hear dtype.
             warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
-            pipe = AutoPipelineForText2Image.from_pretrained(model, torch_dtype=dtype)
+            folder = Path(model).expanduser()
+            index = AutoPipelineForText2Image.load_config(model)
+            check_diffusers_index(index, model_display_name(model), folder if folder.is_dir() else None)
+            pipe = AutoPipelineForText2Image.from_pretrained(model, torch_dtype=dtype, trust_remote_code=False)
+    except ModelError as err:
+        raise SourceError(err.message, err.hint) from None
     except (OSError, ValueError) as err:
         raise SourceError(
             f"could not load the local image model {model_display_name(model)!r}: {str(err)[:200]}",
