@@ -254,7 +254,7 @@ def _check_staged(staging: Path, directory: Path, url: str) -> None:
         shutil.rmtree(staging, ignore_errors=True)  # memer's staging folder: the parts are no use to anyone
         reason = err.message.removeprefix(f"The Open Images cache in {staging} is unusable: ").rstrip(".")
         raise CacheError(
-            f"The cache published at {url} matches its manifest but is unusable ({reason}); it was not installed, "
-            f"and the cache in {directory} was not changed.",
-            "Tell the cache's maintainers; the cache you had keeps working.",
+            f"The published cache matches its manifest but is unusable: {reason}. Nothing was installed; "
+            f"the cache in {directory} was not changed.",
+            f"Tell the maintainers of {url}; the cache you had keeps working.",
         ) from None
