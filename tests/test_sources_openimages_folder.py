@@ -201,6 +201,7 @@ def test_a_second_download_into_the_same_folder_names_the_first(cache_host, caps
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
     done = download_cache()  # the first one gone, the lock is free again
     assert done.rows == len(CAPTIONS)
 
