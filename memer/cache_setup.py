@@ -23,7 +23,8 @@ from memer.progress import Progress
 from memer.setup import in_colab
 from memer.sources.openimages.build import QUICK_SPLITS, SPLIT_CAPTIONS, SPLITS, BuildReport, build_batch_size
 from memer.sources.openimages.download import CacheDownload
-from memer.sources.openimages.store import MANIFEST, EmbeddingCache, _swap_into_place
+from memer.sources.openimages.folder import MARKER, check_replaceable, recover_if_free, swap_into_place, write_marker
+from memer.sources.openimages.store import MANIFEST, EmbeddingCache
 from memer.text import human_size
 
 BUILDS = {"quick": QUICK_SPLITS, "full": SPLITS}
@@ -76,7 +77,7 @@ def drive_mounted() -> bool:
 
 
 def _opens(directory: Path) -> EmbeddingCache | None:
-    if not (directory / MANIFEST).is_file():
+    if not (directory / MANIFEST).is_file() and not recover_if_free(directory):  # a crashed swap's cache, put back
         return None
     try:
         return EmbeddingCache.open(directory)
@@ -240,11 +241,12 @@ def copy_to_drive(*, progress: Progress | None = None) -> Path:
         return target
     if not drive_mounted():
         raise CacheError(f"Google Drive is not mounted ({settings.DRIVE_ROOT} is missing).", "Mount it first.")
+    check_replaceable(target)  # a Drive folder that is not memer's cache is never replaced
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.copy-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = target.parent / f".{target.name}.copy-{os.getpid()}-{time.time_ns()}"
     tmp.mkdir()
-    files = sorted(p for p in source.iterdir() if p.is_file())
+    write_marker(tmp)
+    files = sorted(p for p in source.iterdir() if p.is_file() and p.name != MARKER)
     total = sum(p.stat().st_size for p in files) or 1
     done = 0
     try:
@@ -254,7 +256,7 @@ def copy_to_drive(*, progress: Progress | None = None) -> Path:
             shutil.copyfile(path, tmp / path.name)
             done += path.stat().st_size
         EmbeddingCache.open(tmp).close()
-        _swap_into_place(tmp, target)
+        swap_into_place(tmp, target, progress=progress)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

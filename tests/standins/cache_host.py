@@ -3,11 +3,15 @@ maintainer uploads it (a Hugging Face dataset repo's ``resolve/main``, a release
 
 Files honour ``Range`` like a storage bucket. Modes a test switches on: ``break_part(name)`` (the
 connection drops halfway through that part, once), ``tamper(name)`` (the part's bytes differ from
-the manifest's sha256, same size), and ``manifest`` edits (another model, another format version).
+the manifest's sha256, same size), ``publish(name, data)`` (a hostile part whose size and sha256
+the manifest is rewritten to match: ``hostile_cache.py`` makes them), ``redirect(name, url)``
+(the part answers 302 to ``url``, as a dataset host sends its files to a CDN), and ``manifest``
+edits (another model, another format version).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +54,7 @@ class CacheHost:
     folder: Path
     files: dict[str, bytes] = field(default_factory=dict)
     tampered: set[str] = field(default_factory=set)
+    redirects: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -68,6 +73,17 @@ class CacheHost:
         """The connection breaks halfway through ``name`` (``times`` requests)."""
         self.server.fault(self.path(name), "truncate", times=times)
 
+    def publish(self, name: str, data: bytes) -> None:
+        """Serve ``data`` as part ``name``, with the manifest's size and sha256 rewritten to match it."""
+        self.files[name] = data
+        manifest = self.manifest()
+        manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        self.set_manifest(manifest)
+
+    def redirect(self, name: str, url: str) -> None:
+        """``name`` answers 302 to ``url``."""
+        self.redirects[name] = url
+
     def tamper(self, name: str) -> None:
         """Serve ``name`` with one byte changed: the same size, another sha256."""
         body = bytearray(self.files[name])
@@ -80,7 +96,10 @@ def serve_cache(server: StandinServer, folder: Path) -> CacheHost:
     host = CacheHost(server, folder, {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()})
 
     def serve(request: Request) -> Response:
-        data = host.files.get(request.path.removeprefix(PREFIX + "/"))
+        name = request.path.removeprefix(PREFIX + "/")
+        if name in host.redirects:
+            return Response(302, b"", {"Location": host.redirects[name], "Content-Type": "text/plain"})
+        data = host.files.get(name)
         if data is None:
             return Response(404, b"Entry not found", {"Content-Type": "text/plain"})
         return ranged(data, request)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from memer import http, settings
 from memer.errors import CacheError
 from memer.progress import Progress
+from memer.sources.openimages.folder import check_replaceable
 from memer.sources.openimages.merge import shards_dir
 from memer.sources.openimages.narratives import NARRATIVE_RULE, JoinedRows
 from memer.sources.openimages.store import CacheWriter
@@ -189,6 +190,8 @@ def build_cache(
     """
     splits = check_splits(splits)
     directory = Path(directory if directory is not None else settings.cache_dir())
+    # Refused before hours of work: a folder memer did not create is never replaced (the writer checks again).
+    check_replaceable(shards_dir(directory) / f"{shard[0]}-of-{shard[1]}" if shard is not None else directory)
     download_dir = Path(download_dir if download_dir is not None else settings.cache_download_dir())
     files = download_sources(splits, download_dir, progress=progress)
     sources = [record for split in splits for record in files[split][2]]

@@ -11,27 +11,36 @@ is refused, and the old cache stays as it was.
 
 from __future__ import annotations
 
-import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from memer import http, settings
+from memer.addresses import RefusedAddress
 from memer.errors import CacheError
 from memer.progress import Progress
+from memer.sources.openimages.folder import (
+    MAX_MANIFEST_BYTES,
+    check_replaceable,
+    foreign_entries,
+    recover,
+    swap_into_place,
+    write_marker,
+    writer_lock,
+)
 from memer.sources.openimages.store import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
     PARTS,
     EmbeddingCache,
-    _swap_into_place,
     sha256_file,
 )
-from memer.sources.openimages.transfer import download_file
+from memer.sources.openimages.transfer import download_file, open_checked
+from memer.transport import Guard, read_body
 
-MAX_MANIFEST_BYTES = 1 << 20  # a manifest is a few KB; anything bigger is not one
 NO_URL_HINT = (
     "Give the URL of a published copy (memer cache download URL) or set MEMER_CACHE_URL; "
     "none is published yet (see cache/README.md), so build one with `memer cache build`."
@@ -59,31 +68,37 @@ def staging_dir(directory: str | Path) -> Path:
 
 
 def fetch_manifest(url: str) -> tuple[dict[str, Any], bytes]:
-    """The published manifest (parsed, and its exact bytes), refused unless it is a usable one."""
+    """The published manifest (parsed, and its exact bytes), refused unless it is a usable one.
+
+    The whole fetch (redirects checked hop by hop, retries, a trickling body) has one deadline,
+    settings.API_DEADLINE, like an API answer; the JSON goes through the API answers' depth cap.
+    """
     import requests
 
     target = f"{url.rstrip('/')}/{MANIFEST}"
+    hint = "Check your connection and MEMER_CACHE_URL, then run the same command again."
+    guard = Guard(settings.API_DEADLINE)
     try:
-        with http.get_session().get(target, stream=True, timeout=http.timeout()) as response:
-            if response.status_code != 200:
-                raise CacheError(
-                    f"Could not fetch the cache manifest {target} (HTTP {response.status_code}).",
-                    "Check MEMER_CACHE_URL (the folder holding manifest.json and the parts).",
-                )
-            body = b""
-            for block in response.iter_content(1 << 16):
-                body += block
-                if len(body) > MAX_MANIFEST_BYTES:
-                    raise CacheError(f"{target} is larger than a cache manifest can be; it was refused.")
-    except requests.RequestException as err:
-        raise CacheError(
-            f"Could not fetch the cache manifest {target} ({http.describe_failure(err)}).",
-            "Check your connection and MEMER_CACHE_URL, then run the same command again.",
-        ) from None
+        with guard:
+            limits = (min(settings.CONNECT_TIMEOUT, guard.remaining()), min(settings.READ_TIMEOUT, guard.remaining()))
+            with open_checked(http.get_session(), target, timeout=limits) as response:
+                if response.status_code != 200:
+                    raise CacheError(
+                        f"Could not fetch the cache manifest {target} (HTTP {response.status_code}).",
+                        "Check MEMER_CACHE_URL (the folder holding manifest.json and the parts).",
+                    )
+                too_large = "larger than a cache manifest can be"
+                body = read_body(response, guard, MAX_MANIFEST_BYTES, too_large=too_large)
+    except http.TooLarge:
+        raise CacheError(f"{target} is larger than a cache manifest can be; it was refused.", hint) from None
+    except (RefusedAddress, http.FetchFailure, requests.RequestException, OSError, http.urllib3_errors()) as err:
+        reason = f"took longer than {settings.API_DEADLINE:g} s" if guard.expired else http.describe_failure(err)
+        raise CacheError(f"Could not fetch the cache manifest {target} ({reason}).", hint) from None
     try:
-        manifest = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise CacheError(f"{target} is not a JSON cache manifest.", "Check MEMER_CACHE_URL.") from None
+        manifest = http.parse_json(body)
+    except ValueError as err:
+        what = str(err) if "nested deeper" in str(err) else "is not a JSON cache manifest"
+        raise CacheError(f"{target} {what}.", "Check MEMER_CACHE_URL.") from None
     return manifest, body
 
 
@@ -145,19 +160,37 @@ def download_cache(
     model = settings.CLIP_MODEL if model is None else model
     pretrained = settings.CLIP_PRETRAINED if pretrained is None else pretrained
     directory = Path(directory if directory is not None else settings.cache_dir())
-    if progress is not None:
-        progress("Fetching the cache manifest", None)
-    manifest, manifest_bytes = fetch_manifest(url)
-    parts = check_manifest(manifest, model, pretrained)
-    staging = staging_dir(directory)
+    check_replaceable(directory)  # before anything is fetched: never a download for a folder memer may not use
+    with writer_lock(directory, wait=False):  # a second download into this folder names the first
+        recover(directory)
+        return _download(url, directory, model, pretrained or "", progress)
+
+
+def _prepare_staging(staging: Path, manifest_bytes: bytes) -> None:
+    """The staging folder, memer's (marked), holding only parts staged for this very manifest."""
+    if staging.exists() and (staging.is_symlink() or not staging.is_dir() or foreign_entries(staging)):
+        raise CacheError(
+            f"{staging} holds files memer did not write; memer stages downloads there and will not touch them.",
+            "Move that folder away, then run the same command again.",
+        )
     staging.mkdir(parents=True, exist_ok=True)
+    write_marker(staging)
     old_manifest = staging / MANIFEST
     if old_manifest.is_file() and old_manifest.read_bytes() != manifest_bytes:
         for name in PARTS:  # staged for another published copy: nothing there can be reused
             (staging / name).unlink(missing_ok=True)
             (staging / f"{name}.part").unlink(missing_ok=True)
     old_manifest.write_bytes(manifest_bytes)
-    report = CacheDownload(directory, url, int(manifest["rows"]), model, pretrained or "")
+
+
+def _download(url: str, directory: Path, model: str, pretrained: str, progress: Progress | None) -> CacheDownload:
+    if progress is not None:
+        progress("Fetching the cache manifest", None)
+    manifest, manifest_bytes = fetch_manifest(url)
+    parts = check_manifest(manifest, model, pretrained)
+    staging = staging_dir(directory)
+    _prepare_staging(staging, manifest_bytes)
+    report = CacheDownload(directory, url, int(manifest["rows"]), model, pretrained)
     session = http.get_session()
     total = sum(info["bytes"] for info in parts.values()) or 1
     done = 0
@@ -202,6 +235,26 @@ def download_cache(
         done += expected["bytes"]
     if progress is not None:
         progress("Checking the downloaded cache", 1.0)
-    EmbeddingCache.open(staging).close()  # shapes, dtypes and row counts, before anything is replaced
-    _swap_into_place(staging, directory)
+    _check_staged(staging, directory, url)
+    swap_into_place(staging, directory, progress=progress)
     return report
+
+
+def _check_staged(staging: Path, directory: Path, url: str) -> None:
+    """Open and check every part before anything is replaced; a cache that fails is deleted, the old one stays."""
+    try:
+        cache = EmbeddingCache.open(staging)  # headers, shapes, dtypes, sizes, schema and row counts
+        try:
+            health = cache.verify(checksums=False)  # index values, norms, metadata fields (bounded queries)
+        finally:
+            cache.close()
+        if not health.ok:
+            raise CacheError(f"The Open Images cache in {staging} is unusable: {'; '.join(health.problems)}.")
+    except CacheError as err:
+        shutil.rmtree(staging, ignore_errors=True)  # memer's staging folder: the parts are no use to anyone
+        reason = err.message.removeprefix(f"The Open Images cache in {staging} is unusable: ").rstrip(".")
+        raise CacheError(
+            f"The published cache matches its manifest but is unusable: {reason}. Nothing was installed; "
+            f"the cache in {directory} was not changed.",
+            f"Tell the maintainers of {url}; the cache you had keeps working.",
+        ) from None

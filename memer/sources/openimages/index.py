@@ -174,6 +174,7 @@ class _Int8Search:
         import numpy as np
         import torch
 
+        self._fd = -1  # first: close() (and __del__) must work on a half-built searcher
         self.torch = torch
         self.embeddings = embeddings
         self.rows, self.dim = rows, dim
@@ -202,9 +203,9 @@ class _Int8Search:
         self.last_survivors = 0
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        fd, self._fd = getattr(self, "_fd", -1), -1
+        if fd >= 0:
+            os.close(fd)
 
     def __del__(self) -> None:
         self.close()

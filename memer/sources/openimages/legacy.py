@@ -13,6 +13,7 @@ from typing import Any
 
 from memer import settings
 from memer.errors import CacheError
+from memer.sources.openimages.folder import check_replaceable
 from memer.sources.openimages.index import Progress
 from memer.sources.openimages.store import EmbeddingCache, image_url, sha256_file
 
@@ -68,6 +69,7 @@ def import_legacy(
     import numpy as np
 
     directory = Path(directory if directory is not None else settings.cache_dir())
+    check_replaceable(directory)  # before reading anything: a folder memer did not create is never replaced
     if not Path(embeddings_path).is_file():
         raise CacheError(f"{embeddings_path} does not exist.", "Give the path of the original embeddings .npy file.")
     try:

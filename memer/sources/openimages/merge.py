@@ -14,6 +14,7 @@ from typing import Any
 from memer import settings
 from memer.errors import CacheError
 from memer.progress import Progress
+from memer.sources.openimages.folder import check_replaceable
 from memer.sources.openimages.index import SCAN_BLOCK
 from memer.sources.openimages.store import CacheWriter, EmbeddingCache
 
@@ -32,6 +33,7 @@ def merge(
 ) -> Path:
     """Merge the shards under ``<dir>-shards/`` (or the folders given) into ``<dir>``."""
     directory = Path(directory if directory is not None else settings.cache_dir())
+    check_replaceable(directory)  # a folder memer did not create is never replaced (the writer checks again)
     if not shard_dirs:
         root = shards_dir(directory)
         shard_dirs = sorted(p for p in root.glob("*-of-*") if p.is_dir()) if root.is_dir() else []

@@ -15,6 +15,7 @@ complete, so an interrupted write never leaves a directory that opens.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,25 +32,31 @@ from typing import Any
 from memer import __version__, settings
 from memer.errors import CacheError
 from memer.progress import Progress
+from memer.sources.openimages import checks
+from memer.sources.openimages.folder import (  # noqa: F401 - the names are part of this module's face
+    EMBEDDINGS,
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    MAX_MANIFEST_BYTES,
+    METADATA,
+    PARTS,
+    check_replaceable,
+    disk_error,
+    recover_if_free,
+    swap_into_place,
+    write_marker,
+)
 from memer.sources.openimages.index import (
-    INDEX_HEAD,
     INDEX_PARAMS,
-    INDEX_TAIL,
     SCAN_BLOCK,
     _cpu_int8_matmul_works,
     _ExactScan,
-    _index_layout,
     _Int8Search,
     _TorchSearch,
     _write_index,
 )
 
-FORMAT = "memer-openimages-cache"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-EMBEDDINGS = "embeddings.npy"
-METADATA = "metadata.sqlite"
-PARTS = (EMBEDDINGS, METADATA, INDEX_HEAD, INDEX_TAIL, INDEX_PARAMS)
 # Rows per pass while the index is written: its float64 temporaries take about 19 KB a row, so this
 # bounds that phase near 300 MB whatever the cache's size (python -m bench.cache_build).
 INDEX_WRITE_BLOCK = 16_384
@@ -106,18 +114,24 @@ class CacheWriter:
         self.model, self.pretrained = model, pretrained or ""
         self.sources = [dict(s) for s in sources]
         self.extra = dict(extra or {})
+        check_replaceable(self.directory)  # before any work: never hours of building for a folder memer may not use
         self.directory.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = self.directory.parent / f".{self.directory.name}.tmp-{os.getpid()}-{time.time_ns()}"
         self.tmp.mkdir()
-        self._embeddings = np.lib.format.open_memmap(
-            self.tmp / EMBEDDINGS, mode="w+", dtype=np.float16, shape=(self.rows, self.dim)
-        )
-        self._db = sqlite3.connect(self.tmp / METADATA, check_same_thread=False)  # the builder writes on a thread
-        columns = ", ".join(
-            f"{name} {'INTEGER' if name == 'license_assumed' else 'TEXT'} NOT NULL" for name in ROW_FIELDS
-        )
-        self._db.execute(f"CREATE TABLE rows (id INTEGER PRIMARY KEY, {columns})")
         self.written = 0
+        try:
+            write_marker(self.tmp)  # first, so a crash's leftover is recognisably memer's
+            self._embeddings = np.lib.format.open_memmap(
+                self.tmp / EMBEDDINGS, mode="w+", dtype=np.float16, shape=(self.rows, self.dim)
+            )
+            self._db = sqlite3.connect(self.tmp / METADATA, check_same_thread=False)  # the builder writes on a thread
+            columns = ", ".join(
+                f"{name} {'INTEGER' if name == 'license_assumed' else 'TEXT'} NOT NULL" for name in ROW_FIELDS
+            )
+            self._db.execute(f"CREATE TABLE rows (id INTEGER PRIMARY KEY, {columns})")
+        except OSError as err:
+            self.abort()
+            raise disk_error(err, self.directory.parent) or err from None
 
     def add(self, embeddings: Any, rows: Sequence[dict[str, Any]]) -> None:
         """Append a batch; embeddings are L2-normalised here (float32 maths, stored as float16)."""
@@ -134,11 +148,20 @@ class CacheWriter:
         if not np.all(np.isfinite(batch)) or np.any(norms == 0):
             raise CacheError("An embedding is zero or not finite; the encoder output is broken.")
         start = self.written
-        self._embeddings[start : start + len(rows)] = (batch / norms).astype(np.float16)
-        self._db.executemany(
-            f"INSERT INTO rows (id, {', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * (len(ROW_FIELDS) + 1))})",
-            [(start + j, *(_field(row, name) for name in ROW_FIELDS)) for j, row in enumerate(rows)],
-        )
+        try:
+            self._embeddings[start : start + len(rows)] = (batch / norms).astype(np.float16)
+            self._db.executemany(
+                f"INSERT INTO rows (id, {', '.join(ROW_FIELDS)}) VALUES ({', '.join('?' * (len(ROW_FIELDS) + 1))})",
+                [(start + j, *(_field(row, name) for name in ROW_FIELDS)) for j, row in enumerate(rows)],
+            )
+        except (OSError, sqlite3.OperationalError) as err:
+            # SQLite says "database or disk is full" where the memory map says ENOSPC.
+            full = err if isinstance(err, OSError) else OSError(errno.ENOSPC, str(err)) if "full" in str(err) else None
+            problem = disk_error(full, self.directory.parent) if full is not None else None
+            if problem is None:
+                raise
+            self.abort()
+            raise problem from None
         self.written += len(rows)
 
     def commit(self, *, progress: Progress | None = None) -> Path:
@@ -172,9 +195,13 @@ class CacheWriter:
                 **self.extra,
             }
             (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-            _swap_into_place(self.tmp, self.directory)
-        except BaseException:
+            EmbeddingCache.open(self.tmp).close()  # what is swapped in must open (and the old cache stays till then)
+            swap_into_place(self.tmp, self.directory, progress=progress)
+        except OSError as err:
             self.abort()  # a half-finished copy of a ~1 GB cache must not be left behind
+            raise disk_error(err, self.directory.parent) or err from None
+        except BaseException:
+            self.abort()
             raise
         return self.directory
 
@@ -182,7 +209,7 @@ class CacheWriter:
         """Drop the temporary folder; the cache in place (if any) is untouched."""
         try:
             self._db.close()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - also when __init__ failed before opening it
             pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -192,22 +219,6 @@ def _field(row: dict[str, Any], name: str) -> Any:
     if name == "license_assumed":
         return int(bool(value))
     return "" if value is None else str(value)
-
-
-def _swap_into_place(tmp: Path, directory: Path) -> None:
-    """Rename the finished folder over the target; the old cache is removed only afterwards."""
-    old = None
-    if directory.exists():
-        old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
-        directory.rename(old)
-    try:
-        tmp.rename(directory)
-    except BaseException:
-        if old is not None:
-            old.rename(directory)  # put the old cache back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _part_records(directory: Path, progress: Progress | None) -> dict[str, dict[str, Any]]:
@@ -289,55 +300,34 @@ class EmbeddingCache:
 
     @classmethod
     def open(cls, directory: str | Path | None = None) -> EmbeddingCache:
-        """Open and check a cache (fast: sizes and shapes, not checksums; see ``verify``)."""
-        import numpy as np
-
+        """Open and check a cache (fast: headers, sizes, shapes and schema, not checksums; see ``verify``)."""
         directory = Path(directory if directory is not None else settings.cache_dir())
         manifest_path = directory / MANIFEST
-        if not manifest_path.is_file():
+        if not manifest_path.is_file() and not (recover_if_free(directory) and manifest_path.is_file()):
             raise CacheError(f"No Open Images cache in {directory} (no {MANIFEST}).", REBUILD_HINT)
         try:
-            manifest = json.loads(manifest_path.read_text())
-            rows, dim = int(manifest["rows"]), int(manifest["dim"])
-            files = manifest["files"]
-        except (ValueError, KeyError, TypeError) as err:
-            raise _broken(directory, f"{MANIFEST} is unreadable ({err})") from None
+            manifest = checks.read_manifest(manifest_path)
+        except checks.PartProblem as err:
+            raise _broken(directory, str(err)) from None
         if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
             raise _broken(
                 directory,
                 f"format {manifest.get('format')!r} v{manifest.get('format_version')} is not {FORMAT!r} v{FORMAT_VERSION}",
             )
+        rows, dim, files = manifest["rows"], manifest["dim"], manifest["files"]
         for name in PARTS:
             path = directory / name
             if not path.is_file():
                 raise _broken(directory, f"{name} is missing")
-            expected = (files.get(name) or {}).get("bytes")
+            expected = (files.get(name) or {}).get("bytes") if isinstance(files.get(name), dict) else None
             if expected is not None and path.stat().st_size != expected:
                 raise _broken(directory, f"{name} is {path.stat().st_size} bytes, the manifest says {expected}")
         try:
-            embeddings = np.load(directory / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
-            codes = [np.load(directory / name, mmap_mode="r", allow_pickle=False) for name in (INDEX_HEAD, INDEX_TAIL)]
-        except (ValueError, OSError) as err:
-            raise _broken(directory, f"an array file is damaged ({err})") from None
-        if embeddings.shape != (rows, dim) or embeddings.dtype != np.float16:
-            raise _broken(
-                directory,
-                f"{EMBEDDINGS} holds {embeddings.dtype} {embeddings.shape}, the manifest says float16 ({rows}, {dim})",
-            )
-        for name, array, width in zip((INDEX_HEAD, INDEX_TAIL), codes, _index_layout(dim)[1:]):
-            if array.shape != (rows, width) or array.dtype != np.int8:
-                raise _broken(directory, f"{name} holds {array.dtype} {array.shape}, expected int8 ({rows}, {width})")
-        db = None
-        try:
-            db = sqlite3.connect(f"file:{directory / METADATA}?mode=ro", uri=True, check_same_thread=False)
-            low, high, count = db.execute("SELECT min(id), max(id), count(*) FROM rows").fetchone()
-        except sqlite3.Error as err:
-            if db is not None:
-                db.close()
-            raise _broken(directory, f"{METADATA} is damaged ({err})") from None
-        if count != rows or (rows and (low, high) != (0, rows - 1)):
-            db.close()
-            raise _broken(directory, f"{METADATA} has {count} rows, the manifest says {rows}")
+            embeddings, db = checks.open_parts(directory, rows, dim, ROW_FIELDS)
+        except checks.PartProblem as err:
+            raise _broken(directory, str(err)) from None
+        except OSError as err:
+            raise _broken(directory, f"a part could not be read ({err.strerror or err})") from None
         return cls(directory, manifest, embeddings, db)
 
     # --- facts ---
@@ -394,7 +384,10 @@ class EmbeddingCache:
             return _TorchSearch(self.embeddings, device)
         if not _cpu_int8_matmul_works():
             return _ExactScan(self.embeddings)
-        return _Int8Search(self.directory, self.directory / EMBEDDINGS, self.embeddings, len(self), self.dim)
+        try:
+            return _Int8Search(self.directory, self.directory / EMBEDDINGS, self.embeddings, len(self), self.dim)
+        except (ValueError, OSError, zipfile.BadZipFile) as err:  # a part changed on disk since it was opened
+            raise _broken(self.directory, f"its search index could not be read ({str(err)[:120]})") from None
 
     def search(self, query_vector: Any, k: int = 20) -> tuple[Any, Any]:
         """Row ids and float32 scores of the ``k`` best rows, best first; exactly brute force's top k."""
@@ -413,18 +406,26 @@ class EmbeddingCache:
         return self.searcher.search(query, k)
 
     # --- health ---
-    def verify(self, *, progress: Progress | None = None) -> CacheHealth:
-        """The full check ``memer cache info`` runs: checksums, norms, metadata fields."""
+    def verify(self, *, checksums: bool = True, progress: Progress | None = None) -> CacheHealth:
+        """The full check ``memer cache info`` runs (and a download before its swap): checksums, index values,
+        norms, metadata fields."""
         import numpy as np
 
         problems = []
-        files = self.manifest.get("files", {})
+        files = self.manifest.get("files", {}) if checksums else {}
         for number, (name, info) in enumerate(files.items()):
             if progress is not None:
                 progress(f"Checking {name}", number / (len(files) + 1))
-            expected = info.get("sha256")
-            if expected and sha256_file(self.directory / name) != expected:
+            expected = info.get("sha256") if isinstance(info, dict) else None
+            if name not in PARTS:
+                problems.append(f"{name}: the manifest lists a file that is not a cache part")
+            elif expected and sha256_file(self.directory / name) != expected:
                 problems.append(f"{name}: sha256 differs from the manifest")
+        try:
+            members = checks.index_members(len(self), self.dim)
+            checks.check_npz_values(self.directory / INDEX_PARAMS, list(members), checks.NORMS)
+        except checks.PartProblem as err:
+            problems.append(str(err))
         if progress is not None:
             progress("Checking embedding norms and metadata", len(files) / (len(files) + 1))
         bad_norms = 0
@@ -433,9 +434,13 @@ class EmbeddingCache:
             bad_norms += int(np.sum(np.abs(norms - 1) > 1e-2))
         if bad_norms:
             problems.append(f"{bad_norms} embeddings are not unit length")
-        empty = self._db.execute(
-            "SELECT count(*) FROM rows WHERE image_id = '' OR split = '' OR image_url = ''"
-        ).fetchone()[0]
+        try:
+            empty = checks.bounded(
+                self._db, "SELECT count(*) FROM rows WHERE image_id = '' OR split = '' OR image_url = ''"
+            )[0][0]
+        except (checks.PartProblem, sqlite3.Error) as err:
+            problems.append(f"{METADATA}: {err}")
+            empty = 0
         if empty:
             problems.append(f"{empty} metadata rows lack an image id, split or URL")
         if progress is not None:
