@@ -16,9 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import re
-import tempfile
 import threading
 import unicodedata
 from collections import deque
@@ -32,6 +30,7 @@ from memer import settings, transport
 from memer.addresses import RefusedAddress
 from memer.candidates import ImageCandidate
 from memer.errors import ImageError, SourceError
+from memer.files import write_atomic
 from memer.images import open_image, sniff_image_type
 from memer.progress import Progress
 from memer.text import human_size, strip_namespace
@@ -241,25 +240,12 @@ def _decodes(path: Path) -> bool:
     return known
 
 
-def _atomic_write_from(chunks: Iterable[bytes], target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".memer-", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _atomic_copy(source: Path, target: Path) -> None:
     def chunks() -> Iterable[bytes]:
         with open(source, "rb") as src:
             yield from iter(lambda: src.read(CHUNK_SIZE), b"")
 
-    _atomic_write_from(chunks(), target)
+    write_atomic(target, chunks())
 
 
 # --- downloads ----------------------------------------------------------------------------
@@ -342,7 +328,7 @@ def download_image(url: str, *, trusted: bool = False, cancel: threading.Event |
     except ImageError as err:
         raise DownloadFailure(f"unreadable image: {_short(err.message)}") from err
     target = settings.download_dir() / f"{url_key(url)}.{EXTENSIONS[kind]}"
-    _atomic_write_from([answer.body], target)
+    write_atomic(target, answer.body)
     return target
 
 
