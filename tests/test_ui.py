@@ -838,6 +838,18 @@ def test_a_link_or_path_in_the_link_box_is_used_and_a_bad_one_is_said_there(app,
     assert app.own.status.error.value == ""
 
 
+def test_use_link_refuses_a_redirect_to_another_local_service_without_describing_it(app, fake, typed_link):
+    from tests.standins.typed_link import SECRET_TYPE
+
+    app.own.link.value = typed_link.url("/away.jpg")
+    app.own.link_button.click()
+    app.wait()
+    shown = app.own.status.error.value
+    assert "redirected to an address memer does not fetch" in shown and app.candidate is None
+    assert SECRET_TYPE not in shown and str(typed_link.inside.port) not in shown
+    assert typed_link.inside.requests == []
+
+
 def test_the_generate_switch_adds_the_generator_and_says_what_it_costs(app, fake):
     searched(app)
     assert fake.calls[-1][2]["sources"] is None  # off by default: the settings' sources
