@@ -1,8 +1,9 @@
 """Your own picture as a source of one: a file, the bytes of an upload, or a link the user typed.
 
 The picture goes through the same safe loading as any download (size and pixel
-caps, the format checked by its bytes). A typed link is trusted like a seam (it
-may be on a private network); addresses named by outside answers are not.
+caps, the format checked by its bytes). A typed link's host is trusted like a seam
+(it may be on a private network); a redirect from it elsewhere, like any address
+named by an outside answer, is not.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ def _linked_picture(url: str) -> ImageCandidate:
     if not host:
         raise ImageError(f"{shown!r} is not a link memer can read.", "Copy the picture's address again.")
     try:
-        # A link the user typed is trusted like a seam: it may be on a private network. Addresses
-        # named by outside answers stay under the address policy (memer.addresses).
+        # A link the user typed is trusted like a seam: it may be on a private network. Its redirects
+        # elsewhere and addresses named by outside answers stay under the address policy (memer.addresses).
         path = http.download_image(url, trusted=True)
     except Exception as err:  # DownloadFailure or a requests error: say which in words
         raise ImageError(
