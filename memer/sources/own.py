@@ -47,11 +47,12 @@ def uploaded_file(value: object) -> tuple[bytes, str]:
     """(content, file name) of the first file in an ipywidgets ``FileUpload.value``, in either version's shape.
 
     ipywidgets 8: a tuple of dicts ``{"name", "type", "size", "content": memoryview, "last_modified"}``.
-    ipywidgets 7: a dict ``{file name: {"metadata": {"name", "type", "size", ...}, "content": bytes}}``.
+    ipywidgets 7: a dict ``{file name: {"metadata": {"name", "type", "size", ...}, "content": bytes}}``,
+    where some front ends leave ``metadata`` a JSON string (or leave it out): the key names the file then.
     """
     if isinstance(value, dict):
         entries = [
-            {"name": (item.get("metadata") or {}).get("name") or key, "content": item.get("content")}
+            {"name": _metadata_name(item.get("metadata")) or key, "content": item.get("content")}
             for key, item in value.items()
             if isinstance(item, dict)
         ]
@@ -64,6 +65,12 @@ def uploaded_file(value: object) -> tuple[bytes, str]:
         if isinstance(content, (bytes, bytearray, memoryview)):
             return bytes(content), display_safe(str(entry.get("name") or ""), 120)
     raise ImageError("No picture was uploaded.", "Choose a picture file with the upload button.")
+
+
+def _metadata_name(metadata: object) -> str:
+    """The file name in ipywidgets 7's upload metadata, whatever shape it came in ("" when it names none)."""
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else ""
 
 
 def _linked_picture(url: str) -> ImageCandidate:
