@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 import threading
 import unicodedata
@@ -90,9 +91,11 @@ def request_json(url: str, params: Mapping[str, Any] | None = None, *, trusted: 
         raise SourceError(
             f"{host} could not be reached: {describe_failure(err)}.", "Check the connection and try again."
         ) from err
+    if answer.status == 429:
+        raise SourceError(f"{host} is rate limiting memer (too many requests).", f"Try again {_when(answer)}.")
     if answer.status >= 400:
         # 404, 403, 400 ...: asking again will not help; a mistyped address is the usual cause.
-        client_error = answer.status < 500 and answer.status != 429
+        client_error = answer.status < 500
         raise SourceError(
             f"{host} answered HTTP {answer.status}.", API_ADDRESS_HINT if client_error else "Try again in a minute."
         )
@@ -164,6 +167,23 @@ def describe_failure(err: BaseException) -> str:
     if isinstance(err, requests.exceptions.RetryError):
         return "too many retries"
     return f"{type(err).__name__}: {err}"
+
+
+def _when(answer: Answer) -> str:
+    """When to ask a host that rate limited memer again, in words: from its ``Retry-After``, if it gave one."""
+    seconds = transport.retry_after_seconds(answer.headers.get("Retry-After"))
+    if seconds is None:
+        return "in a few minutes"
+    if seconds <= 60:
+        return "in a minute"
+    if seconds < 90 * 60:
+        return f"in {math.ceil(seconds / 60)} minutes"
+    if seconds < 48 * 3600:
+        hours = round(seconds / 3600)
+        return f"in about {hours} hour{'s' if hours != 1 else ''}"
+    if seconds <= 7 * 86400:
+        return f"in about {round(seconds / 86400)} days"
+    return "in more than a week"  # also a hostile "inf"
 
 
 # --- what a file is -----------------------------------------------------------------------
@@ -317,6 +337,8 @@ def download_image(url: str, *, trusted: bool = False, cancel: threading.Event |
         raise DownloadFailure(describe_failure(err)) from err
     finally:
         slot.release()
+    if answer.status == 429:
+        raise DownloadFailure(f"rate limited by {host_of(answer.url) or host_of(url)} (try again {_when(answer)})")
     if answer.status >= 400:
         raise DownloadFailure(f"HTTP {answer.status}")
     kind = sniff_image_type(answer.body[:32])

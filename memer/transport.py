@@ -141,20 +141,24 @@ class Answer:
 
 def retry_wait(retry_after: str | None, attempt: int) -> float:
     """Seconds to wait before asking again: the server's ``Retry-After`` or exponential backoff, capped."""
-    seconds = settings.HTTP_BACKOFF * (2**attempt)
-    if retry_after:
-        text = retry_after.strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(text)
-                seconds = when.timestamp() - time.time()
-            except (TypeError, ValueError, IndexError, OverflowError):
-                pass
-    if seconds != seconds:  # NaN
-        seconds = 0.0
+    asked = retry_after_seconds(retry_after)
+    seconds = settings.HTTP_BACKOFF * (2**attempt) if asked is None else asked
     return max(0.0, min(seconds, settings.RETRY_AFTER_MAX))
+
+
+def retry_after_seconds(retry_after: str | None) -> float | None:
+    """The wait a ``Retry-After`` header asks for (seconds, or an HTTP date), uncapped; None when there is none."""
+    if not retry_after:
+        return None
+    text = retry_after.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(text).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return 0.0 if seconds != seconds else seconds  # NaN: no wait
 
 
 def fetch(

@@ -893,6 +893,27 @@ def test_dropped_pictures_are_one_short_line_per_reason(fake, no_key):
     assert "1 picture dropped: not an image (text/html)" in app.search.dropped.value
 
 
+def test_pictures_a_host_rate_limited_are_said_in_words(fake, no_key, server):
+    """The reason the download layer gives for a 429, as the app shows it: no "HTTP 429"."""
+    from memer import http
+    from memer.candidates import ImageCandidate
+    from memer.pipeline import drop_reasons
+
+    url = server.add_file("/limited/cat.jpg", b"", "image/jpeg")
+    server.fault("/limited/", "status", status=429, retry_after="120")
+    report = http.download_images([ImageCandidate(source="commons", title="cat", image_url=url) for _ in range(2)])
+    original = fake.search
+
+    def search(query, **kwargs):
+        result = original(query, **kwargs)
+        result.drop_reasons = drop_reasons(report.failed)
+        return result
+
+    fake.search = search
+    shown = searched(ui.App(pipeline=fake)).search.dropped.value
+    assert "2 pictures dropped: rate limited by 127.0.0.1 (try again in 2 minutes)" in shown and "429" not in shown
+
+
 def test_when_clip_fails_the_sources_lines_still_show(app, fake):
     from memer.errors import ModelError
     from memer.pipeline import SearchFailed, SourceStatus
