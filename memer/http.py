@@ -16,9 +16,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
+import math
 import re
-import tempfile
 import threading
 import unicodedata
 from collections import deque
@@ -32,6 +31,7 @@ from memer import settings, transport
 from memer.addresses import RefusedAddress
 from memer.candidates import ImageCandidate
 from memer.errors import ImageError, SourceError
+from memer.files import write_atomic
 from memer.images import open_image, sniff_image_type
 from memer.progress import Progress
 from memer.text import human_size, strip_namespace
@@ -91,9 +91,11 @@ def request_json(url: str, params: Mapping[str, Any] | None = None, *, trusted: 
         raise SourceError(
             f"{host} could not be reached: {describe_failure(err)}.", "Check the connection and try again."
         ) from err
+    if answer.status == 429:
+        raise SourceError(f"{host} is rate limiting memer (too many requests).", f"Try again {_when(answer)}.")
     if answer.status >= 400:
         # 404, 403, 400 ...: asking again will not help; a mistyped address is the usual cause.
-        client_error = answer.status < 500 and answer.status != 429
+        client_error = answer.status < 500
         raise SourceError(
             f"{host} answered HTTP {answer.status}.", API_ADDRESS_HINT if client_error else "Try again in a minute."
         )
@@ -165,6 +167,23 @@ def describe_failure(err: BaseException) -> str:
     if isinstance(err, requests.exceptions.RetryError):
         return "too many retries"
     return f"{type(err).__name__}: {err}"
+
+
+def _when(answer: Answer) -> str:
+    """When to ask a host that rate limited memer again, in words: from its ``Retry-After``, if it gave one."""
+    seconds = transport.retry_after_seconds(answer.headers.get("Retry-After"))
+    if seconds is None:
+        return "in a few minutes"
+    if seconds <= 60:
+        return "in a minute"
+    if seconds < 90 * 60:
+        return f"in {math.ceil(seconds / 60)} minutes"
+    if seconds < 48 * 3600:
+        hours = round(seconds / 3600)
+        return f"in about {hours} hour{'s' if hours != 1 else ''}"
+    if seconds <= 7 * 86400:
+        return f"in about {round(seconds / 86400)} days"
+    return "in more than a week"  # also a hostile "inf"
 
 
 # --- what a file is -----------------------------------------------------------------------
@@ -241,25 +260,12 @@ def _decodes(path: Path) -> bool:
     return known
 
 
-def _atomic_write_from(chunks: Iterable[bytes], target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".memer-", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _atomic_copy(source: Path, target: Path) -> None:
     def chunks() -> Iterable[bytes]:
         with open(source, "rb") as src:
             yield from iter(lambda: src.read(CHUNK_SIZE), b"")
 
-    _atomic_write_from(chunks(), target)
+    write_atomic(target, chunks())
 
 
 # --- downloads ----------------------------------------------------------------------------
@@ -331,6 +337,8 @@ def download_image(url: str, *, trusted: bool = False, cancel: threading.Event |
         raise DownloadFailure(describe_failure(err)) from err
     finally:
         slot.release()
+    if answer.status == 429:
+        raise DownloadFailure(f"rate limited by {host_of(answer.url) or host_of(url)} (try again {_when(answer)})")
     if answer.status >= 400:
         raise DownloadFailure(f"HTTP {answer.status}")
     kind = sniff_image_type(answer.body[:32])
@@ -342,7 +350,7 @@ def download_image(url: str, *, trusted: bool = False, cancel: threading.Event |
     except ImageError as err:
         raise DownloadFailure(f"unreadable image: {_short(err.message)}") from err
     target = settings.download_dir() / f"{url_key(url)}.{EXTENSIONS[kind]}"
-    _atomic_write_from([answer.body], target)
+    write_atomic(target, answer.body)
     return target
 
 

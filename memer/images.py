@@ -375,19 +375,18 @@ def keep_picture(data: bytes, folder: str) -> tuple[Path, tuple[int, int]]:
     """Check picture bytes that have no file of their own (an upload, a generated picture) and keep them.
 
     The bytes pass :func:`open_image`'s checks and caps first (``ImageError`` otherwise), then land under
-    their content hash in ``settings.download_dir() / folder``, written whole or not at all. Returns the
-    path and the picture's size.
+    their content hash in ``settings.download_dir() / folder``, written whole or not at all by each writer
+    (processes saving the same picture at once never share a temporary file). Returns the path and the
+    picture's size.
     """
     import hashlib
+
+    from memer.files import holds, write_atomic
 
     picture = open_image(data)
     size = picture.size
     picture.close()
-    target_folder = settings.download_dir() / folder
-    target_folder.mkdir(parents=True, exist_ok=True)
-    target = target_folder / f"{hashlib.sha256(data).hexdigest()[:32]}.{sniff_image_type(data[:32])}"
-    if not target.exists():
-        partial = target.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(target)
+    target = settings.download_dir() / folder / f"{hashlib.sha256(data).hexdigest()[:32]}.{sniff_image_type(data[:32])}"
+    if not holds(target, data):  # absent, or cut short by an older memer: written again
+        write_atomic(target, data)
     return target, size

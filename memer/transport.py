@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from memer import __version__, settings
-from memer.addresses import RefusedAddress, check_url
+from memer.addresses import RefusedAddress, SlowLookup, check_url, host_port
 from memer.sockets import (  # noqa: F401 - part of this module's face
     CHUNK_SIZE,
     Cancelled,
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# A typed link's redirect that the address policy refuses: nothing of the target (address, type, body) is told.
+REDIRECT_REFUSED = "the link redirected to an address memer does not fetch"
 
 _sessions: dict[bool, tuple[tuple[Any, ...], requests.Session]] = {}
 _session_lock = threading.Lock()
@@ -139,20 +141,24 @@ class Answer:
 
 def retry_wait(retry_after: str | None, attempt: int) -> float:
     """Seconds to wait before asking again: the server's ``Retry-After`` or exponential backoff, capped."""
-    seconds = settings.HTTP_BACKOFF * (2**attempt)
-    if retry_after:
-        text = retry_after.strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(text)
-                seconds = when.timestamp() - time.time()
-            except (TypeError, ValueError, IndexError, OverflowError):
-                pass
-    if seconds != seconds:  # NaN
-        seconds = 0.0
+    asked = retry_after_seconds(retry_after)
+    seconds = settings.HTTP_BACKOFF * (2**attempt) if asked is None else asked
     return max(0.0, min(seconds, settings.RETRY_AFTER_MAX))
+
+
+def retry_after_seconds(retry_after: str | None) -> float | None:
+    """The wait a ``Retry-After`` header asks for (seconds, or an HTTP date), uncapped; None when there is none."""
+    if not retry_after:
+        return None
+    text = retry_after.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            seconds = email.utils.parsedate_to_datetime(text).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return 0.0 if seconds != seconds else seconds  # NaN: no wait
 
 
 def fetch(
@@ -167,29 +173,37 @@ def fetch(
 ) -> Answer:
     """GET ``url`` under memer's one policy: deadline, address checks on every hop, capped decoded body.
 
-    ``trusted`` is for a link the user typed himself: it may be on a private network.
-    Raises FetchFailure (deadline, size, too many redirects), RefusedAddress, or a
+    ``trusted`` is for a link the user typed himself: it may be on a private network. That
+    host and port alone is trusted: a redirect elsewhere meets the address policy like any
+    address from outside, and its refusal says REDIRECT_REFUSED. Raises FetchFailure (deadline, size, too many redirects), RefusedAddress, or a
     requests exception (describe_failure puts any of them in words).
     """
     import requests
 
     session = _session(retrying=False)
+    typed = host_port(url) if trusted else None
     with Guard(deadline, cancel) as guard:
         current, query = url, params
         attempt = hops = 0
         while True:
             guard.check()
-            clean, guard.allow_private = check_url(
-                current, trusted=trusted, timeout=_fit(settings.CONNECT_TIMEOUT, guard)
-            )
+            hidden = REDIRECT_REFUSED if trusted and hops else None  # a typed link's redirect: not described
+            try:
+                clean, guard.allow_private = check_url(
+                    current, trusted=trusted and host_port(current) == typed, timeout=_fit(settings.CONNECT_TIMEOUT, guard)
+                )  # fmt: skip
+            except RefusedAddress as err:
+                if hidden is None or isinstance(err, SlowLookup):
+                    raise
+                raise RefusedAddress(hidden) from None
             guard.proxied = bool(_proxies_for(clean))  # the proxy resolves the name; the DNS check above stands
             limits = (_fit(settings.CONNECT_TIMEOUT, guard), _fit(settings.READ_TIMEOUT, guard))
             try:
                 response = session.get(
                     clean, params=query, stream=True, allow_redirects=False, timeout=limits
                 )  # fmt: skip
-            except requests.RequestException as err:
-                _raise_policy(err, guard)
+            except (requests.RequestException, RefusedAddress) as err:  # the socket's own check raises the latter
+                _raise_policy(err, guard, hidden)
                 if attempt < settings.HTTP_RETRIES and _connect_failure(err):
                     pause = retry_wait(None, attempt)
                     if pause < guard.remaining():
@@ -218,7 +232,7 @@ def fetch(
                     body = read_body(response, guard, max_bytes, too_large=too_large, on_head=on_head)
                 return Answer(status, response.headers, response.url, body)
             except (requests.RequestException, OSError, urllib3_errors()) as err:
-                _raise_policy(err, guard)
+                _raise_policy(err, guard, hidden)
                 raise
             finally:
                 response.close()
@@ -236,8 +250,11 @@ def urllib3_errors() -> type:
     return HTTPError
 
 
-def _raise_policy(err: BaseException, guard: Guard) -> None:
-    """A failure the guard caused (its timer or Ctrl-C shut the socket) says so, not "connection reset"."""
+def _raise_policy(err: BaseException, guard: Guard, hidden: str | None = None) -> None:
+    """A failure the guard caused (its timer or Ctrl-C shut the socket) says so, not "connection reset".
+
+    A refused address is told as it is, or as ``hidden`` where its target must not be described.
+    """
     guard_cancelled = guard.cancelled or (guard.cancel is not None and guard.cancel.is_set())
     if guard_cancelled:
         raise Cancelled("cancelled") from err
@@ -245,6 +262,8 @@ def _raise_policy(err: BaseException, guard: Guard) -> None:
         raise DeadlineExceeded(f"took longer than {guard.seconds:g} s") from err
     for cause in exception_chain(err):
         if isinstance(cause, RefusedAddress):
+            if hidden is not None:
+                raise RefusedAddress(hidden) from None
             raise RefusedAddress(str(cause)) from err
 
 

@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.standins.cache_host",  # a published Open Images cache on a static host
     "tests.standins.openai_api",  # /v1/chat/completions, /v1/moderations
     "tests.standins.hostile",  # a server that breaks the protocol: trickles, bombs, redirects to private hosts
+    "tests.standins.typed_link",  # a link the user types, on a host that redirects to another local service
     "tests.standins.tiny_clip",  # a tiny random open_clip model in local-dir form
     "tests.standins.tiny_lm",  # tiny random GPT-Neo and Llama-style chat models
     "tests.standins.tiny_diffusion",  # a tiny random text-to-image pipeline (UNet, VAE, CLIP text encoder)

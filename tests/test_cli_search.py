@@ -160,6 +160,14 @@ def test_a_failing_download_is_reported_and_the_rest_still_listed(pies, tmp_path
     assert "Apple pie" in done.stdout and "slice" not in done.stdout
 
 
+def test_a_rate_limited_download_is_said_in_words(pies, tmp_path, server, _memer):
+    server.fault(pies.files["File:Apple pie slice.jpg"].thumb_path, "status", status=429, retry_after="600")
+    done = _memer(pies, tmp_path, "apple pie", "--sources", "commons")
+    assert done.returncode == 0
+    assert "memer: 1 picture dropped: rate limited by 127.0.0.1 (try again in 10 minutes)" in done.stderr
+    assert "429" not in done.stderr
+
+
 def test_plain_listing(pies, tmp_path, _memer):
     done = _memer(pies, tmp_path, "apple pie", "--sources", "commons")
     assert done.returncode == 0

@@ -80,7 +80,6 @@ def test_request_json_retries_429_after_the_capped_retry_after(server, quick):
         (404, "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."),
         (403, "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."),
         (400, "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."),
-        (429, "Try again in a minute."),
         (500, "Try again in a minute."),
         (503, "Try again in a minute."),
     ],
@@ -92,6 +91,46 @@ def test_http_errors_say_what_to_do(server, quick, status, hint):
         http.request_json(server.url + "/api")
     assert caught.value.message == f"127.0.0.1 answered HTTP {status}."
     assert caught.value.hint == hint
+
+
+def _header(retry_after: str | None) -> str | None:
+    """The ``Retry-After`` header: as written, or ``date+N``: an HTTP date N seconds from now (made when the test runs)."""
+    import email.utils
+
+    if retry_after is not None and retry_after.startswith("date+"):
+        return email.utils.formatdate(time.time() + float(retry_after[5:]), usegmt=True)
+    return retry_after
+
+
+RATE_LIMITS = [
+    # (Retry-After, when the user is told to try again)
+    ("120", "in 2 minutes"),
+    ("45", "in a minute"),
+    ("7200", "in about 2 hours"),
+    ("date+600", "in 10 minutes"),
+    ("259200", "in about 3 days"),
+    ("inf", "in more than a week"),
+    (None, "in a few minutes"),
+    ("soon", "in a few minutes"),
+]
+
+
+@pytest.mark.parametrize(("retry_after", "when"), RATE_LIMITS)
+def test_a_rate_limited_api_says_so_in_words_and_when_to_try_again(server, quick, retry_after, when):
+    server.route("/api", lambda r: Response.json({"ok": True}))
+    server.fault("/api", "status", status=429, retry_after=_header(retry_after))
+    with pytest.raises(SourceError) as caught:
+        http.request_json(server.url + "/api")
+    assert caught.value.message == "127.0.0.1 is rate limiting memer (too many requests)."
+    assert caught.value.hint == f"Try again {when}."
+
+
+@pytest.mark.parametrize(("retry_after", "when"), RATE_LIMITS)
+def test_a_rate_limited_download_is_dropped_with_a_reason_in_words(server, quick, retry_after, when):
+    [candidate] = _files(server, 1, folder="/limited/")
+    server.fault("/limited/", "status", status=429, retry_after=_header(retry_after))
+    report = http.download_images([candidate])
+    assert report.failed == [(candidate, f"rate limited by 127.0.0.1 (try again {when})")]
 
 
 @pytest.mark.parametrize(
@@ -130,7 +169,7 @@ FAULTS = [
     ("delay", {"seconds": 0.2}, None),
     ("hang", {"seconds": 5}, "timed out after 0.5 s"),
     ("status", {"status": 429, "retry_after": "3600", "times": 1}, None),  # retried after the capped wait
-    ("status", {"status": 429, "retry_after": "1"}, "HTTP 429"),
+    ("status", {"status": 429, "retry_after": "1"}, "rate limited by 127.0.0.1 (try again in a minute)"),
     ("status", {"status": 503}, "HTTP 503"),
     ("status", {"status": 404}, "HTTP 404"),
     ("truncate", {}, "truncated download"),

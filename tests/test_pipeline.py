@@ -103,6 +103,13 @@ def test_the_reasons_pictures_were_dropped_are_counted_by_kind(pies, server):
     ]
 
 
+def test_pictures_a_host_rate_limited_are_counted_in_words(pies, server):
+    for i in (1, 2):
+        server.fault(pies.files[f"File:Apple pie {i}.jpg"].thumb_path, "status", status=429, retry_after="120")
+    result = pipeline.search("apple pie")
+    assert result.drop_reasons == [pipeline.DropReason("rate limited by 127.0.0.1 (try again in 2 minutes)", 2)]
+
+
 def test_ctrl_c_stops_a_search_whose_sources_stall(pies, server, monkeypatch):
     import _thread
     import threading

@@ -109,10 +109,14 @@ DATA = b"\x89PNG\r\n\x1a\n..."
                 "content": DATA,
             }
         },
+        # ipywidgets 7 with its metadata as a string (the front end's JSON, not yet parsed)
+        {"cat.png": {"metadata": '{"name": "cat.png", "type": "image/png"}', "content": DATA}},
+        # ipywidgets 7 with no metadata at all
+        {"cat.png": {"content": memoryview(DATA)}},
         # ipywidgets 8 as a list (after a JSON round trip in some front ends)
         [{"name": "cat.png", "content": bytearray(DATA)}],
     ],
-    ids=["ipywidgets-8", "ipywidgets-7", "list"],
+    ids=["ipywidgets-8", "ipywidgets-7", "ipywidgets-7-metadata-string", "ipywidgets-7-no-metadata", "list"],
 )
 def test_uploaded_file_reads_both_shapes(value):
     assert pipeline.uploaded_file(value) == (DATA, "cat.png")

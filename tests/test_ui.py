@@ -838,6 +838,18 @@ def test_a_link_or_path_in_the_link_box_is_used_and_a_bad_one_is_said_there(app,
     assert app.own.status.error.value == ""
 
 
+def test_use_link_refuses_a_redirect_to_another_local_service_without_describing_it(app, fake, typed_link):
+    from tests.standins.typed_link import SECRET_TYPE
+
+    app.own.link.value = typed_link.url("/away.jpg")
+    app.own.link_button.click()
+    app.wait()
+    shown = app.own.status.error.value
+    assert "redirected to an address memer does not fetch" in shown and app.candidate is None
+    assert SECRET_TYPE not in shown and str(typed_link.inside.port) not in shown
+    assert typed_link.inside.requests == []
+
+
 def test_the_generate_switch_adds_the_generator_and_says_what_it_costs(app, fake):
     searched(app)
     assert fake.calls[-1][2]["sources"] is None  # off by default: the settings' sources
@@ -879,6 +891,27 @@ def test_dropped_pictures_are_one_short_line_per_reason(fake, no_key):
     app = searched(ui.App(pipeline=fake))
     assert "2 pictures dropped: HTTP 404" in app.search.dropped.value
     assert "1 picture dropped: not an image (text/html)" in app.search.dropped.value
+
+
+def test_pictures_a_host_rate_limited_are_said_in_words(fake, no_key, server):
+    """The reason the download layer gives for a 429, as the app shows it: no "HTTP 429"."""
+    from memer import http
+    from memer.candidates import ImageCandidate
+    from memer.pipeline import drop_reasons
+
+    url = server.add_file("/limited/cat.jpg", b"", "image/jpeg")
+    server.fault("/limited/", "status", status=429, retry_after="120")
+    report = http.download_images([ImageCandidate(source="commons", title="cat", image_url=url) for _ in range(2)])
+    original = fake.search
+
+    def search(query, **kwargs):
+        result = original(query, **kwargs)
+        result.drop_reasons = drop_reasons(report.failed)
+        return result
+
+    fake.search = search
+    shown = searched(ui.App(pipeline=fake)).search.dropped.value
+    assert "2 pictures dropped: rate limited by 127.0.0.1 (try again in 2 minutes)" in shown and "429" not in shown
 
 
 def test_when_clip_fails_the_sources_lines_still_show(app, fake):

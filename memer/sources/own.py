@@ -1,8 +1,9 @@
 """Your own picture as a source of one: a file, the bytes of an upload, or a link the user typed.
 
 The picture goes through the same safe loading as any download (size and pixel
-caps, the format checked by its bytes). A typed link is trusted like a seam (it
-may be on a private network); addresses named by outside answers are not.
+caps, the format checked by its bytes). A typed link's host is trusted like a seam
+(it may be on a private network); a redirect from it elsewhere, like any address
+named by an outside answer, is not.
 """
 
 from __future__ import annotations
@@ -46,11 +47,12 @@ def uploaded_file(value: object) -> tuple[bytes, str]:
     """(content, file name) of the first file in an ipywidgets ``FileUpload.value``, in either version's shape.
 
     ipywidgets 8: a tuple of dicts ``{"name", "type", "size", "content": memoryview, "last_modified"}``.
-    ipywidgets 7: a dict ``{file name: {"metadata": {"name", "type", "size", ...}, "content": bytes}}``.
+    ipywidgets 7: a dict ``{file name: {"metadata": {"name", "type", "size", ...}, "content": bytes}}``,
+    where some front ends leave ``metadata`` a JSON string (or leave it out): the key names the file then.
     """
     if isinstance(value, dict):
         entries = [
-            {"name": (item.get("metadata") or {}).get("name") or key, "content": item.get("content")}
+            {"name": _metadata_name(item.get("metadata")) or key, "content": item.get("content")}
             for key, item in value.items()
             if isinstance(item, dict)
         ]
@@ -65,6 +67,12 @@ def uploaded_file(value: object) -> tuple[bytes, str]:
     raise ImageError("No picture was uploaded.", "Choose a picture file with the upload button.")
 
 
+def _metadata_name(metadata: object) -> str:
+    """The file name in ipywidgets 7's upload metadata, whatever shape it came in ("" when it names none)."""
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) else ""
+
+
 def _linked_picture(url: str) -> ImageCandidate:
     from memer import http
     from memer.images import open_image
@@ -74,8 +82,8 @@ def _linked_picture(url: str) -> ImageCandidate:
     if not host:
         raise ImageError(f"{shown!r} is not a link memer can read.", "Copy the picture's address again.")
     try:
-        # A link the user typed is trusted like a seam: it may be on a private network. Addresses
-        # named by outside answers stay under the address policy (memer.addresses).
+        # A link the user typed is trusted like a seam: it may be on a private network. Its redirects
+        # elsewhere and addresses named by outside answers stay under the address policy (memer.addresses).
         path = http.download_image(url, trusted=True)
     except Exception as err:  # DownloadFailure or a requests error: say which in words
         raise ImageError(
