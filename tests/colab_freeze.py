@@ -1,7 +1,8 @@
 """Colab's preinstalled packages (tests/colab/pip-freeze.gpu.txt), read once for the tests and .ci/colab-env.
 
-``python -m tests.colab_freeze NAME ...`` prints ``NAME==VERSION`` for each, as Colab has it, so the CI twin
-installs exactly Colab's versions without copying them by hand.
+``python -m tests.colab_freeze`` prints it as pip constraints (``NAME==VERSION``, without local tags such as
+``+cu128``: PyPI has the same release) so that .ci/colab-env installs exactly Colab's versions; packages Colab
+installs from a URL (not on PyPI) and torch's CUDA libraries are left out.
 """
 
 from __future__ import annotations
@@ -42,8 +43,20 @@ def colab_packages(freeze: Path = FREEZE) -> dict[str, tuple[str, str]]:
     return packages
 
 
+# torch's CUDA runtime (nvidia-*, cuda-*) belongs to its build: Colab's torch is PyTorch's CUDA 12.8 build,
+# PyPI's same release pulls CUDA 13's libraries. The twin takes PyPI's; memer never imports them itself.
+CUDA_RUNTIME = re.compile(r"(nvidia|cuda)-")
+
+
+def constraints(freeze: Path = FREEZE) -> list[str]:
+    """``NAME==VERSION`` for every ``name==version`` line of the freeze but CUDA's, local tags dropped."""
+    lines = []
+    for raw in freeze.read_text().splitlines():
+        pinned = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9_.\-]*)\s*==\s*([^+\s]+)(\+\S+)?", raw.strip())
+        if pinned and not CUDA_RUNTIME.match(canonical(pinned[1])):
+            lines.append(f"{pinned[1]}=={pinned[2]}")
+    return lines
+
+
 if __name__ == "__main__":
-    known = colab_packages()
-    for wanted in sys.argv[1:]:
-        name, version = known[canonical(wanted)]
-        print(f"{name}=={version.split('+')[0]}")
+    sys.stdout.write("\n".join(constraints()) + "\n")
