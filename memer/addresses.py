@@ -54,6 +54,19 @@ def host_port(url: str) -> tuple[str, int] | None:
     return parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
 
 
+def bad_host_character(host: str) -> str | None:
+    """The first character no host name or IP address has (a space, ``%``, ``!`` ...); None when there is none.
+
+    Letters of any script are allowed (international names), with digits, ``-``, ``.`` and ``_``.
+    """
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    return next((c for c in host if not (c.isalnum() or c in "-._")), None)
+
+
 def seams() -> set[tuple[str, int | None]]:
     """The (host, port) of every seam the user configured; port None: any port of that host."""
     urls = [str(getattr(settings, name, "") or "") for name in SEAM_SETTINGS]
@@ -149,6 +162,9 @@ def check_url(url: str, *, trusted: bool = False, timeout: float | None = None) 
     if where is None:
         raise RefusedAddress(f"bad address ({url[:100]})")
     host, port = where
+    wrong = bad_host_character(host)
+    if wrong is not None:  # said here: urllib3 2.8 refuses it, 2.5 (Colab's) percent-encodes it and asks DNS
+        raise RefusedAddress(f"bad address (host {host[:100]!r} has a character no host name has: {wrong!r})")
     if trusted or is_seam(host, port):
         return clean, True
     try:

@@ -75,6 +75,32 @@ def test_only_web_addresses(url):
         addresses.check_url(url)
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://exa mple.org/a.jpg", "'exa mple.org' has a character no host name has: ' '"),
+        ("https://exa%20mple.org/a.jpg", "'exa%20mple.org' has a character no host name has: '%'"),
+        ("http://ex!ample.org:8080/", "'ex!ample.org' has a character no host name has: '!'"),
+    ],
+)
+@pytest.mark.parametrize("trusted", [False, True])
+def test_a_host_no_name_can_have_is_a_bad_address_before_any_lookup(monkeypatch, url, shown, trusted):
+    """Said by memer, not left to urllib3: 2.5 (Colab's) percent-encodes a space and asks DNS for the name."""
+    import socket
+
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: pytest.fail("looked up a malformed host"))
+    with pytest.raises(RefusedAddress, match="bad address") as caught:
+        addresses.check_url(url, trusted=trusted)
+    assert shown in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "host", ["example.org", "my_host.lan", "bücher.example", "10.0.0.5", "::1", "xn--bcher-kva.de"]
+)
+def test_real_host_names_have_no_bad_character(host):
+    assert addresses.bad_host_character(host) is None
+
+
 def test_a_host_that_resolves_to_loopback_is_refused(hostile):
     with pytest.raises(RefusedAddress, match=r"refused address \(loopback\): localhost = 127\.0\.0\.1"):
         addresses.check_url(f"http://localhost:{hostile.port}/image")

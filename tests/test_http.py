@@ -342,7 +342,7 @@ def test_a_malformed_address_fails_alone(server, tmp_path, url, named):
     report = http.download_images([good[0], bad, good[1]], tmp_path)
     assert report.ok == good and [c for c, _ in report.failed] == [bad]
     reason = report.failed[0][1]
-    assert reason.startswith("bad address (") and named in reason  # the library's own words say what is wrong
+    assert reason.startswith("bad address (") and named in reason  # the words say what is wrong, on any urllib3
 
 
 def test_an_unexpected_error_fails_one_file_only(server, monkeypatch):

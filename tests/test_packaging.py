@@ -38,3 +38,16 @@ def test_import_memer_pulls_in_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_data_file_in_the_package_is_shipped():
+    """Fonts, the safety model and their licences: each non-Python file under memer/ matches a package-data glob."""
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["memer"]
+    package = ROOT / "memer"
+    data = [
+        f.relative_to(package)
+        for f in package.rglob("*")
+        if f.is_file() and f.suffix not in {".py", ".pyc"} and "__pycache__" not in f.parts
+    ]
+    assert any(str(f).startswith("captions/data/") for f in data)
+    assert [str(f) for f in data if not any(f.match(g) for g in globs)] == []

@@ -1,17 +1,29 @@
 """The local safety check: a trained classifier that runs offline, and the word list to name the category.
 
-``alt-profanity-check`` (MIT) ships a scikit-learn model (a linear SVM over
-TF-IDF features, trained on labelled offensive and clean text) inside the
-package: nothing is downloaded, it scores ten captions in milliseconds on a
-CPU. Its probability of offensive language sets the level
+The model is ``alt-profanity-check``'s (MIT): TF-IDF features over single
+words, five linear SVMs, each calibrated by a sigmoid, their probabilities
+averaged — trained on labelled offensive and clean text. memer ships its
+numbers as a small numpy file (``data/profanity_model.npz``, exported by
+``tools/export_profanity_model.py``) and scores with numpy, because the
+package itself pins scikit-learn exactly and installing it would replace the
+scikit-learn Colab ships. Nothing is downloaded, and ten captions take
+milliseconds on a CPU. The probability of offensive language sets the level
 (``settings.CLASSIFIER_UNSAFE`` / ``CLASSIFIER_SENSITIVE``); the word list can
 raise the level too and names the category. The batch says which check ran;
-without the package it is the word list alone, and the batch says that.
+if the model file cannot be read it is the word list alone, and the batch
+says that.
 """
 
 from __future__ import annotations
 
+import re
+import zipfile
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from memer import settings
 from memer.captions.base import SAFE, SENSITIVE, UNSAFE
@@ -22,18 +34,79 @@ CLASSIFIER_CHECK = (
     "(misses harm said politely and what the picture shows)"
 )
 CLASSIFIER_CATEGORY = "offensive language"
-MISSING_NOTE = " (alt-profanity-check is not installed: pip install 'memer[local]' for the trained classifier)"
+MODEL_PATH = Path(__file__).resolve().parent / "data" / "profanity_model.npz"
+MISSING_NOTE = (
+    " (the trained classifier's model file, memer/captions/data/profanity_model.npz, could not be read: "
+    "reinstall memer for the trained classifier)"
+)
+
+
+@dataclass(frozen=True)
+class ProfanityModel:
+    """alt-profanity-check's vectorizer and calibrated linear SVMs, as numpy arrays."""
+
+    index: dict[str, int]  # term -> column
+    idf: Any  # (terms,) float64
+    coef: Any  # (models, terms) float64
+    intercept: Any  # (models,)
+    sigmoid_a: Any  # (models,)
+    sigmoid_b: Any  # (models,)
+    token: re.Pattern[str]
+
+    def probabilities(self, texts: Sequence[str]) -> list[float]:
+        """The probability that each text is offensive, as the package's ``predict_prob`` gives it."""
+        import numpy as np
+
+        out = []
+        for text in texts:
+            # TF-IDF: raw counts of known words times their idf, scaled to unit length (no known word: zeros).
+            counts = Counter(i for word in self.token.findall(text.lower()) if (i := self.index.get(word)) is not None)
+            decision = np.array(self.intercept, dtype=np.float64)
+            if counts:
+                columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+                weights = np.fromiter(counts.values(), dtype=np.float64, count=len(counts)) * self.idf[columns]
+                decision = decision + self.coef[:, columns] @ (weights / np.sqrt(weights @ weights))
+            # Each SVM's score through its sigmoid, expit(-(a*score + b)) written so it cannot overflow; then the mean.
+            calibrated = 0.5 * (1.0 - np.tanh(0.5 * (self.sigmoid_a * decision + self.sigmoid_b)))
+            out.append(float(np.mean(calibrated)))
+        return out
+
+
+def load_model(path: Path) -> ProfanityModel:
+    """Read an exported model; ValueError if it is not one (pickles are refused, shapes checked)."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    try:
+        terms = arrays["vocabulary"].tobytes().decode("utf-8").split("\n")
+        idf, coef = arrays["idf"].astype(np.float64), arrays["coef"].astype(np.float64)
+        calibration = [arrays[key].astype(np.float64) for key in ("intercept", "sigmoid_a", "sigmoid_b")]
+        token = re.compile(str(arrays["token_pattern"]))
+    except (KeyError, UnicodeDecodeError, re.error) as err:
+        raise ValueError(f"not an exported profanity model: {err}") from err
+    models = coef.shape[0] if coef.ndim == 2 else 0
+    if not models or idf.shape != (len(terms),) or coef.shape[1] != len(terms) or len(set(terms)) != len(terms):
+        raise ValueError("the model's vocabulary, idf and coefficients do not fit together")
+    if any(part.shape != (models,) for part in calibration):
+        raise ValueError("the model's intercepts or calibration do not fit its coefficients")
+    return ProfanityModel({t: i for i, t in enumerate(terms)}, idf, coef, *calibration, token)
+
+
+@lru_cache(maxsize=4)
+def _cached_model(path: Path) -> ProfanityModel | None:
+    try:
+        return load_model(path)
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
 
 
 def classifier_probabilities(texts: Sequence[str]) -> list[float] | None:
-    """The classifier's probability that each text is offensive; None when the package is not installed."""
-    try:
-        from profanity_check import predict_prob
-    except ImportError:
+    """The classifier's probability that each text is offensive; None when its model file cannot be read."""
+    model = _cached_model(MODEL_PATH)
+    if model is None:
         return None
-    if not texts:
-        return []
-    return [float(p) for p in predict_prob(list(texts))]
+    return model.probabilities(list(texts))
 
 
 def level_from_probability(probability: float) -> int:
