@@ -43,7 +43,7 @@ class TokenCounter:
 def measure(label: str, ask: dict, n: int, rounds: int) -> None:
     import torch
 
-    from memer.captions import generate_captions, local_engine
+    from memer.captioning import generate_captions, local_engine
 
     generate_captions(n=2, **ask)  # load once, warm up
     counter = TokenCounter(local_engine.load_model(ask["model"]))

@@ -28,7 +28,7 @@ def main() -> None:
     import numpy as np
     from PIL import Image
 
-    from memer.render import RenderOptions, render_meme
+    from memer.rendering import RenderOptions, render_meme
 
     rng = np.random.default_rng(0)
     picture = Image.fromarray((rng.random((768, 1024, 3)) * 255).astype(np.uint8))

@@ -21,7 +21,7 @@ def _seconds(work) -> float:
 def main() -> None:
     from PIL import Image
 
-    from memer.render import FontStack, RenderOptions, font_stack, layout_text, render_meme
+    from memer.rendering import FontStack, RenderOptions, font_stack, layout_text, render_meme
 
     stack = font_stack()
     picture = Image.new("RGB", (1024, 768), (128, 128, 128))

@@ -45,7 +45,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", help="the background picture")
     p.add_argument("text", help="the caption; for --position both, split top|bottom with '|'")
     p.add_argument("-o", "--output", required=True, help="where to write the PNG")
-    p.add_argument("--position", choices=_choices("memer.render", "POSITIONS"), default="bottom")
+    p.add_argument("--position", choices=_choices("memer.rendering", "POSITIONS"), default="bottom")
     p.add_argument("--font-size", default="auto", help="'auto' (fit) or a size in pixels")
     p.add_argument("--keep-case", action="store_true", help="do not upper-case the caption")
     p.add_argument("--attribution", default=None, help="burn this credit line into the bottom edge")
@@ -67,7 +67,8 @@ def _parse_font_size(value: str) -> int | None:
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    from memer import images, render
+    from memer import images
+    from memer import rendering as render
 
     options = render.RenderOptions(
         position=args.position,
@@ -161,7 +162,7 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", help="a picture file or an http(s) link")
     p.add_argument("--theme", required=True, help="what the meme is about")
     p.add_argument("--description", default="", help="what the picture shows, in words")
-    p.add_argument("--engine", choices=_choices("memer.captions", "ENGINES"), default=None)
+    p.add_argument("--engine", choices=_choices("memer.captioning", "ENGINES"), default=None)
     p.add_argument("--model", default=None)
     p.add_argument("--style", default=None, help="funny (default), wholesome, sarcastic, poem or haiku")
     p.add_argument("--n", type=int, default=None, help="how many captions (default 10)")
@@ -176,7 +177,7 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
 def _run_caption(args: argparse.Namespace) -> int:
     import json
 
-    from memer.captions import check_seed, describe_picture, generate_captions
+    from memer.captioning import check_seed, describe_picture, generate_captions
     from memer.images import open_image
     from memer.pipeline import own_picture
 
@@ -339,9 +340,9 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--pick", type=int, default=1, help="use the Nth ranked picture (1 = best)")
     p.add_argument("--caption", type=int, default=1, help="use the Nth caption that is not unsafe")
-    p.add_argument("--engine", choices=_choices("memer.captions", "ENGINES"), default=None)
+    p.add_argument("--engine", choices=_choices("memer.captioning", "ENGINES"), default=None)
     p.add_argument("--style", default=None)
-    p.add_argument("--position", choices=_choices("memer.render", "POSITIONS"), default="bottom")
+    p.add_argument("--position", choices=_choices("memer.rendering", "POSITIONS"), default="bottom")
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
     p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages,generated")
     p.add_argument("--image", metavar="PATH_OR_URL", default=None, help="your own picture instead of a search")
@@ -352,10 +353,10 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
 def _run_make(args: argparse.Namespace) -> int:
 
     from memer import pipeline
-    from memer.captions import check_seed
-    from memer.captions.base import UNSAFE
+    from memer.captioning import check_seed
+    from memer.captioning.base import UNSAFE
     from memer.errors import CaptionError, RenderError
-    from memer.render import png_path, save_png
+    from memer.rendering import png_path, save_png
 
     if args.pick < 1 or args.caption < 1:
         raise MemerError("--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.")

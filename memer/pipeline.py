@@ -32,7 +32,7 @@ from memer.text import collapse_whitespace, plain_title
 if TYPE_CHECKING:
     from PIL import Image
 
-    from memer.captions.base import CaptionBatch, PictureDescription
+    from memer.captioning.base import CaptionBatch, PictureDescription
     from memer.clip import ClipModel
 
 # The pipeline's name for the one progress mechanism (memer.progress): what every face passes in.
@@ -94,7 +94,7 @@ class Meme:
     @cached_property
     def png(self) -> bytes:
         """The PNG with its metadata, encoded on first use: a live preview shows ``image`` and never pays for it."""
-        from memer.render import png_bytes
+        from memer.rendering import png_bytes
 
         return png_bytes(self.image, self.metadata)
 
@@ -330,7 +330,7 @@ def captions(
     source's, else (settings.DESCRIBE) one the model writes, else the title.
     ``batch.description`` is the one used, for the PNG's alt text.
     """
-    from memer.captions import choose_engine, generate_captions
+    from memer.captioning import choose_engine, generate_captions
 
     say = progress or silent
     chosen = choose_engine(engine, api_key)
@@ -368,7 +368,7 @@ def describe(
 
     Remembered per picture file and model, so the app can show it and the captions reuse it without a second call.
     """
-    from memer.captions import choose_engine, describe_picture
+    from memer.captioning import choose_engine, describe_picture
 
     chosen = choose_engine(engine, api_key)
     picture = _picture(candidate)
@@ -400,7 +400,7 @@ def render(
 
     A generated picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL).
     """
-    from memer import render as rendering
+    from memer import rendering
 
     picture = _picture(candidate)
     strip = attribution_strip or settings.ATTRIBUTION_STRIP

@@ -181,7 +181,7 @@ TOP_K = _int("TOP_K", 10)
 DEDUPE_THRESHOLD = _float("DEDUPE_THRESHOLD", 0.95)
 DEVICE = _str("DEVICE", "")  # empty: cuda when available, else cpu
 
-# --- captions (memer/captions/) -----------------------------------------------
+# --- captions (memer/captioning/) -----------------------------------------------
 CAPTION_ENGINE = _str("CAPTION_ENGINE", "")  # empty: openai when a key is found, else local
 N_CAPTIONS = _int("N_CAPTIONS", 10)
 CAPTION_STYLE = _str("CAPTION_STYLE", "funny")  # funny, wholesome, sarcastic, poem, haiku
@@ -242,7 +242,7 @@ MODEL_PARAMETERS_B = {
 # Seconds the one check of the Hugging Face hub (HF_ENDPOINT) may take; unreachable: models load from the cache only.
 HUB_TIMEOUT = _float("HUB_TIMEOUT", 3.0)
 
-# --- rendering (memer/render/) ------------------------------------------------
+# --- rendering (memer/rendering/) ------------------------------------------------
 OUTPUT_SIZE = _int("OUTPUT_SIZE", 1024)  # longest side of the meme, in pixels
 MAX_LINES = _int("MAX_LINES", 3)
 MARGIN = _float("MARGIN", 0.04)  # of the image width, each side
@@ -264,7 +264,7 @@ LINE_SPACING = _float("LINE_SPACING", 1.12)  # baseline to baseline, in font siz
 # Auto-fit below this size (fraction of the image height) may use more than MAX_LINES lines.
 READABLE_SIZE = _float("READABLE_SIZE", 0.04)
 
-# --- hostile text and pictures in rendering (issue 11: render/, images.py) -----
+# --- hostile text and pictures in rendering (issue 11: rendering/, images.py) -----
 MAX_CAPTION_CHARS = _int("MAX_CAPTION_CHARS", 1000)  # a longer caption is refused, not cut
 MAX_CREDIT_CHARS = _int("MAX_CREDIT_CHARS", 300)  # the burned-in credit line is cut to this, with "…"
 MAX_METADATA_CHARS = _int("MAX_METADATA_CHARS", 2000)  # each PNG text chunk (caption, author, title ...)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from memer import settings
-from memer.captions.memory import CUDA_CONTEXT_BYTES, MemoryEstimate, estimate
+from memer.captioning.memory import CUDA_CONTEXT_BYTES, MemoryEstimate, estimate
 from memer.text import human_size
 
 # Download sizes of the models memer uses by default, as published by their hosts.
@@ -109,7 +109,7 @@ def download_notes() -> list[str]:
 
 
 def _caption_model() -> str:
-    from memer.captions.model_kind import default_caption_model
+    from memer.captioning.model_kind import default_caption_model
 
     return default_caption_model()[0]
 

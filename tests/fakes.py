@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from memer.candidates import ImageCandidate
-from memer.captions.base import Caption, CaptionBatch
+from memer.captioning.base import Caption, CaptionBatch
 from memer.pipeline import Meme, SearchResult, SourceStatus
 
 COLOURS = [

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memer.captions import SAFE, SENSITIVE, UNSAFE, classifier
-from memer.captions.classifier import (
+from memer.captioning import SAFE, SENSITIVE, UNSAFE, classifier
+from memer.captioning.classifier import (
     CLASSIFIER_CATEGORY,
     CLASSIFIER_CHECK,
     MODEL_PATH,
@@ -23,7 +23,7 @@ from memer.captions.classifier import (
     load_model,
     local_levels,
 )
-from memer.captions.safety import WORD_LIST_CHECK
+from memer.captioning.safety import WORD_LIST_CHECK
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_the_shipped_model_is_small_plain_numbers_and_needs_no_scikit_learn():
     with zipfile.ZipFile(MODEL_PATH) as archive:  # every member a plain .npy array: no pickles to load
         assert all(name.endswith(".npy") for name in archive.namelist())
     code = (
-        "import sys; from memer.captions.classifier import classifier_probabilities as p;"
+        "import sys; from memer.captioning.classifier import classifier_probabilities as p;"
         "print(p(['fuck this pie'])[0] > 0.9, sorted({'sklearn', 'joblib', 'profanity_check'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from memer.captions import SAFE, SENSITIVE, UNSAFE
-from memer.captions.cleanup import clean_caption, clean_captions, first_line, is_near_duplicate
-from memer.captions.safety import moderation_level, word_list_level
+from memer.captioning import SAFE, SENSITIVE, UNSAFE
+from memer.captioning.cleanup import clean_caption, clean_captions, first_line, is_near_duplicate
+from memer.captioning.safety import moderation_level, word_list_level
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ def test_ten_one_word_variants_are_ten_jokes():
 
 
 def test_cleanup_stops_once_it_has_n(monkeypatch):
-    from memer.captions import cleanup
+    from memer.captioning import cleanup
 
     cleaned = []
     real = cleanup.clean_caption

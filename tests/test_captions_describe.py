@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from memer.captions import describe_picture
-from memer.captions.describe import MAX_DESCRIPTION_CHARS, one_sentence
+from memer.captioning import describe_picture
+from memer.captioning.describe import MAX_DESCRIPTION_CHARS, one_sentence
 from memer.errors import CaptionError
 from tests.standins.settings import override
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from memer import settings
-from memer.captions import SAFE, SENSITIVE, UNSAFE, CaptionRequest, generate_captions, local_engine
-from memer.captions.classifier import CLASSIFIER_CHECK
-from memer.captions.cleanup import clean_captions, first_line
+from memer.captioning import SAFE, SENSITIVE, UNSAFE, CaptionRequest, generate_captions, local_engine
+from memer.captioning.classifier import CLASSIFIER_CHECK
+from memer.captioning.cleanup import clean_captions, first_line
 from memer.errors import CaptionError, ModelError
 
 
@@ -188,7 +188,7 @@ def test_asking_for_cuda_without_a_gpu_is_a_clear_error(monkeypatch, tiny_chat_l
 
 @pytest.mark.parametrize(("setting", "value"), [("TEMPERATURE", 0.0), ("MAX_NEW_TOKENS", 0)])
 def test_edge_settings_still_give_captions(monkeypatch, tiny_chat_lm, setting, value):
-    from memer.captions import generate_captions
+    from memer.captioning import generate_captions
 
     monkeypatch.setattr(settings, setting, value)
     batch = generate_captions("apple pie", engine="local", model=str(tiny_chat_lm), n=3)

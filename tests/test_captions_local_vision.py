@@ -9,10 +9,10 @@ import torch
 from PIL import Image
 
 from memer import settings
-from memer.captions import generate_captions, local_engine
-from memer.captions.classifier import CLASSIFIER_CHECK
-from memer.captions.local_vision import downscaled
-from memer.captions.model_kind import TEXT, VISION
+from memer.captioning import generate_captions, local_engine
+from memer.captioning.classifier import CLASSIFIER_CHECK
+from memer.captioning.local_vision import downscaled
+from memer.captioning.model_kind import TEXT, VISION
 from tests.standins.settings import override
 
 
@@ -81,8 +81,8 @@ def test_ten_captions_from_one_generate_that_encodes_the_picture_once(spied):
 
 def test_the_shared_prefix_samples_what_a_plain_batch_samples(spied):
     """One pass over prompt and picture, then 10 rows from its cache: the same samples as num_return_sequences."""
-    from memer.captions import local_vision
-    from memer.captions.base import CaptionRequest
+    from memer.captioning import local_vision
+    from memer.captioning.base import CaptionRequest
 
     local, _, _ = spied
     request = CaptionRequest("pie", image=_noise(4), n=6)
@@ -95,7 +95,7 @@ def test_the_shared_prefix_samples_what_a_plain_batch_samples(spied):
 
 
 def test_a_model_without_a_copyable_cache_falls_back_to_the_plain_batch(spied, monkeypatch):
-    from memer.captions import local_vision
+    from memer.captioning import local_vision
 
     local, generate, _ = spied
 
@@ -176,7 +176,7 @@ def test_a_failure_while_generating_is_a_caption_error(monkeypatch, spied):
 def test_the_default_model_is_the_vision_one_on_a_current_transformers(monkeypatch, tiny_vlm):
     import transformers
 
-    from memer.captions.model_kind import default_caption_model
+    from memer.captioning.model_kind import default_caption_model
 
     override(monkeypatch, CAPTION_MODEL="")
     assert default_caption_model() == (settings.VISION_CAPTION_MODEL, "")

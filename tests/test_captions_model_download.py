@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from memer.captions import generate_captions, local_engine
-from memer.captions.model_download import MODEL_FILES, model_folder, progress_bar_class
+from memer.captioning import generate_captions, local_engine
+from memer.captioning.model_download import MODEL_FILES, model_folder, progress_bar_class
 from tests.standins.settings import override
 
 

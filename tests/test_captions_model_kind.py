@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memer.captions.model_kind import TEXT, VISION, kind_from_config
+from memer.captioning.model_kind import TEXT, VISION, kind_from_config
 from memer.errors import ModelError
 
 VISION_MAP = {"qwen3_vl": "Qwen3VLForConditionalGeneration", "llava": ("LlavaForConditionalGeneration",)}

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from memer import settings
-from memer.captions import SAFE, SENSITIVE, UNSAFE, find_openai_key, generate_captions, openai_engine
-from memer.captions.safety import WORD_LIST_CHECK
+from memer.captioning import SAFE, SENSITIVE, UNSAFE, find_openai_key, generate_captions, openai_engine
+from memer.captioning.safety import WORD_LIST_CHECK
 from memer.errors import CaptionError
 from tests.standins.openai_api import FAKE_KEY
 
@@ -498,7 +498,7 @@ def test_escapes_in_the_model_name_never_reach_the_batch(openai_api):
     ],
 )
 def test_read_json_never_raises_anything_but_caption_error(body, content_type, problem):
-    from memer.captions.openai_answers import read_json
+    from memer.captioning.openai_answers import read_json
 
     if problem is None:
         assert read_json(body, content_type, "chat") == {"a": None}

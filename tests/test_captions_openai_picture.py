@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from memer import settings
-from memer.captions import SAFE, UNSAFE, generate_captions
+from memer.captioning import SAFE, UNSAFE, generate_captions
 from tests.standins.settings import override
 
 RED = (250, 10, 10)

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from memer import settings
-from memer.captions import ENGINES, STYLES, choose_engine, generate_captions
-from memer.captions.prompts import (
+from memer.captioning import ENGINES, STYLES, choose_engine, generate_captions
+from memer.captioning.prompts import (
     FEW_SHOT_EXAMPLES,
     batch_instruction,
     chat_messages,

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from memer import cli
-from memer.captions.cleanup import clean_caption
+from memer.captioning.cleanup import clean_caption
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_KEY_PREFIX = "sk-standin"

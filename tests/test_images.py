@@ -342,7 +342,7 @@ def _png_rgb48_keyed(samples: np.ndarray, key: tuple[int, int, int]) -> bytes:
 
 
 def _reopened(image: Image.Image) -> Image.Image:
-    from memer.render import png_bytes
+    from memer.rendering import png_bytes
 
     return Image.open(io.BytesIO(png_bytes(image)))
 
@@ -371,7 +371,7 @@ def test_rgb_colour_key_is_laid_on_white_not_carried_into_the_output():
 
 
 def test_white_colour_key_does_not_make_white_letters_transparent():
-    from memer.render import RenderOptions, png_bytes, render_meme
+    from memer.rendering import RenderOptions, png_bytes, render_meme
 
     keyed = images.open_image(_encode(Image.new("RGB", (64, 48), (255, 255, 255)), "PNG", transparency=(255, 255, 255)))
     meme = Image.open(io.BytesIO(png_bytes(render_meme(keyed, "hi", RenderOptions(output_size=64)))))
@@ -391,7 +391,7 @@ def test_sixteen_bit_colour_key_is_applied_and_not_written():
 def test_png_bytes_drops_whatever_the_picture_carries():
     from PIL import ImageCms
 
-    from memer.render import png_bytes
+    from memer.rendering import png_bytes
 
     picture = Image.new("RGB", (8, 8), (10, 200, 30))
     picture.info.update(

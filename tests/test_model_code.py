@@ -168,7 +168,7 @@ def test_yes_piped_into_the_real_memer_caption_runs_nothing(hostile_lm, photo, t
 )
 def test_a_known_model_with_code_in_any_config_is_refused(tiny_gpt_neo, tmp_path, config, reason, yes_on_stdin):
     """GPT-Neo is a type transformers knows, but a folder naming its own code anywhere is still refused."""
-    from memer.captions.local_engine import load_model
+    from memer.captioning.local_engine import load_model
 
     folder = tmp_path / "gpt-neo-with-code"
     shutil.copytree(tiny_gpt_neo, folder)
@@ -188,7 +188,7 @@ def test_a_known_model_with_code_in_any_config_is_refused(tiny_gpt_neo, tmp_path
 
 
 def test_the_memory_estimate_reads_a_hostile_config_without_running_it(hostile_lm, yes_on_stdin):
-    from memer.captions.memory import parameters_from_config
+    from memer.captioning.memory import parameters_from_config
 
     assert parameters_from_config(str(hostile_lm.folder)) is None
     assert not hostile_lm.ran
@@ -196,7 +196,7 @@ def test_the_memory_estimate_reads_a_hostile_config_without_running_it(hostile_l
 
 
 def test_a_clean_caption_model_still_loads(tiny_chat_lm):
-    from memer.captions.local_engine import load_model
+    from memer.captioning.local_engine import load_model
 
     assert load_model(str(tiny_chat_lm), "cpu").is_chat
     check_transformers_folder(tiny_chat_lm, "The caption model")
@@ -274,7 +274,7 @@ def test_transformers_refuses_instead_of_asking_while_memer_loads(yes_on_stdin, 
 
 
 def test_pickled_caption_weights_are_refused_not_run(tiny_gpt_neo, tmp_path):
-    from memer.captions.local_engine import load_model
+    from memer.captioning.local_engine import load_model
 
     pickled = build_pickled_lm(tiny_gpt_neo, tmp_path / "pickled-lm")
     with pytest.raises(ModelError, match="could not load the caption model"):

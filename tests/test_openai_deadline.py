@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from memer import settings
-from memer.captions import generate_captions
+from memer.captioning import generate_captions
 from memer.errors import CaptionError, SourceError
 from memer.sources.generated import search_generated
 from tests.standins.openai_api import FAKE_KEY, huge_image_answer
@@ -121,7 +121,7 @@ def test_a_thousand_pictures_for_two_asked_decodes_and_saves_two(openai_api, mon
 
 
 def test_a_huge_caption_answer_is_refused_at_the_cap(openai_api, monkeypatch):
-    from memer.captions import openai_answers
+    from memer.captioning import openai_answers
 
     monkeypatch.setattr(openai_answers, "MAX_ANSWER_BYTES", 50_000)
     openai_api.captions = ["x" * 1000] * 200  # a 200 KB answer

@@ -32,7 +32,7 @@ def test_requirements_txt_matches_the_all_extra():
 
 def test_import_memer_pulls_in_no_heavy_library():
     code = (
-        "import sys, memer, memer.cli, memer.pipeline, memer.settings, memer.captions;"
+        "import sys, memer, memer.cli, memer.pipeline, memer.settings, memer.captioning;"
         "heavy = {'torch', 'open_clip', 'transformers', 'openai', 'ipywidgets', 'numpy', 'PIL', 'requests'};"
         "print(sorted(heavy & set(sys.modules)))"
     )
@@ -49,5 +49,5 @@ def test_every_data_file_in_the_package_is_shipped():
         for f in package.rglob("*")
         if f.is_file() and f.suffix not in {".py", ".pyc"} and "__pycache__" not in f.parts
     ]
-    assert any(str(f).startswith("captions/data/") for f in data)
+    assert any(str(f).startswith("captioning/data/") for f in data)
     assert [str(f) for f in data if not any(f.match(g) for g in globs)] == []

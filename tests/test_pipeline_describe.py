@@ -10,7 +10,7 @@ from PIL import Image
 
 from memer import cli, pipeline
 from memer.candidates import ImageCandidate
-from memer.captions import check_seed, generate_captions, local_engine
+from memer.captioning import check_seed, generate_captions, local_engine
 from memer.errors import CaptionError
 from tests.standins.settings import override
 
@@ -115,8 +115,8 @@ def test_the_cli_captions_a_photo_with_a_vlm_folder(tmp_path, tiny_vlm, capsys, 
     """`memer caption photo.jpg --theme x --engine local` with a VLM folder: 10 cleaned, levelled captions."""
     import json
 
-    import memer.captions
-    from memer.captions.base import PictureDescription
+    import memer.captioning
+    from memer.captioning.base import PictureDescription
 
     described = []
 
@@ -124,7 +124,7 @@ def test_the_cli_captions_a_photo_with_a_vlm_folder(tmp_path, tiny_vlm, capsys, 
         described.append(options)
         return PictureDescription("A noisy \x1b[31mpicture.", "local", options["model"])
 
-    monkeypatch.setattr(memer.captions, "describe_picture", fixed_description)
+    monkeypatch.setattr(memer.captioning, "describe_picture", fixed_description)
 
     photo = tmp_path / "photo.jpg"
     Image.fromarray(torch.randint(0, 256, (200, 300, 3), dtype=torch.uint8).numpy()).save(photo)

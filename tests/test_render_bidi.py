@@ -1,10 +1,10 @@
-"""The bidi algorithm (memer.render.bidi): display order of a line, checked character by character."""
+"""The bidi algorithm (memer.rendering.bidi): display order of a line, checked character by character."""
 
 from __future__ import annotations
 
 import pytest
 
-from memer.render import bidi
+from memer.rendering import bidi
 
 
 def _display(text: str, rtl: bool | None = None) -> str:

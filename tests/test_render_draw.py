@@ -1,4 +1,4 @@
-"""Placing and drawing (memer.render.draw): sizes, regions, outline, credits, and any caption inside the picture."""
+"""Placing and drawing (memer.rendering.draw): sizes, regions, outline, credits, and any caption inside the picture."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 
 from memer import settings
 from memer.errors import RenderError
-from memer.render import RenderOptions, draw, font_stack, layout_text, plan_meme, render_meme
+from memer.rendering import RenderOptions, draw, font_stack, layout_text, plan_meme, render_meme
 from tests.standins.settings import override
 
 GREY = 128

@@ -1,4 +1,4 @@
-"""Fonts (memer.render.fonts): the bundled stack, a face for each character, dropping what none can draw."""
+"""Fonts (memer.rendering.fonts): the bundled stack, a face for each character, dropping what none can draw."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 
 from memer import settings
 from memer.errors import RenderError
-from memer.render import RenderOptions, fonts, layout_text, render_meme
+from memer.rendering import RenderOptions, fonts, layout_text, render_meme
 
 GREY = 128
 

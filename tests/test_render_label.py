@@ -10,8 +10,8 @@ from PIL import Image
 
 from memer import pipeline
 from memer.candidates import ImageCandidate
-from memer.render import add_ai_label
-from memer.render.label import label_box
+from memer.rendering import add_ai_label
+from memer.rendering.label import label_box
 from tests.standins.settings import override
 
 

@@ -1,4 +1,4 @@
-"""Pure layout (memer.render.layout): lines and sizes, exact with a monospace stand-in for the fonts."""
+"""Pure layout (memer.rendering.layout): lines and sizes, exact with a monospace stand-in for the fonts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 
 from memer import settings
 from memer.errors import RenderError
-from memer.render import layout
-from memer.render.layout import REFERENCE_SIZE, Extent, check_caption, check_drawable, layout_text
+from memer.rendering import layout
+from memer.rendering.layout import REFERENCE_SIZE, Extent, check_caption, check_drawable, layout_text
 
 REF = REFERENCE_SIZE
 
@@ -237,5 +237,5 @@ def test_layout_imports_no_font_code_not_even_lazily():
         if isinstance(node, ast.ImportFrom)
         for alias in node.names
     }
-    assert not [name for name in imported if name.split(".")[0] == "PIL" or name.startswith("memer.render.fonts")]
+    assert not [name for name in imported if name.split(".")[0] == "PIL" or name.startswith("memer.rendering.fonts")]
     assert "memer.settings" in imported  # the check sees the imports that are there

@@ -1,4 +1,4 @@
-"""The PNG (memer.render.png): credits as text chunks, no secret in them, and atomic saving."""
+"""The PNG (memer.rendering.png): credits as text chunks, no secret in them, and atomic saving."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from PIL import Image
 from memer import __version__
 from memer.candidates import ImageCandidate
 from memer.errors import RenderError
-from memer.render import METADATA_KEYS, meme_metadata, png, png_bytes, save_png
+from memer.rendering import METADATA_KEYS, meme_metadata, png, png_bytes, save_png
 
 
 def _candidate(**changes) -> ImageCandidate:

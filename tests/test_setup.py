@@ -133,8 +133,8 @@ def test_on_colab_it_says_colab(on_colab):
 
 
 def test_memory_from_a_local_config_counts_the_parameters_without_weights(tiny_vlm):
-    from memer.captions.memory import estimate
-    from memer.captions.model_kind import VISION  # noqa: F401 - the tiny VLM goes through the vision auto class
+    from memer.captioning.memory import estimate
+    from memer.captioning.model_kind import VISION  # noqa: F401 - the tiny VLM goes through the vision auto class
 
     fp16, fp32 = estimate(str(tiny_vlm), "fp16"), estimate(str(tiny_vlm), "fp32")
     assert fp16.source == "config" and fp16.parameters == fp32.parameters
@@ -148,7 +148,7 @@ def test_memory_from_a_local_config_counts_the_parameters_without_weights(tiny_v
 
 
 def test_memory_of_a_hub_model_comes_from_the_table():
-    from memer.captions.memory import estimate
+    from memer.captioning.memory import estimate
 
     got = estimate("Qwen/Qwen3-VL-2B-Instruct", "fp16")
     assert got.source == "table" and 4.5 * 2**30 < got.bytes < 5.5 * 2**30  # 2.13 B x 2 bytes, with room
@@ -160,7 +160,7 @@ def test_memory_of_a_hub_model_comes_from_the_table():
     [(2.13, 15.0, True), (7.6, 15.0, False), (2.13, 4.0, False)],
 )
 def test_the_report_warns_before_a_model_that_will_not_fit(caption_billions, gpu_gb, fits):
-    from memer.captions.memory import MemoryEstimate
+    from memer.captioning.memory import MemoryEstimate
 
     clip = MemoryEstimate("ViT-B-32", 151_000_000, 2, "table")
     caption = MemoryEstimate("some/model", int(caption_billions * 1e9), 2, "table")
@@ -172,7 +172,7 @@ def test_the_report_warns_before_a_model_that_will_not_fit(caption_billions, gpu
 
 
 def test_the_report_on_a_cpu_gives_the_ram():
-    from memer.captions.memory import MemoryEstimate
+    from memer.captioning.memory import MemoryEstimate
 
     lines = env.memory_report(
         MemoryEstimate("ViT-B-32", 151_000_000, 4, "table"), MemoryEstimate("m", 10**9, 4, "table"), None, None

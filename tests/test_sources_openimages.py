@@ -134,7 +134,7 @@ def test_the_source_imports_no_model():
             elif isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             for name in names:
-                assert not name.startswith(("memer.clip", "memer.captions", "memer.render", "memer.pipeline")), (
+                assert not name.startswith(("memer.clip", "memer.captioning", "memer.rendering", "memer.pipeline")), (
                     f"{module.name} imports {name}"
                 )
 

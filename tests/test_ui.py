@@ -21,7 +21,7 @@ import ipywidgets
 import pytest
 from PIL import Image
 
-import memer.captions
+import memer.captioning
 from memer import settings, ui
 from memer.errors import CaptionError, MemerError, RenderError, SourceError
 from memer.ui import compat, logs, messages
@@ -46,12 +46,12 @@ def fake(tmp_path) -> FakePipeline:
 @pytest.fixture
 def no_key(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.setattr(memer.captions, "find_openai_key", lambda explicit=None: None)
+    monkeypatch.setattr(memer.captioning, "find_openai_key", lambda explicit=None: None)
 
 
 @pytest.fixture
 def with_key(monkeypatch):
-    monkeypatch.setattr(memer.captions, "find_openai_key", lambda explicit=None: "sk-found-elsewhere")
+    monkeypatch.setattr(memer.captioning, "find_openai_key", lambda explicit=None: "sk-found-elsewhere")
 
 
 @pytest.fixture
@@ -599,7 +599,7 @@ def test_a_failing_key_lookup_opens_the_app_with_the_key_box(fake, monkeypatch):
     def refuse(explicit=None):
         raise PermissionError("the notebook was not granted access to the secret")
 
-    monkeypatch.setattr(memer.captions, "find_openai_key", refuse)
+    monkeypatch.setattr(memer.captioning, "find_openai_key", refuse)
     app = ui.App(pipeline=fake)
     app.captions.engine.value = "openai"
     assert not app.captions.key_found and visible(app.captions.key_box)

@@ -1,13 +1,13 @@
-"""Export alt-profanity-check's trained model to plain numpy arrays: memer/captions/data/profanity_model.npz.
+"""Export alt-profanity-check's trained model to plain numpy arrays: memer/captioning/data/profanity_model.npz.
 
 Why: alt-profanity-check pins scikit-learn exactly, so installing it upgrades the scikit-learn (and joblib)
 that Colab ships. The model is a TF-IDF vectorizer and five sigmoid-calibrated linear SVMs; their numbers are
-all memer needs to score a caption (memer/captions/classifier.py does it with numpy), so memer ships the
+all memer needs to score a caption (memer/captioning/classifier.py does it with numpy), so memer ships the
 numbers and depends on neither package. The file holds no pickles: it loads with ``allow_pickle=False``.
 
 Run it with the package installed (``pip install alt-profanity-check``), from the repository root:
 
-    python tools/export_profanity_model.py            # writes memer/captions/data/profanity_model.npz
+    python tools/export_profanity_model.py            # writes memer/captioning/data/profanity_model.npz
     python tools/export_profanity_model.py OUT.npz    # somewhere else (tests compare against the package)
 
 It refuses a model whose form differs from the one the numpy scorer reproduces, rather than export it wrong.

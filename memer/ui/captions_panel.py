@@ -12,7 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from memer import captions, settings
+from memer import captioning as captions
+from memer import settings
 from memer.text import display_safe
 from memer.ui.compat import set_tooltip, show
 from memer.ui.jobs import Cancelled, Job, Runner

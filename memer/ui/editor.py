@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from memer.render import POSITIONS
+from memer.rendering import POSITIONS
 from memer.ui.compat import set_tooltip
 from memer.ui.style import note_html
 

@@ -12,7 +12,7 @@ from typing import Any
 
 @dataclass
 class PictureWork:
-    captions: list[Any] = field(default_factory=list)  # memer.captions.base.Caption, every batch in order
+    captions: list[Any] = field(default_factory=list)  # memer.captioning.base.Caption, every batch in order
     safety_checks: list[str] = field(default_factory=list)  # how each batch was checked, in order
     engine: str = ""  # of the last batch (goes into the PNG's metadata)
     note: str = ""  # the last batch's note (e.g. fewer came back)

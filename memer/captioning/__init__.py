@@ -1,6 +1,6 @@
 """Caption generation: prompts, cleanup, engines (OpenAI, local transformers) and safety levels.
 
-``import memer.captions`` stays light: openai, transformers, torch and PIL are
+``import memer.captioning`` stays light: openai, transformers, torch and PIL are
 imported only when an engine runs.
 """
 
@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from memer import settings
-from memer.captions.base import SAFE, SENSITIVE, UNSAFE, Caption, CaptionBatch, CaptionRequest, PictureDescription
-from memer.captions.describe import describe_picture
-from memer.captions.openai_engine import find_openai_key
-from memer.captions.prompts import STYLES, check_style
+from memer.captioning.base import SAFE, SENSITIVE, UNSAFE, Caption, CaptionBatch, CaptionRequest, PictureDescription
+from memer.captioning.describe import describe_picture
+from memer.captioning.openai_engine import find_openai_key
+from memer.captioning.prompts import STYLES, check_style
 from memer.errors import CaptionError
 from memer.progress import Progress
 
@@ -97,13 +97,13 @@ def generate_captions(
     )
     chosen = choose_engine(engine, api_key)
     if chosen == "openai":
-        from memer.captions import openai_engine
+        from memer.captioning import openai_engine
 
         batch = openai_engine.generate(request, model=model or settings.OPENAI_MODEL, api_key=api_key)
         batch.description = batch.description or request.description
         return batch
-    from memer.captions import local_engine
-    from memer.captions.model_kind import default_caption_model
+    from memer.captioning import local_engine
+    from memer.captioning.model_kind import default_caption_model
 
     name, fallback_note = (model, "") if model else default_caption_model()
     batch = local_engine.generate(request, model=name, progress=progress)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from memer import settings
 from memer.errors import RenderError
 from memer.images import flatten
-from memer.render.fonts import Face, FontStack, font_stack, load_font, visual_runs
-from memer.render.layout import (
+from memer.rendering.fonts import Face, FontStack, font_stack, load_font, visual_runs
+from memer.rendering.layout import (
     Cluster,
     TextLayout,
     caption_lines,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from memer.render.fonts import font_stack, load_font
+from memer.rendering.fonts import font_stack, load_font
 
 if TYPE_CHECKING:
     from PIL import Image

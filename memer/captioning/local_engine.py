@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from memer import settings
-from memer.captions import local_vision
-from memer.captions.base import Caption, CaptionBatch, CaptionRequest
-from memer.captions.classifier import local_levels
-from memer.captions.cleanup import clean_captions, first_line
-from memer.captions.model_download import model_folder
-from memer.captions.model_kind import TEXT, VISION, model_kind
-from memer.captions.prompts import chat_messages, few_shot_prompt
+from memer.captioning import local_vision
+from memer.captioning.base import Caption, CaptionBatch, CaptionRequest
+from memer.captioning.classifier import local_levels
+from memer.captioning.cleanup import clean_captions, first_line
+from memer.captioning.model_download import model_folder
+from memer.captioning.model_kind import TEXT, VISION, model_kind
+from memer.captioning.prompts import chat_messages, few_shot_prompt
 from memer.device import current_device, torch_dtype
 from memer.errors import CaptionError, ModelError
 from memer.hub import OFFLINE_HINT, offline_if_unreachable, unreachable_message
@@ -62,7 +62,7 @@ _load_lock = threading.Lock()
 
 def _dtype_keyword() -> str:
     """transformers renamed ``torch_dtype`` to ``dtype`` in 4.56."""
-    from memer.captions.model_kind import transformers_version
+    from memer.captioning.model_kind import transformers_version
 
     return "dtype" if transformers_version() >= (4, 56) else "torch_dtype"
 
@@ -117,7 +117,7 @@ def load_model(name: str | None = None, device: str | None = None, *, progress: 
     A first load (minutes, with a multi-GB download from the hub) reports through
     ``progress(message, fraction)``; nothing is printed.
     """
-    from memer.captions.model_kind import default_caption_model
+    from memer.captioning.model_kind import default_caption_model
 
     name = name or default_caption_model()[0]
     device, _ = current_device(device)

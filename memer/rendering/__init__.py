@@ -10,10 +10,10 @@ that draw or encode.
 
 from __future__ import annotations
 
-from memer.render.draw import POSITIONS, Placement, RenderOptions, plan_meme, render_meme
-from memer.render.fonts import Face, FontStack, font_stack, runs
-from memer.render.label import AI_LABEL_TEXT, add_ai_label
-from memer.render.layout import (
+from memer.rendering.draw import POSITIONS, Placement, RenderOptions, plan_meme, render_meme
+from memer.rendering.fonts import Face, FontStack, font_stack, runs
+from memer.rendering.label import AI_LABEL_TEXT, add_ai_label
+from memer.rendering.layout import (
     Cluster,
     Extent,
     Measurer,
@@ -24,7 +24,7 @@ from memer.render.layout import (
     layout_text,
     split_both,
 )
-from memer.render.png import METADATA_KEYS, meme_metadata, png_bytes, png_path, save_png
+from memer.rendering.png import METADATA_KEYS, meme_metadata, png_bytes, png_path, save_png
 
 __all__ = [
     "AI_LABEL_TEXT",

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import RenderError
-from memer.render import bidi
-from memer.render.layout import REFERENCE_SIZE, Cluster, Extent
+from memer.rendering import bidi
+from memer.rendering.layout import REFERENCE_SIZE, Cluster, Extent
 
 if TYPE_CHECKING:
     from PIL import ImageFont

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from memer.captions.prompts import LINE_SEPARATOR
+from memer.captioning.prompts import LINE_SEPARATOR
 from memer.text import collapse_whitespace
 
 # Words that never make two jokes different: "a pie" and "the pie" are the same caption.

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from memer import settings
-from memer.captions.base import SAFE, SENSITIVE, UNSAFE
-from memer.captions.safety import WORD_LIST_CHECK, word_list_level
+from memer.captioning.base import SAFE, SENSITIVE, UNSAFE
+from memer.captioning.safety import WORD_LIST_CHECK, word_list_level
 
 CLASSIFIER_CHECK = (
     "trained offline classifier (alt-profanity-check, offensive language), word list for the category "
@@ -36,7 +36,7 @@ CLASSIFIER_CHECK = (
 CLASSIFIER_CATEGORY = "offensive language"
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "profanity_model.npz"
 MISSING_NOTE = (
-    " (the trained classifier's model file, memer/captions/data/profanity_model.npz, could not be read: "
+    " (the trained classifier's model file, memer/captioning/data/profanity_model.npz, could not be read: "
     "reinstall memer for the trained classifier)"
 )
 

@@ -44,7 +44,7 @@ def parameters_from_config(name: str) -> int | None:
         from transformers import AutoConfig
     except Exception:  # noqa: BLE001 - not installed, or a broken install: no estimate from the config
         return None
-    from memer.captions.model_kind import VISION, model_kind
+    from memer.captioning.model_kind import VISION, model_kind
 
     local = Path(name).expanduser()
     no_code = {"trust_remote_code": False}  # a config asking for its folder's code gives no estimate, never a run

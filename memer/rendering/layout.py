@@ -15,7 +15,7 @@ from typing import Protocol
 
 from memer import settings
 from memer.errors import RenderError
-from memer.render.bidi import is_rtl
+from memer.rendering.bidi import is_rtl
 from memer.text import collapse_whitespace
 
 REFERENCE_SIZE = 200  # words are measured once at this size and scaled linearly

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from memer.captions.prompts import DESCRIBE_REQUEST, chat_messages, vision_chat_messages
+from memer.captioning.prompts import DESCRIBE_REQUEST, chat_messages, vision_chat_messages
 
 
 def downscaled(image: Any, size: int) -> Any:

@@ -14,12 +14,12 @@ import re
 from typing import Any
 
 from memer import settings
-from memer.captions import openai_answers
-from memer.captions.base import Caption, CaptionBatch, CaptionRequest
-from memer.captions.cleanup import clean_captions
-from memer.captions.openai_answers import parse_completion, parse_moderation, read_json, server_text, too_large
-from memer.captions.prompts import SYSTEM_PROMPT, batch_instruction
-from memer.captions.safety import WORD_LIST_CHECK, moderation_level, word_list_level
+from memer.captioning import openai_answers
+from memer.captioning.base import Caption, CaptionBatch, CaptionRequest
+from memer.captioning.cleanup import clean_captions
+from memer.captioning.openai_answers import parse_completion, parse_moderation, read_json, server_text, too_large
+from memer.captioning.prompts import SYSTEM_PROMPT, batch_instruction
+from memer.captioning.safety import WORD_LIST_CHECK, moderation_level, word_list_level
 from memer.errors import CaptionError
 from memer.openai_client import (  # noqa: F401 - KEY_ENV: named here before
     KEY_ENV,

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from memer import settings
-from memer.captions.base import PictureDescription
+from memer.captioning.base import PictureDescription
 from memer.errors import CaptionError
 from memer.progress import Progress
 from memer.text import collapse_whitespace, display_safe
@@ -41,7 +41,7 @@ def describe_picture(
     progress: Progress | None = None,
 ) -> PictureDescription:
     """A one-sentence description of ``image`` (a PIL image, path or bytes) by the chosen engine's model."""
-    from memer.captions import _as_picture, choose_engine
+    from memer.captioning import _as_picture, choose_engine
 
     picture = _as_picture(image)
     if picture is None:
@@ -54,8 +54,8 @@ def describe_picture(
 def _describe_local(picture: Any, model: str | None, progress: Progress | None) -> PictureDescription:
     import torch
 
-    from memer.captions import local_engine, local_vision
-    from memer.captions.model_kind import default_caption_model
+    from memer.captioning import local_engine, local_vision
+    from memer.captioning.model_kind import default_caption_model
 
     local = local_engine.load_model(model or default_caption_model()[0], progress=progress)
     if not local.sees_pictures:
@@ -82,8 +82,8 @@ def _describe_local(picture: Any, model: str | None, progress: Progress | None) 
 
 
 def _describe_openai(picture: Any, model: str, api_key: str | None) -> PictureDescription:
-    from memer.captions import openai_engine
-    from memer.captions.prompts import DESCRIBE_REQUEST
+    from memer.captioning import openai_engine
+    from memer.captioning.prompts import DESCRIBE_REQUEST
 
     key = openai_engine.find_openai_key(api_key)
     if not key:

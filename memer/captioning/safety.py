@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from memer.captions.base import SAFE, SENSITIVE, UNSAFE
+from memer.captioning.base import SAFE, SENSITIVE, UNSAFE
 
 WORD_LIST_CHECK = "offline word list (weaker check: misses context, irony and misspellings)"
 
