@@ -21,7 +21,9 @@ def _seconds(work) -> float:
 def main() -> None:
     from PIL import Image
 
-    from memer.rendering import FontStack, RenderOptions, font_stack, layout_text, render_meme
+    from memer.rendering import RenderOptions, render_meme
+    from memer.rendering.fonts import FontStack, font_stack
+    from memer.rendering.layout import layout_text
 
     stack = font_stack()
     picture = Image.new("RGB", (1024, 768), (128, 128, 128))

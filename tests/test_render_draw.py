@@ -11,7 +11,9 @@ from PIL import Image
 
 from memer import settings
 from memer.errors import RenderError
-from memer.rendering import RenderOptions, draw, font_stack, layout_text, plan_meme, render_meme
+from memer.rendering import RenderOptions, draw, plan_meme, render_meme
+from memer.rendering.fonts import font_stack
+from memer.rendering.layout import layout_text
 from tests.standins.settings import override
 
 GREY = 128

@@ -11,7 +11,8 @@ from PIL import Image
 
 from memer import settings
 from memer.errors import RenderError
-from memer.rendering import RenderOptions, fonts, layout_text, render_meme
+from memer.rendering import RenderOptions, fonts, render_meme
+from memer.rendering.layout import layout_text
 
 GREY = 128
 

@@ -10,7 +10,8 @@ from PIL import Image
 from memer import __version__
 from memer.candidates import ImageCandidate
 from memer.errors import RenderError
-from memer.rendering import METADATA_KEYS, meme_metadata, png, png_bytes, save_png
+from memer.rendering import meme_metadata, png, png_bytes, save_png
+from memer.rendering.png import METADATA_KEYS
 
 
 def _candidate(**changes) -> ImageCandidate:

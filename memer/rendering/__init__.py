@@ -11,45 +11,21 @@ that draw or encode.
 from __future__ import annotations
 
 from memer.rendering.draw import POSITIONS, Placement, RenderOptions, plan_meme, render_meme
-from memer.rendering.fonts import Face, FontStack, font_stack, runs
-from memer.rendering.label import AI_LABEL_TEXT, add_ai_label
-from memer.rendering.layout import (
-    Cluster,
-    Extent,
-    Measurer,
-    TextLayout,
-    caption_lines,
-    check_caption,
-    check_drawable,
-    layout_text,
-    split_both,
-)
-from memer.rendering.png import METADATA_KEYS, meme_metadata, png_bytes, png_path, save_png
+from memer.rendering.label import add_ai_label
+from memer.rendering.layout import check_caption
+from memer.rendering.png import meme_metadata, png_bytes, png_path, save_png
 
+# What a user calls; the parts inside (fonts, layout, bidi) are imported from their own modules.
 __all__ = [
-    "AI_LABEL_TEXT",
-    "METADATA_KEYS",
     "POSITIONS",
-    "Cluster",
-    "Extent",
-    "Face",
-    "FontStack",
-    "Measurer",
     "Placement",
     "RenderOptions",
-    "TextLayout",
     "add_ai_label",
-    "caption_lines",
     "check_caption",
-    "check_drawable",
-    "font_stack",
-    "layout_text",
     "meme_metadata",
     "plan_meme",
     "png_bytes",
     "png_path",
     "render_meme",
-    "runs",
     "save_png",
-    "split_both",
 ]

@@ -8,20 +8,8 @@ the preview and download the meme. Each step is a small module of its own;
 from __future__ import annotations
 
 from memer.ui.app import App, launch
-from memer.ui.captions_panel import caption_label, openai_key_found
-from memer.ui.gallery import thumbnail_jpeg
 from memer.ui.jobs import Cancelled
-from memer.ui.style import BADGES, credit_html, download_link_html, sources_html
 
-__all__ = [
-    "BADGES",
-    "App",
-    "Cancelled",
-    "caption_label",
-    "credit_html",
-    "download_link_html",
-    "launch",
-    "openai_key_found",
-    "sources_html",
-    "thumbnail_jpeg",
-]
+# What a user calls (Cancelled: what the app's progress hook raises in a pipeline once Cancel is pressed);
+# the panels' helpers are imported from their own modules.
+__all__ = ["App", "Cancelled", "launch"]
