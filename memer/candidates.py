@@ -6,13 +6,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SOURCE_NAMES = {
-    "commons": "Wikimedia Commons",
-    "wikipedia": "Wikipedia",
-    "openimages": "Open Images",
-    "generated": "Generated",
-    "own": "Your own picture",
-}
+OPEN_LICENCES = ("cc0", "public domain", "pd", "no known copyright")  # licences that ask for no credit
+# A source's name -> how people read it. Filled by the source registry (memer.sources.register): this leaf
+# only keeps the names, so a candidate can credit its source without importing the sources.
+_DISPLAY_NAMES: dict[str, str] = {}
 
 
 @dataclass
@@ -44,6 +41,11 @@ class ImageCandidate:
     def source_name(self) -> str:
         return source_display_name(self.source)
 
+    @property
+    def needs_credit(self) -> bool:
+        """Whether the picture's licence asks for credit (CC BY, BY-SA ...; not CC0 or public domain)."""
+        return licence_needs_credit(self.license, self.attribution_required)
+
     def attribution(self) -> str:
         """The credit line shown under a meme, e.g. "Image: Jane Doe / Wikimedia Commons, CC BY-SA 4.0"."""
         if self.credit.strip():
@@ -59,6 +61,18 @@ class ImageCandidate:
         return data
 
 
+def licence_needs_credit(licence: str | None, attribution_required: bool = True) -> bool:
+    """The one rule behind ``ImageCandidate.needs_credit``: an open licence (CC0, public domain) asks for none."""
+    if (licence or "").strip().lower().startswith(OPEN_LICENCES):
+        return False
+    return bool(attribution_required)
+
+
 def source_display_name(name: str) -> str:
-    """ "commons" -> "Wikimedia Commons": how a source is named to people."""
-    return SOURCE_NAMES.get(name, name)
+    """ "commons" -> "Wikimedia Commons": how a registered source is named to people (others keep their name)."""
+    return _DISPLAY_NAMES.get(name, name)
+
+
+def name_source(name: str, display_name: str) -> None:
+    """Record how the source ``name`` is named to people (called by memer.sources.register)."""
+    _DISPLAY_NAMES[name] = display_name

@@ -37,6 +37,22 @@ def _choices(module: str, name: str) -> tuple[str, ...] | None:
         return None
 
 
+def _sources_help() -> str:
+    """The --sources help, from the source registry."""
+    from memer.sources import source_choices
+
+    return f"comma-separated: {','.join(source_choices())}"
+
+
+def _engine_choices() -> tuple[str, ...] | None:
+    """The --engine choices, from the engine registry (None when a bad MEMER_* setting stops its import)."""
+    try:
+        from memer.captioning import engines
+    except ConfigError:
+        return None
+    return tuple(engine.name for engine in engines())
+
+
 # --- memer render ---------------------------------------------------------------
 
 
@@ -91,7 +107,7 @@ def _run_render(args: argparse.Namespace) -> int:
 def _add_search(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="find background pictures for a topic")
     p.add_argument("query")
-    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages,generated")
+    p.add_argument("--sources", default=None, help=_sources_help())
     p.add_argument("--limit", type=int, default=None, help="how many candidates to return")
     p.add_argument("--json", action="store_true", help="print the candidates as JSON")
     p.add_argument("--download", metavar="DIR", default=None, help="download the pictures into DIR")
@@ -137,9 +153,8 @@ def _searched(query: str, sources: str | None, **options: object):
         _report_sources(err.sources)
         raise
     _report_sources(result.sources)
-    failed = [status for status in result.sources if not status.ok]
-    if failed and len(failed) == len(result.sources):
-        names = ", ".join(source_display_name(status.name) for status in failed)
+    if result.all_failed:
+        names = ", ".join(source_display_name(status.name) for status in result.failed_sources)
         raise SourceError(
             f"every picture source failed ({names}), so nothing was searched.",
             "Check the internet connection and try again, or build the Open Images cache "
@@ -162,7 +177,7 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", help="a picture file or an http(s) link")
     p.add_argument("--theme", required=True, help="what the meme is about")
     p.add_argument("--description", default="", help="what the picture shows, in words")
-    p.add_argument("--engine", choices=_choices("memer.captioning", "ENGINES"), default=None)
+    p.add_argument("--engine", choices=_engine_choices(), default=None)
     p.add_argument("--model", default=None)
     p.add_argument("--style", default=None, help="funny (default), wholesome, sarcastic, poem or haiku")
     p.add_argument("--n", type=int, default=None, help="how many captions (default 10)")
@@ -177,21 +192,23 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
 def _run_caption(args: argparse.Namespace) -> int:
     import json
 
-    from memer.captioning import check_seed, describe_picture, generate_captions
+    from memer.captioning import check_seed, choose_engine, describe_picture, generate_captions, get_engine
     from memer.images import open_image
-    from memer.pipeline import own_picture
+    from memer.pipeline import own_picture, should_describe
 
     seed = check_seed(args.seed)  # a bad --seed is said before a model loads
     picture = open_image(own_picture(args.image).path)  # a file or an http(s) link
     description = args.description
+    engine = get_engine(choose_engine(args.engine))  # once: the description and the captions use the same
     with _progress() as progress:
-        if not description.strip() and args.describe:
-            description = describe_picture(picture, engine=args.engine, model=args.model, progress=progress).text
+        # `caption` describes only when asked (--describe), `make` by MEMER_DESCRIBE: the pipeline's one rule
+        if should_describe(description, describe_first=args.describe):
+            description = describe_picture(picture, engine=engine, model=args.model, progress=progress).text
         batch = generate_captions(
             args.theme,
             description=description,
             image=picture,
-            engine=args.engine,
+            engine=engine,
             model=args.model,
             style=args.style,
             n=args.n,
@@ -340,11 +357,11 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--pick", type=int, default=1, help="use the Nth ranked picture (1 = best)")
     p.add_argument("--caption", type=int, default=1, help="use the Nth caption that is not unsafe")
-    p.add_argument("--engine", choices=_choices("memer.captioning", "ENGINES"), default=None)
+    p.add_argument("--engine", choices=_engine_choices(), default=None)
     p.add_argument("--style", default=None)
     p.add_argument("--position", choices=_choices("memer.rendering", "POSITIONS"), default="bottom")
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
-    p.add_argument("--sources", default=None, help="comma-separated: commons,wikipedia,openimages,generated")
+    p.add_argument("--sources", default=None, help=_sources_help())
     p.add_argument("--image", metavar="PATH_OR_URL", default=None, help="your own picture instead of a search")
     p.add_argument("--seed", default=None, help="a whole number: the same seed gives the same local captions")
     p.set_defaults(run=_run_make)
@@ -354,7 +371,6 @@ def _run_make(args: argparse.Namespace) -> int:
 
     from memer import pipeline
     from memer.captioning import check_seed
-    from memer.captioning.base import UNSAFE
     from memer.errors import CaptionError, RenderError
     from memer.rendering import png_path, save_png
 
@@ -374,7 +390,7 @@ def _run_make(args: argparse.Namespace) -> int:
         batch = pipeline.captions(
             picture, theme=args.query, engine=args.engine, style=args.style, progress=progress, seed=seed
         )
-    usable = [c for c in batch.captions if args.allow_unsafe or c.level < UNSAFE]
+    usable = batch.usable(allow_unsafe=args.allow_unsafe)
     if args.caption > len(usable):
         held_back = len(batch.captions) - len(usable)
         raise CaptionError(
@@ -402,7 +418,7 @@ def _search_and_pick(args: argparse.Namespace):
     result = _searched(args.query, args.sources)
     _print_drops(result)
     if not result.candidates:
-        some_failed = any(not status.ok for status in result.sources)
+        some_failed = bool(result.failed_sources)
         raise SourceError(
             f"No pictures found for {safe(args.query, 120)!r}.",
             "Try other words" + (", or fix the failed sources above." if some_failed else "."),

@@ -53,6 +53,14 @@ def find_openai_key(explicit: str | None = None) -> str | None:
     return colab_secret()
 
 
+def preferred_engine(key_found: bool) -> str:
+    """The one rule for "OpenAI if a key is found": "openai" with a key, "local" (free, on this machine) without.
+
+    The caption engine, the picture generator and the app's engine switch all start from it.
+    """
+    return "openai" if key_found else "local"
+
+
 def key_problem(key: str) -> tuple[str, str] | None:
     """(what is wrong, what to do) when ``key`` cannot be a key at all; None when it may be one."""
     if not key.isascii() or any(c.isspace() for c in key):

@@ -32,6 +32,7 @@ from memer.text import collapse_whitespace, plain_title
 if TYPE_CHECKING:
     from PIL import Image
 
+    from memer.captioning import Engine
     from memer.captioning.base import CaptionBatch, PictureDescription
     from memer.clip import ClipModel
 
@@ -73,6 +74,15 @@ class SearchResult:
     dropped: list[tuple[ImageCandidate, str]] = field(default_factory=list)  # (candidate, reason)
     drop_reasons: list[DropReason] = field(default_factory=list)  # failures only (not ranking cuts), most first
 
+    @property
+    def all_failed(self) -> bool:
+        """Every source asked failed, so nothing was searched (not the same as "searched, found nothing")."""
+        return bool(self.sources) and not any(status.ok for status in self.sources)
+
+    @property
+    def failed_sources(self) -> list[SourceStatus]:
+        return [status for status in self.sources if not status.ok]
+
 
 def drop_reasons(failed: Sequence[tuple[ImageCandidate, str]]) -> list[DropReason]:
     """Failures counted by kind: the reason up to its first ":" (the details differ file to file)."""
@@ -97,15 +107,6 @@ class Meme:
         from memer.rendering import png_bytes
 
         return png_bytes(self.image, self.metadata)
-
-
-# Each source: (module, function). Imported when asked, so `import memer` stays light.
-SEARCHERS = {
-    "commons": ("memer.sources.commons", "search_commons"),
-    "wikipedia": ("memer.sources.commons", "search_wikipedia"),
-    "openimages": ("memer.sources.openimages", "search_openimages"),
-    "generated": ("memer.sources.generated", "search_generated"),  # asked only when chosen
-}
 
 
 def search(
@@ -236,38 +237,37 @@ def embed_and_rank(
 
 
 def source_names(sources: list[str] | str | None) -> list[str]:
-    """The sources to ask, checked: ``None`` means settings.SOURCES; a string may be comma-separated."""
+    """The sources to ask, checked against the registry: ``None`` means settings.SOURCES; a string may be comma-separated."""
+    from memer.sources import source_choices
+
     if sources is None:
         sources = settings.SOURCES
     if isinstance(sources, str):
         sources = sources.split(",")
     names = list(dict.fromkeys(name.strip().lower() for name in sources if name.strip()))
-    unknown = [name for name in names if name not in SEARCHERS]
+    choices = source_choices()
+    unknown = [name for name in names if name not in choices]
     if unknown or not names:
         raise SourceError(
             f"Unknown image source {', '.join(map(repr, unknown)) or '(none given)'}.",
-            f"Choose from: {', '.join(SEARCHERS)}.",
+            f"Choose from: {', '.join(choices)}.",
         )
     return names
 
 
 def _ask_source(
-    name: str, query: str, clip_future, say: ProgressHook = silent
+    name: str, query: str, clip_future: Future, say: ProgressHook = silent
 ) -> tuple[SourceStatus, list[ImageCandidate]]:
     """One source's candidates, or its failure in words; never raises."""
-    import importlib
+    from memer.sources import SearchContext, get_source
 
-    module_name, function_name = SEARCHERS[name]
+    def clip() -> ClipModel:
+        if clip_future.exception() is not None:
+            raise SourceError("needs the CLIP model, which could not be loaded")
+        return clip_future.result()
+
     try:
-        searcher = getattr(importlib.import_module(module_name), function_name)
-        if name == "openimages":  # searches by the query's CLIP embedding
-            if clip_future.exception() is not None:
-                return SourceStatus(name, False, 0, "needs the CLIP model, which could not be loaded"), []
-            candidates = searcher(query, clip=clip_future.result())
-        elif name == "generated":  # slow: it reports as it draws
-            candidates = searcher(query, progress=say)
-        else:
-            candidates = searcher(query)
+        candidates = get_source(name).search(query, SearchContext(clip=clip, progress=say))
     except MemerError as err:
         return SourceStatus(name, False, 0, str(err)), []
     except Exception as err:  # noqa: BLE001 - a bug or an unforeseen failure in one source must not sink the search
@@ -322,23 +322,25 @@ def captions(
     progress: ProgressHook | None = None,
     seed: int | str | None = None,
     description: str | None = None,
+    describe_first: bool | None = None,
 ) -> CaptionBatch:
     """Caption candidates for the picked picture, each with a safety level.
 
     The picture itself goes along (OpenAI and a local vision-language model look
     at a small copy), with its description in words: ``description``, else the
-    source's, else (settings.DESCRIBE) one the model writes, else the title.
-    ``batch.description`` is the one used, for the PNG's alt text.
+    source's, else (:func:`should_describe`: ``describe_first``, default settings.DESCRIBE) one the model
+    writes, else the title. ``batch.description`` is the one used, for the PNG's alt text.
+    The engine is chosen once here and used for both.
     """
-    from memer.captioning import choose_engine, generate_captions
+    from memer.captioning import choose_engine, generate_captions, get_engine
 
     say = progress or silent
-    chosen = choose_engine(engine, api_key)
+    chosen = get_engine(choose_engine(engine, api_key))
     picture = _picture(candidate)
     words = description if description is not None else candidate.description
-    if not (words or "").strip() and settings.DESCRIBE:
-        words = describe(candidate, engine=chosen, model=model, api_key=api_key, progress=say).text
-    say(f"Writing captions ({chosen} engine) …", None)
+    if should_describe(words, describe_first):
+        words = _described(candidate, picture, chosen, model=model, api_key=api_key, progress=say).text
+    say(f"Writing captions ({chosen.name} engine) …", None)
     batch = generate_captions(
         theme,
         description=words or plain_title(candidate.title),
@@ -356,6 +358,14 @@ def captions(
     return batch
 
 
+def should_describe(words: str | None, describe_first: bool | None = None) -> bool:
+    """The one rule for describing the picture: only when it has no words, and ``describe_first`` (an override,
+    e.g. the CLI's --describe) else settings.DESCRIBE says so. One model call more."""
+    if (words or "").strip():
+        return False
+    return settings.DESCRIBE if describe_first is None else describe_first
+
+
 def describe(
     candidate: ImageCandidate,
     *,
@@ -368,14 +378,28 @@ def describe(
 
     Remembered per picture file and model, so the app can show it and the captions reuse it without a second call.
     """
-    from memer.captioning import choose_engine, describe_picture
+    from memer.captioning import choose_engine, get_engine
 
-    chosen = choose_engine(engine, api_key)
-    picture = _picture(candidate)
-    key = (str(candidate.path), chosen, model or "")
+    chosen = get_engine(choose_engine(engine, api_key))
+    return _described(candidate, _picture(candidate), chosen, model=model, api_key=api_key, progress=progress)
+
+
+def _described(
+    candidate: ImageCandidate,
+    picture: Image.Image,
+    engine: Engine,
+    *,
+    model: str | None,
+    api_key: str | None,
+    progress: ProgressHook | None,
+) -> PictureDescription:
+    """The picture described by ``engine`` (already chosen), once per picture file and model."""
+    from memer.captioning import describe_picture
+
+    key = (str(candidate.path), engine.name, model or "")
     if key not in _descriptions:
         (progress or silent)("Describing the picture …", None)
-        _descriptions[key] = describe_picture(picture, engine=chosen, model=model, api_key=api_key, progress=progress)
+        _descriptions[key] = describe_picture(picture, engine=engine, model=model, api_key=api_key, progress=progress)
     return _descriptions[key]
 
 

@@ -135,7 +135,7 @@ def test_the_cli_captions_a_photo_with_a_vlm_folder(tmp_path, tiny_vlm, capsys, 
     assert 8 <= len(payload["captions"]) <= 10
     assert payload["safety_check"].startswith("trained offline classifier")
     assert all(c["level"] in (0, 1, 2) for c in payload["captions"])
-    assert described and described[0]["engine"] == "local"
+    assert described and described[0]["engine"].name == "local"  # the engine chosen once, passed down
     assert payload["description"].startswith("A noisy")  # what the caption prompt was given
     assert cli.main([*args, "--describe", "--n", "2"]) == 0
     err = capsys.readouterr().err

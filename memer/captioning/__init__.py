@@ -1,5 +1,10 @@
 """Caption generation: prompts, cleanup, engines (OpenAI, local transformers) and safety levels.
 
+Caption engines are registered parts: an :class:`Engine` (a name, a label, ``generate`` and
+``describe``) in one registry, as the sources are in :mod:`memer.sources`. Adding one is one new
+module plus one ``register_engine(...)`` line below; the CLI's ``--engine`` choices, the app's
+engine switch and :func:`choose_engine` read the registry.
+
 ``import memer.captioning`` stays light: openai, transformers, torch and PIL are
 imported only when an engine runs.
 """
@@ -7,17 +12,60 @@ imported only when an engine runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from memer import settings
 from memer.captioning.base import SAFE, SENSITIVE, UNSAFE, Caption, CaptionBatch, CaptionRequest, PictureDescription
 from memer.captioning.describe import describe_picture
+from memer.captioning.engines import LocalEngine, OpenAIEngine
 from memer.captioning.openai_engine import find_openai_key
 from memer.captioning.prompts import STYLES, check_style
 from memer.errors import CaptionError
+from memer.openai_client import preferred_engine
 from memer.progress import Progress
 
-ENGINES = ("openai", "local")
+
+class Engine(Protocol):
+    """A caption engine: writes captions for a checked request, and describes a picture when its model can see."""
+
+    name: str  # what --engine and MEMER_CAPTION_ENGINE say, e.g. "openai"
+    label: str  # how the app names it, e.g. "Local (free)"
+
+    def generate(
+        self, request: CaptionRequest, *, model: str | None, api_key: str | None, progress: Progress | None
+    ) -> CaptionBatch: ...
+
+    def describe(
+        self, picture: Any, *, model: str | None, api_key: str | None, progress: Progress | None
+    ) -> PictureDescription: ...
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def register_engine(engine: Engine) -> Engine:
+    """Add ``engine`` to the registry, under ``engine.name``."""
+    _ENGINES[engine.name] = engine
+    return engine
+
+
+def engines() -> list[Engine]:
+    """The registered engines, in registration order."""
+    return list(_ENGINES.values())
+
+
+def get_engine(name: str) -> Engine:
+    """The registered engine called ``name``; CaptionError naming the choices when there is none."""
+    try:
+        return _ENGINES[name]
+    except KeyError:
+        raise CaptionError(f"unknown caption engine {name!r}.", f"Choose one of: {', '.join(_ENGINES)}.") from None
+
+
+register_engine(OpenAIEngine())
+register_engine(LocalEngine())
+
+ENGINES = tuple(_ENGINES)  # the registered names (kept for callers of the tuple)
 
 __all__ = [
     "ENGINES",
@@ -28,25 +76,41 @@ __all__ = [
     "Caption",
     "CaptionBatch",
     "CaptionRequest",
+    "Engine",
     "PictureDescription",
+    "caption_request",
     "check_seed",
     "choose_engine",
     "describe_picture",
+    "engines",
     "find_openai_key",
     "generate_captions",
+    "get_engine",
+    "register_engine",
+    "resolve_engine",
 ]
 
 
-def choose_engine(engine: str | None = None, api_key: str | None = None) -> str:
-    """``engine``, else settings.CAPTION_ENGINE, else "openai" when a key is found and "local" when not."""
+def choose_engine(engine: str | None = None, api_key: str | None = None, *, key_found: bool | None = None) -> str:
+    """``engine``, else settings.CAPTION_ENGINE, else "openai" when a key is found and "local" when not.
+
+    ``key_found`` says whether a key was already found (the app looks once); None looks now.
+    """
     chosen = (engine or settings.CAPTION_ENGINE or "").strip().lower()
     if not chosen:
-        return "openai" if find_openai_key(api_key) else "local"
-    if chosen not in ENGINES:
+        return preferred_engine(bool(find_openai_key(api_key)) if key_found is None else key_found)
+    if chosen not in _ENGINES:
         raise CaptionError(
-            f"unknown caption engine {engine or settings.CAPTION_ENGINE!r}.", f"Choose one of: {', '.join(ENGINES)}."
+            f"unknown caption engine {engine or settings.CAPTION_ENGINE!r}.", f"Choose one of: {', '.join(_ENGINES)}."
         )
     return chosen
+
+
+def resolve_engine(engine: str | Engine | None = None, api_key: str | None = None) -> Engine:
+    """The engine itself: ``engine`` when it is one already (chosen once per action), else the one chosen by name."""
+    if engine is None or isinstance(engine, str):
+        return get_engine(choose_engine(engine, api_key))
+    return engine
 
 
 def _as_picture(image: Any) -> Any:
@@ -62,12 +126,37 @@ def _as_picture(image: Any) -> Any:
     )
 
 
+def caption_request(
+    theme: str,
+    *,
+    description: str = "",
+    image: Any = None,
+    style: str | None = None,
+    n: int | None = None,
+    seed: int | str | None = None,
+) -> CaptionRequest:
+    """The request checked: a theme, a known style, at least one caption, a usable seed and picture."""
+    if not theme or not theme.strip():
+        raise CaptionError("the meme needs a theme.", "Say what the meme is about, e.g. --theme 'apple pie'.")
+    count = settings.N_CAPTIONS if n is None else n
+    if count < 1:
+        raise CaptionError(f"cannot make {count} captions.", "Ask for at least one (--n 1 or more).")
+    return CaptionRequest(
+        theme=theme.strip(),
+        description=(description or "").strip(),
+        style=check_style(style, settings.CAPTION_STYLE),
+        n=count,
+        image=_as_picture(image),
+        seed=check_seed(seed),
+    )
+
+
 def generate_captions(
     theme: str,
     *,
     description: str = "",
     image: Any = None,
-    engine: str | None = None,
+    engine: str | Engine | None = None,
     model: str | None = None,
     style: str | None = None,
     n: int | None = None,
@@ -80,35 +169,12 @@ def generate_captions(
     ``image`` (a PIL image, path or bytes) lets the OpenAI engine and a local
     vision-language model look at the picture; ``description`` says in words what
     it shows (every engine uses it). ``seed`` (default settings.SEED) makes the
-    local engine's samples repeatable.
+    local engine's samples repeatable. ``engine`` is a name (None: :func:`choose_engine`
+    decides) or the engine already chosen.
     """
-    if not theme or not theme.strip():
-        raise CaptionError("the meme needs a theme.", "Say what the meme is about, e.g. --theme 'apple pie'.")
-    count = settings.N_CAPTIONS if n is None else n
-    if count < 1:
-        raise CaptionError(f"cannot make {count} captions.", "Ask for at least one (--n 1 or more).")
-    request = CaptionRequest(
-        theme=theme.strip(),
-        description=(description or "").strip(),
-        style=check_style(style, settings.CAPTION_STYLE),
-        n=count,
-        image=_as_picture(image),
-        seed=check_seed(seed),
-    )
-    chosen = choose_engine(engine, api_key)
-    if chosen == "openai":
-        from memer.captioning import openai_engine
-
-        batch = openai_engine.generate(request, model=model or settings.OPENAI_MODEL, api_key=api_key)
-        batch.description = batch.description or request.description
-        return batch
-    from memer.captioning import local_engine
-    from memer.captioning.model_kind import default_caption_model
-
-    name, fallback_note = (model, "") if model else default_caption_model()
-    batch = local_engine.generate(request, model=name, progress=progress)
-    batch.note = " ".join(part for part in (batch.note, fallback_note) if part)
-    return batch
+    request = caption_request(theme, description=description, image=image, style=style, n=n, seed=seed)
+    chosen = resolve_engine(engine, api_key)
+    return chosen.generate(request, model=model, api_key=api_key, progress=progress)
 
 
 def check_seed(seed: int | str | None = None) -> int | None:

@@ -21,6 +21,11 @@ class Caption:
     def level_name(self) -> str:
         return LEVEL_NAMES[self.level]
 
+    @property
+    def usable(self) -> bool:
+        """Not unsafe: a face may use it without asking first (an unsafe one only after a confirm or a flag)."""
+        return self.level < UNSAFE
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
@@ -46,6 +51,10 @@ class CaptionBatch:
     @property
     def texts(self) -> list[str]:
         return [caption.text for caption in self.captions]
+
+    def usable(self, *, allow_unsafe: bool = False) -> list[Caption]:
+        """The captions a face may pick without asking: those not unsafe (all of them with ``allow_unsafe``)."""
+        return [caption for caption in self.captions if allow_unsafe or caption.usable]
 
     def to_dict(self) -> dict[str, Any]:
         return {

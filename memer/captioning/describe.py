@@ -11,7 +11,7 @@ model cannot see, so it gives an empty description and says why.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memer import settings
 from memer.captioning.base import PictureDescription
@@ -19,6 +19,9 @@ from memer.errors import CaptionError
 from memer.progress import Progress
 from memer.text import collapse_whitespace, display_safe
 from memer.text import first_line as first_error_line
+
+if TYPE_CHECKING:
+    from memer.captioning import Engine
 
 MAX_DESCRIPTION_CHARS = 300
 
@@ -35,23 +38,24 @@ def one_sentence(text: str | None) -> str:
 def describe_picture(
     image: Any,
     *,
-    engine: str | None = None,
+    engine: str | Engine | None = None,
     model: str | None = None,
     api_key: str | None = None,
     progress: Progress | None = None,
 ) -> PictureDescription:
-    """A one-sentence description of ``image`` (a PIL image, path or bytes) by the chosen engine's model."""
-    from memer.captioning import _as_picture, choose_engine
+    """A one-sentence description of ``image`` (a PIL image, path or bytes) by the chosen engine's model.
+
+    ``engine`` is a name (None: :func:`memer.captioning.choose_engine` decides) or the engine already chosen.
+    """
+    from memer.captioning import _as_picture, resolve_engine
 
     picture = _as_picture(image)
     if picture is None:
         raise CaptionError("there is no picture to describe.", "Pick or upload a picture first.")
-    if choose_engine(engine, api_key) == "openai":
-        return _describe_openai(picture, model or settings.OPENAI_MODEL, api_key)
-    return _describe_local(picture, model, progress)
+    return resolve_engine(engine, api_key).describe(picture, model=model, api_key=api_key, progress=progress)
 
 
-def _describe_local(picture: Any, model: str | None, progress: Progress | None) -> PictureDescription:
+def describe_locally(picture: Any, model: str | None, progress: Progress | None) -> PictureDescription:
     import torch
 
     from memer.captioning import local_engine, local_vision
@@ -81,7 +85,7 @@ def _describe_local(picture: Any, model: str | None, progress: Progress | None) 
     return PictureDescription(one_sentence(text), "local", local.name)
 
 
-def _describe_openai(picture: Any, model: str, api_key: str | None) -> PictureDescription:
+def describe_with_openai(picture: Any, model: str, api_key: str | None) -> PictureDescription:
     from memer.captioning import openai_engine
     from memer.captioning.prompts import DESCRIBE_REQUEST
 

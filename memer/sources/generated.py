@@ -36,6 +36,7 @@ from memer.openai_client import (
     find_openai_key,
     key_problem,
     new_client,
+    preferred_engine,
     redact,
 )
 from memer.progress import Progress, silent
@@ -58,7 +59,7 @@ def choose_generator(generator: str | None = None) -> str:
     """``generator``, else settings.GENERATOR, else openai when a key is found and local when not."""
     chosen = (generator or settings.GENERATOR or "").strip().lower()
     if not chosen:
-        return "openai" if find_openai_key() else "local"
+        return preferred_engine(bool(find_openai_key()))
     if chosen not in GENERATORS:
         raise SourceError(
             f"Unknown picture generator {chosen!r}.", f"Set MEMER_GENERATOR to one of: {', '.join(GENERATORS)}."

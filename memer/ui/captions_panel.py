@@ -23,8 +23,6 @@ from memer.ui.status import StepStatus
 from memer.ui.style import BADGES, esc, note_html
 from memer.ui.work import PictureWork
 
-ENGINE_LABELS = {"openai": "OpenAI", "local": "Local (free)"}
-
 
 def openai_key_found() -> bool:
     """Whether an OpenAI key is already set up (Colab secret or environment); the key itself is not kept."""
@@ -63,11 +61,14 @@ class CaptionsPanel:
         self.pipeline, self.runner, self.current, self.on_choose = pipeline, runner, current, on_choose
         self.key_found = openai_key_found()
         self._typed_key: str | None = None  # only in memory; cleared from the widget once read
-        engines = list(captions.ENGINES)
-        default = settings.CAPTION_ENGINE or ("openai" if self.key_found else "local")
+        engines = captions.engines()
+        try:
+            default = captions.choose_engine(key_found=self.key_found)
+        except Exception:  # noqa: BLE001 - an unknown MEMER_CAPTION_ENGINE: the first engine, said when captioning
+            default = engines[0].name
         self.engine = w.ToggleButtons(
-            options=[(ENGINE_LABELS.get(e, e), e) for e in engines],
-            value=default if default in engines else engines[0],
+            options=[(engine.label, engine.name) for engine in engines],
+            value=default,
             description="Engine",
         )
         styles = list(captions.STYLES)
@@ -255,7 +256,7 @@ class CaptionsPanel:
         if work is None or not 0 <= index < len(work.captions):
             return
         caption = work.captions[index]
-        if caption.level >= 2 and index not in work.confirmed_unsafe:
+        if not caption.usable and index not in work.confirmed_unsafe:
             self._asked = index
             reason = flag_reason(caption, work.safety_checks[-1] if work.safety_checks else "")
             self.confirm_text.value = (

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from memer.candidates import licence_needs_credit
 from memer.rendering import POSITIONS
 from memer.ui.compat import set_tooltip
 from memer.ui.style import note_html
@@ -20,15 +21,11 @@ from memer.ui.style import note_html
 COLOURS = {"white": "White", "yellow": "Yellow", "black": "Black", "#ff4081": "Pink", "#40c4ff": "Sky blue"}
 OUTLINES = {"black": "Black", "white": "White", "#3e2723": "Brown", "none": "None"}
 HINT = "A new line stays a new line. Type | to put text at the top and the bottom."
-OPEN_LICENCES = ("cc0", "public domain", "pd", "no known copyright")
 
 
 def credit_needed(candidate: Any) -> bool:
-    """Whether the picture's licence asks for credit (CC BY, BY-SA ...; not CC0 or public domain)."""
-    licence = (getattr(candidate, "license", "") or "").strip().lower()
-    if licence.startswith(OPEN_LICENCES):
-        return False
-    return bool(getattr(candidate, "attribution_required", True))
+    """Whether the picture's licence asks for credit: the candidate's own rule (ImageCandidate.needs_credit)."""
+    return licence_needs_credit(getattr(candidate, "license", ""), getattr(candidate, "attribution_required", True))
 
 
 @dataclass(frozen=True)

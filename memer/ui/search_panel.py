@@ -135,7 +135,7 @@ class SearchPanel:
                 self.dropped.value = drops_html(getattr(result, "drop_reasons", []))
                 if result.candidates:
                     self.status.finish(job, f"{len(result.candidates)} pictures for “{job.about}”: pick one.")
-                elif result.sources and not any(s.ok for s in result.sources):
+                elif result.all_failed:
                     self.status.fail(
                         job,
                         "Every picture source failed (see above). Check the internet connection, "

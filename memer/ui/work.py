@@ -28,7 +28,7 @@ class PictureWork:
         self.description = getattr(batch, "description", "") or self.description
 
     def first_safe(self, start: int = 0) -> int | None:
-        return next((i for i, c in enumerate(self.captions) if i >= start and c.level < 2), None)
+        return next((i for i, c in enumerate(self.captions) if i >= start and c.usable), None)
 
 
 class WorkStore:
