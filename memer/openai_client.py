@@ -53,6 +53,21 @@ def find_openai_key(explicit: str | None = None) -> str | None:
     return colab_secret()
 
 
+# What went wrong with OpenAI, in the same words wherever memer calls it (captions, descriptions, generated
+# pictures); what to do differs by caller, so each adds its own hint.
+REFUSED_KEY = "OpenAI refused the key (HTTP 401: wrong, revoked or from a deleted project)."
+
+
+def rate_limited(after: str = "") -> str:
+    """The words for HTTP 429 (``after``: how long memer already waited, e.g. " (after 2 retries)")."""
+    return f"OpenAI says too many requests or the quota is used up{after}."
+
+
+def no_connection(after: str = "") -> str:
+    """The words for a failed connection."""
+    return f"could not connect to the OpenAI API{after}."
+
+
 def preferred_engine(key_found: bool) -> str:
     """The one rule for "OpenAI if a key is found": "openai" with a key, "local" (free, on this machine) without.
 

@@ -7,9 +7,7 @@ its own way (tqdm in the terminal, widgets in the notebook).
 
 from __future__ import annotations
 
-import re
 import threading
-import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as wait_for
@@ -27,7 +25,7 @@ from memer.progress import Progress, silent
 from memer.sources.own import OWN_CREDIT as OWN_CREDIT
 from memer.sources.own import own_picture as own_picture
 from memer.sources.own import uploaded_file as uploaded_file
-from memer.text import collapse_whitespace, plain_title
+from memer.text import collapse_whitespace, file_words, plain_title
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -107,6 +105,13 @@ class Meme:
         from memer.rendering import png_bytes
 
         return png_bytes(self.image, self.metadata)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the meme's PNG (with its credits) to ``path``, atomically; returns the path written (``.png``
+        added when missing). No half-written file is ever left, even when the save fails."""
+        from memer.rendering import save_png
+
+        return save_png(path, self.png)
 
 
 def search(
@@ -425,6 +430,7 @@ def render(
     A generated picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL).
     """
     from memer import rendering
+    from memer.rendering.draw import render_placed
 
     picture = _picture(candidate)
     strip = attribution_strip or settings.ATTRIBUTION_STRIP
@@ -436,21 +442,17 @@ def render(
         text_color=text_color,
         outline_color=outline_color,
     )
-    image = rendering.render_meme(picture, text, options)
+    image, placed = render_placed(picture, text, options)  # laid out once: the size a face shows comes along
     if candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label):
         image = rendering.add_ai_label(image)
     metadata = rendering.meme_metadata(candidate, text, engine, description=description)
-    placed = rendering.plan_meme(*image.size, text, options)  # measured again: the size a face shows
     size = max((placement.layout.size for placement in placed), default=None)
     return Meme(image, text, candidate.attribution(), meme_filename(candidate.title or text), metadata, size)
 
 
 def meme_filename(name: str) -> str:
-    """A file name anyone can save: lower-case ASCII words joined by dashes (at most 8 of 24 letters each,
-    so a title of thousands of characters still gives a short name)."""
-    stem = unicodedata.normalize("NFKD", plain_title(name[:1000])).encode("ascii", "ignore").decode()
-    words = [word[:24] for word in re.findall(r"[a-z0-9]+", stem.lower())[:8]]
-    return "-".join(words + ["meme"]) + ".png"
+    """A file name anyone can save: the title's words by the one rule (:func:`memer.text.file_words`) + "meme"."""
+    return "-".join(part for part in (file_words(plain_title(name[:1000])), "meme") if part) + ".png"
 
 
 def _picture(candidate: ImageCandidate) -> Image.Image:

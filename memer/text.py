@@ -8,6 +8,7 @@ unit the README uses.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 DESCRIPTION_WORDS = 60  # a candidate's description is cut to this many words
 # File endings that name a picture (a Commons title such as "File:Apple pie.jpg").
@@ -69,6 +70,14 @@ def shorten(text: str, limit: int) -> str:
     if space > limit // 2 and not text[len(cut)].isspace():
         cut = cut[:space]
     return cut.rstrip() + "…"
+
+
+def file_words(text: str, words: int = 8, letters: int | None = 24) -> str:
+    """The one file-name rule: ``text`` as lower-case ASCII words joined by dashes (at most ``words`` of
+    ``letters`` each), so any title or caption, of any script or length, gives a short name anyone can save."""
+    ascii_text = unicodedata.normalize("NFKD", text[:1000]).encode("ascii", "ignore").decode()
+    found = re.findall(r"[a-z0-9]+", ascii_text.lower())[:words]
+    return "-".join(word[:letters] if letters else word for word in found)
 
 
 def collapse_whitespace(text: str) -> str:

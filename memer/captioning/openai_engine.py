@@ -21,8 +21,9 @@ from memer.captioning.openai_answers import parse_completion, parse_moderation, 
 from memer.captioning.prompts import SYSTEM_PROMPT, batch_instruction
 from memer.captioning.safety import WORD_LIST_CHECK, moderation_level, word_list_level
 from memer.errors import CaptionError
-from memer.openai_client import (  # noqa: F401 - KEY_ENV: named here before
+from memer.openai_client import (  # noqa: F401 - KEY_ENV, REFUSED_KEY: named here before
     KEY_ENV,
+    REFUSED_KEY,
     AnswerTooLarge,
     Budget,
     BudgetSpent,
@@ -30,6 +31,8 @@ from memer.openai_client import (  # noqa: F401 - KEY_ENV: named here before
     find_openai_key,
     key_problem,
     new_client,
+    no_connection,
+    rate_limited,
     redact,
 )
 from memer.openai_client import colab_secret as _colab_secret  # noqa: F401 - tests and old callers name it here
@@ -42,7 +45,6 @@ MISSING_KEY_HINT = (
     "Set one with: export OPENAI_API_KEY=sk-... (in Colab: the Secrets panel, name OPENAI_API_KEY), "
     "or use the free local engine (--engine local)."
 )
-REFUSED_KEY = "OpenAI refused the key (HTTP 401: wrong, revoked or from a deleted project)."
 REFUSED_KEY_HINT = (
     "Check OPENAI_API_KEY (or the key you passed), make a new key at https://platform.openai.com/api-keys, "
     "or use the free local engine (--engine local)."
@@ -237,7 +239,7 @@ def _caption_error(err: Exception, key: str, model: str, budget: Budget) -> Capt
         )
     if isinstance(err, openai.RateLimitError):
         return CaptionError(
-            f"OpenAI says too many requests or the quota is used up{after}.",
+            rate_limited(after),
             "Wait a minute and try again, check your OpenAI plan and billing, or use the free local engine (--engine local).",
         )
     if isinstance(err, (openai.APITimeoutError, BudgetSpent)):
@@ -247,7 +249,7 @@ def _caption_error(err: Exception, key: str, model: str, budget: Budget) -> Capt
         )
     if isinstance(err, openai.APIConnectionError):
         return CaptionError(
-            f"could not connect to the OpenAI API{after}.",
+            no_connection(after),
             "Check the internet connection (and OPENAI_BASE_URL if you set it), or use the free local engine (--engine local).",
         )
     if isinstance(err, openai.NotFoundError):

@@ -154,6 +154,14 @@ def _check_room(width: int, height: int, box_width: int, box_height: int) -> Non
 
 def render_meme(image: Image.Image, text: str, options: RenderOptions | None = None) -> Image.Image:
     """The picture, scaled so its longest side is the output size, with the caption drawn on it."""
+    return render_placed(image, text, options)[0]
+
+
+def render_placed(
+    image: Image.Image, text: str, options: RenderOptions | None = None
+) -> tuple[Image.Image, list[Placement]]:
+    """:func:`render_meme`, and where it placed each block at what size: the text is laid out once, and a face
+    that shows the size auto-fit chose reads it here instead of planning again."""
     from PIL import ImageDraw
 
     options = options or RenderOptions()
@@ -167,7 +175,7 @@ def render_meme(image: Image.Image, text: str, options: RenderOptions | None = N
         _draw_block(canvas, draw, placement.layout, fonts, placement.top, options)
     if options.attribution and options.attribution.strip():
         _draw_attribution(canvas, options.attribution, _attribution_strip_height(canvas.size[1]))
-    return canvas
+    return canvas, placements
 
 
 def _checked_layout(

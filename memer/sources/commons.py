@@ -19,7 +19,7 @@ from typing import Any
 from memer import http, settings
 from memer.candidates import ImageCandidate
 from memer.errors import SourceError
-from memer.text import collapse_whitespace, plain_title, trim_words
+from memer.text import collapse_whitespace, plain_title, shorten, trim_words
 
 # What we read from extmetadata; the API sends only these (iiextmetadatafilter).
 EXTMETADATA_FIELDS = (
@@ -389,14 +389,8 @@ def _text(value: Any, limit: int | None = None, depth: int = 0) -> str:
 
 
 def _cap(text: str, limit: int | None) -> str:
-    """``text`` cut to ``limit`` characters at a word boundary where one is near, marked with "…"."""
-    if limit is None or len(text) <= limit:
-        return text
-    cut = text[: max(1, limit - 1)]
-    space = cut.rfind(" ")
-    if space > limit * 0.6:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
+    """``text`` cut to ``limit`` characters by memer's one rule (:func:`memer.text.shorten`); None: not cut."""
+    return text if limit is None else shorten(text, limit)
 
 
 class _TextOnly(HTMLParser):

@@ -28,6 +28,7 @@ from memer.http import parse_json
 from memer.images import keep_picture, sniff_image_type
 from memer.model_code import check_diffusers_index, never_ask
 from memer.openai_client import (
+    REFUSED_KEY,
     AnswerTooLarge,
     Budget,
     BudgetSpent,
@@ -36,7 +37,9 @@ from memer.openai_client import (
     find_openai_key,
     key_problem,
     new_client,
+    no_connection,
     preferred_engine,
+    rate_limited,
     redact,
 )
 from memer.progress import Progress, silent
@@ -223,7 +226,7 @@ def _openai_failure(err: Exception, key: str, model: str) -> SourceError:
 
     detail = redact(str(getattr(err, "message", "") or err), key)[:200]
     if isinstance(err, openai.AuthenticationError):
-        return SourceError("OpenAI refused the key (invalid or revoked).", "Check OPENAI_API_KEY.")
+        return SourceError(REFUSED_KEY, "Check OPENAI_API_KEY.")
     if isinstance(err, openai.BadRequestError) and (
         getattr(err, "code", None) == "moderation_blocked" or "safety system" in detail.lower()
     ):
@@ -239,13 +242,13 @@ def _openai_failure(err: Exception, key: str, model: str) -> SourceError:
             "Verify the organisation for image models, or set MEMER_IMAGE_MODEL.",
         )
     if isinstance(err, openai.RateLimitError):
-        return SourceError("OpenAI says too many requests or the quota is used up.", "Wait a minute and try again.")
+        return SourceError(rate_limited(), "Wait a minute and try again.")
     if isinstance(err, (openai.APITimeoutError, BudgetSpent)):
         return SourceError(
             f"OpenAI did not draw within {settings.OPENAI_TIMEOUT:g} s.", "Try again or raise MEMER_OPENAI_TIMEOUT."
         )
     if isinstance(err, openai.APIConnectionError):
-        return SourceError("could not connect to the OpenAI API.", "Check the connection (and OPENAI_BASE_URL if set).")
+        return SourceError(no_connection(), "Check the connection (and OPENAI_BASE_URL if set).")
     if isinstance(err, openai.APIStatusError):
         return SourceError(
             f"OpenAI refused the picture request (HTTP {err.status_code}): {detail}",

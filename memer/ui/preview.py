@@ -10,15 +10,13 @@ gets its own file name, so three memes of one picture are three files.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 from memer import settings
 from memer.images import jpeg_bytes
-from memer.text import human_size
+from memer.text import file_words, human_size
 from memer.ui.editor import Look
 from memer.ui.jobs import Runner
 from memer.ui.messages import error_for_app
@@ -37,8 +35,7 @@ def in_colab() -> bool:
 def meme_file_name(base: str, look: Look) -> str:
     """``apple-pie-meme.png`` + the caption's first words + a short hash of the whole look."""
     stem = Path(base or "meme.png").stem
-    words = unicodedata.normalize("NFKD", look.text).encode("ascii", "ignore").decode().lower()
-    words = "-".join(re.findall(r"[a-z0-9]+", words)[:5])
+    words = file_words(look.text, 5, letters=None)
     digest = hashlib.sha1(repr(look).encode("utf-8")).hexdigest()[:6]
     return "-".join(part for part in (stem, words, digest) if part) + ".png"
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from memer import settings
 from memer.candidates import ImageCandidate
 from memer.sources.openimages.store import MANIFEST, EmbeddingCache, image_url
-from memer.text import trim_words
+from memer.text import shorten, trim_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -101,4 +101,4 @@ def _text(row: dict[str, Any], name: str, limit: int) -> str:
     value = row.get(name)
     if not isinstance(value, str):
         return ""
-    return value if len(value) <= limit else value[: max(1, limit - 1)].rstrip() + "…"
+    return shorten(value, limit)
