@@ -430,15 +430,34 @@ def _search_and_pick(args: argparse.Namespace):
     return result.candidates[args.pick - 1]
 
 
+# --- memer config ---------------------------------------------------------------
+
+
+def _add_config(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("config", help="print every setting in effect and where it came from")
+    p.add_argument("--json", action="store_true", help="print the settings as JSON")
+    p.set_defaults(run=_run_config)
+
+
+def _run_config(args: argparse.Namespace) -> int:
+    import json
+
+    from memer.settings_doc import config_text, effective_settings
+
+    rows = effective_settings()  # secrets hidden, outside text made safe
+    print(json.dumps([row.to_dict() for row in rows], indent=2, ensure_ascii=False) if args.json else config_text(rows))
+    return 0
+
+
 # --- wiring -------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memer", description="Make memes: find a picture, caption it, render it.")
     parser.add_argument("--version", action="version", version=f"memer {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{render,search,caption,cache,make}")
+    sub = parser.add_subparsers(dest="command", metavar="{render,search,caption,cache,make,config}")
     sub.required = True
-    for add in (_add_render, _add_search, _add_caption, _add_cache, _add_make):
+    for add in (_add_render, _add_search, _add_caption, _add_cache, _add_make, _add_config):
         add(sub)
     return parser
 

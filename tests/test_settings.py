@@ -78,14 +78,40 @@ def test_the_cli_reports_a_bad_setting_in_one_line_and_help_still_works():
     assert helped.returncode == 0 and "usage: memer" in helped.stdout
 
 
-def test_every_setting_is_documented_in_the_readme():
+def test_every_setting_is_declared_once_with_a_step_and_one_line_of_help():
     import re
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    source = (root / "memer" / "settings.py").read_text()
-    names = re.findall(r'^[A-Z_]+ = _(?:str|int|float|bool|list|path)\("([A-Z_]+)"', source, re.M)
-    assert len(names) > 50
-    readme = (root / "README.md").read_text()
-    missing = [name for name in names if f"`MEMER_{name}`" not in readme]
-    assert missing == [], f"add these to the README's configuration table: {missing}"
+    source = (Path(settings.__file__)).read_text()
+    declared = re.findall(r'^([A-Z_]+) = _(?:str|int|float|bool|list|path)\(\s*"([A-Z_]+)"', source, re.M)
+    assert len(declared) == 117 and all(constant == name for constant, name in declared)
+    table = {s.name: s for s in settings.SETTINGS.values() if s.name}
+    assert sorted(table) == sorted(name for name, _ in declared)
+    for name, setting in table.items():
+        assert setting.env == f"MEMER_{name}" and hasattr(settings, name)
+        assert setting.step in settings.STEPS
+        assert setting.help.strip() and "\n" not in setting.help and len(setting.help) <= 120, name
+
+
+def test_the_steps_follow_the_pipeline():
+    assert settings.STEPS == [
+        "Search and sources",
+        "Network",
+        "CLIP and ranking",
+        "Captions",
+        "Captions: OpenAI",
+        "Captions: local model",
+        "Generated pictures",
+        "Rendering",
+        "Open Images cache",
+        "The notebook app",
+    ]
+    for step in settings.STEPS:
+        assert any(s.step == step for s in settings.SETTINGS.values())
+
+
+def test_a_derived_folder_follows_the_setting_it_derives_from(monkeypatch, tmp_path):
+    monkeypatch.setattr(settings, "USER_CACHE", tmp_path)
+    monkeypatch.setattr(settings, "DOWNLOAD_DIR", None)
+    assert settings.DERIVED["DOWNLOAD_DIR"]() == settings.download_dir() == tmp_path / "images"
+    assert settings.SETTINGS["MEMER_DOWNLOAD_DIR"].shown == "$MEMER_USER_CACHE/images"

@@ -7,8 +7,9 @@ goes through the shared layer (``memer.http.download_images``), like every other
 
 The package: ``store`` (the on-disk format), ``index`` (the exact search), ``build`` (the
 builder), ``narratives`` (parsing and the bounded-memory join), ``merge`` (shards),
-``transfer`` (resumable downloads), ``download`` (fetching a published cache), ``plan``
-(status and estimates for the set-up), ``legacy`` (importing the original AI-Memer files). None of it
+``transfer`` (resumable downloads), ``download`` (fetching a published cache), ``folder``
+and ``checks`` (whose folder it is; part checks), ``legacy`` (importing the original AI-Memer files); the
+set-up's status and estimates are ``memer.cache_setup``. None of it
 imports a model: encoders come in as arguments, typed by ``TextEncoder``.
 """
 
