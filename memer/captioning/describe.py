@@ -45,7 +45,9 @@ def describe_picture(
 
     picture = _as_picture(image)
     if picture is None:
-        raise CaptionError("there is no picture to describe.", "Pick or upload a picture first.")
+        raise CaptionError(
+            "there is no picture to describe.", "Pick or upload a picture first.", code="caption.no_picture"
+        )
     if choose_engine(engine, api_key) == "openai":
         return _describe_openai(picture, model or settings.OPENAI_MODEL, api_key)
     return _describe_local(picture, model, progress)
@@ -87,11 +89,13 @@ def _describe_openai(picture: Any, model: str, api_key: str | None) -> PictureDe
 
     key = openai_engine.find_openai_key(api_key)
     if not key:
-        raise CaptionError(openai_engine.MISSING_KEY)
+        raise CaptionError(openai_engine.MISSING_KEY, code="openai.no_key", fix=openai_engine.KEY_ENV)
     try:
         import openai
     except ImportError:
-        raise CaptionError("the openai package is not installed.", "pip install 'memer[openai]'.") from None
+        raise CaptionError(
+            "the openai package is not installed.", "pip install 'memer[openai]'.", code="openai.not_installed"
+        ) from None
     url = openai_engine.image_data_url(picture, settings.VISION_SIZE)
     messages = [
         {
