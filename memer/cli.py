@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from memer import __version__
+from memer import __version__, cli_hints
 from memer.candidates import source_display_name
 from memer.cli_output import missing_package_message, quiet_libraries, safe, say
 from memer.cli_output import progress as _progress
@@ -458,7 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except MemerError as err:
-        print(f"memer: error: {safe(err, 600)}", file=sys.stderr)
+        print(f"memer: error: {safe(cli_hints.line(err), 600)}", file=sys.stderr)
         return EXIT_ERROR
     except ImportError as err:  # an optional package missing: name the extra, no traceback
         print(f"memer: error: {missing_package_message(err, args.command)}", file=sys.stderr)
