@@ -234,7 +234,9 @@ def copy_to_drive(*, progress: Progress | None = None) -> Path:
     source = Path(settings.cache_dir())
     cache = _opens(source)
     if cache is None:
-        raise CacheError(f"There is no cache in {source} to copy.", "Download or build one first.")
+        raise CacheError(
+            f"There is no cache in {source} to copy.", "Download or build one first.", code="cache.missing"
+        )
     cache.close()
     target = settings.drive_cache_dir()
     if source.resolve() == target.resolve():

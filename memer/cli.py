@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from memer import __version__
+from memer import __version__, cli_hints
 from memer.candidates import source_display_name
 from memer.cli_output import missing_package_message, quiet_libraries, safe, say
 from memer.cli_output import progress as _progress
@@ -77,7 +77,10 @@ def _parse_font_size(value: str) -> int | None:
         size = 0
     if size < 1:
         raise MemerError(
-            f"--font-size {value!r} is neither 'auto' nor a positive whole number.", "Use e.g. --font-size 64."
+            f"--font-size {value!r} is neither 'auto' nor a positive whole number.",
+            "Use e.g. --font-size 64.",
+            code="input.invalid",
+            fix="--font-size",
         )
     return size
 
@@ -118,7 +121,7 @@ def _run_search(args: argparse.Namespace) -> int:
     import json
 
     if args.limit is not None and args.limit < 1:
-        raise MemerError(f"--limit must be 1 or more, not {args.limit}.")
+        raise MemerError(f"--limit must be 1 or more, not {args.limit}.", code="input.invalid", fix="--limit")
     result = _searched(args.query, args.sources, top_k=args.limit, download_dir=args.download)
     _print_drops(result)
     if args.json:
@@ -159,6 +162,8 @@ def _searched(query: str, sources: str | None, **options: object):
             f"every picture source failed ({names}), so nothing was searched.",
             "Check the internet connection and try again, or build the Open Images cache "
             "(memer cache build) to search offline; see the reasons above.",
+            code="source.all_failed",
+            fix="--sources",
         )
     return result
 
@@ -375,11 +380,18 @@ def _run_make(args: argparse.Namespace) -> int:
     from memer.rendering import png_path, save_png
 
     if args.pick < 1 or args.caption < 1:
-        raise MemerError("--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.")
+        raise MemerError(
+            "--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.", code="input.invalid", fix="--pick"
+        )
     seed = check_seed(args.seed)
     output = png_path(args.output)  # adds .png, refuses other extensions, before minutes of work
     if not output.parent.is_dir():  # say so before minutes of work
-        raise RenderError(f"The folder {output.parent} does not exist.", "Create it or write somewhere else.")
+        raise RenderError(
+            f"The folder {output.parent} does not exist.",
+            "Create it or write somewhere else.",
+            code="render.cannot_write",
+            fix="--output",
+        )
 
     if args.image is not None:
         picture = pipeline.own_picture(args.image)  # no search: the picture is yours
@@ -397,6 +409,8 @@ def _run_make(args: argparse.Namespace) -> int:
             f"--caption {args.caption}: only {len(usable)} usable captions came back"
             + (f" ({held_back} held back as unsafe)." if held_back else "."),
             "Pick a smaller number, run again for new captions, or pass --allow-unsafe.",
+            code="caption.none_usable",
+            fix="--caption",
         )
     caption = usable[args.caption - 1]
 
@@ -422,10 +436,15 @@ def _search_and_pick(args: argparse.Namespace):
         raise SourceError(
             f"No pictures found for {safe(args.query, 120)!r}.",
             "Try other words" + (", or fix the failed sources above." if some_failed else "."),
+            code="source.none_found",
+            fix="query",
         )
     if args.pick > len(result.candidates):
         raise SourceError(
-            f"--pick {args.pick}: only {len(result.candidates)} pictures were found.", "Pick a smaller number."
+            f"--pick {args.pick}: only {len(result.candidates)} pictures were found.",
+            "Pick a smaller number.",
+            code="input.invalid",
+            fix="--pick",
         )
     return result.candidates[args.pick - 1]
 
@@ -474,7 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except MemerError as err:
-        print(f"memer: error: {safe(err, 600)}", file=sys.stderr)
+        print(f"memer: error: {safe(cli_hints.line(err), 600)}", file=sys.stderr)
         return EXIT_ERROR
     except ImportError as err:  # an optional package missing: name the extra, no traceback
         print(f"memer: error: {missing_package_message(err, args.command)}", file=sys.stderr)

@@ -63,7 +63,7 @@ def load_clip(
     model_name = (settings.CLIP_MODEL if model is None else model).strip()
     pretrained = (settings.CLIP_PRETRAINED if pretrained is None else pretrained).strip()
     if not model_name:
-        raise ModelError("No CLIP model is set.", MODEL_HINT)
+        raise ModelError("No CLIP model is set.", MODEL_HINT, code="model.clip_failed", fix="MEMER_CLIP_MODEL")
     if model_name.startswith((LOCAL_DIR_PREFIX, HF_HUB_PREFIX)):
         pretrained = ""  # open_clip ignores it for these forms; don't pretend otherwise
     if _needs_hub(model_name, pretrained):  # ask the hub while torch imports: its answer is ready when needed
@@ -83,7 +83,9 @@ def _require_open_clip() -> None:
             importlib.import_module(name)
     except ImportError as exc:
         raise ModelError(
-            f"CLIP ranking needs open_clip and torch ({exc}).", "Install them with: pip install 'memer[clip]'"
+            f"CLIP ranking needs open_clip and torch ({exc}).",
+            "Install them with: pip install 'memer[clip]'",
+            code="model.clip_failed",
         ) from exc
 
 
@@ -163,12 +165,16 @@ def _check_model_name(model_name: str, pretrained: str) -> str:
             raise ModelError(
                 f"CLIP model folder {folder} does not exist.",
                 "Check the path in MEMER_CLIP_MODEL=local-dir:/path/to/folder.",
+                code="model.clip_failed",
+                fix="MEMER_CLIP_MODEL",
             )
         if not (folder / "open_clip_config.json").is_file():
             raise ModelError(
                 f"CLIP model folder {folder} has no open_clip_config.json.",
                 "A local-dir model needs open_clip_config.json (model_cfg, preprocess_cfg) and a weights file "
                 "(open_clip_model.safetensors or open_clip_pytorch_model.bin), as on the Hugging Face hub.",
+                code="model.clip_failed",
+                fix="MEMER_CLIP_MODEL",
             )
         # Its HF tokenizer is read from the folder itself: a config asking for the folder's code is refused here.
         check_open_clip_config(_open_clip_config(model_name), str(folder), tokenizer_folder=folder)
@@ -180,18 +186,27 @@ def _check_model_name(model_name: str, pretrained: str) -> str:
         try:  # open_clip falls back to random weights when this fails; we'd rather say so
             download_pretrained_from_hf(repo)
         except Exception as exc:
-            raise ModelError(f"Could not get the weights of {model_name}: {first_line(exc)}", OFFLINE_HINT) from exc
+            raise ModelError(
+                f"Could not get the weights of {model_name}: {first_line(exc)}",
+                OFFLINE_HINT,
+                code="model.offline",
+                fix="MEMER_CLIP_MODEL",
+            ) from exc
         check_open_clip_config(_open_clip_config(model_name), model_name)
         return model_name
     architecture = model_name.replace("/", "-")
     if architecture not in open_clip.list_models():
-        raise ModelError(f"{model_name!r} is not an open_clip model.", MODEL_HINT)
+        raise ModelError(
+            f"{model_name!r} is not an open_clip model.", MODEL_HINT, code="model.clip_failed", fix="MEMER_CLIP_MODEL"
+        )
     tags = open_clip.list_pretrained_tags_by_model(architecture)
     if pretrained and pretrained not in tags and not Path(pretrained).expanduser().is_file():
         known = ", ".join(tags) or "none"
         raise ModelError(
             f"{pretrained!r} is neither a pretrained tag of {model_name} nor a weights file.",
             f"Set MEMER_CLIP_PRETRAINED to one of: {known}; or to a weights file; or to nothing for random weights.",
+            code="model.clip_failed",
+            fix="MEMER_CLIP_PRETRAINED",
         )
     return model_name
 
@@ -217,7 +232,12 @@ def _open_clip_config(model_name: str) -> dict[str, Any]:
     try:
         return read_config(path) or {}
     except ModelError as exc:
-        raise ModelError(f"Could not load CLIP {model_name}: {exc.message}.", MODEL_HINT) from None
+        raise ModelError(
+            f"Could not load CLIP {model_name}: {exc.message}.",
+            MODEL_HINT,
+            code="model.clip_failed",
+            fix="MEMER_CLIP_MODEL",
+        ) from None
 
 
 def _tokenizer_options(open_clip_name: str) -> dict[str, Any]:
@@ -243,8 +263,8 @@ def _create(open_clip_name: str, model_name: str, pretrained: str, device: str, 
     except Exception as exc:
         message = f"Could not load CLIP {_describe(model_name, pretrained)}: {first_line(exc)}"
         if "download" in str(exc).lower() or "hub" in str(exc).lower():
-            raise ModelError(message, OFFLINE_HINT) from exc
-        raise ModelError(message, MODEL_HINT) from exc
+            raise ModelError(message, OFFLINE_HINT, code="model.offline", fix="MEMER_CLIP_MODEL") from exc
+        raise ModelError(message, MODEL_HINT, code="model.clip_failed", fix="MEMER_CLIP_MODEL") from exc
     clip_model.eval()
     return clip_model, preprocess, tokenizer
 

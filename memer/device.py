@@ -24,6 +24,8 @@ def choose_device(requested: str, cuda_available: bool) -> tuple[str, str]:
             raise ModelError(
                 f"MEMER_DEVICE={requested} but no CUDA GPU is available.",
                 "Leave MEMER_DEVICE empty to pick the GPU when there is one, or set it to cpu.",
+                code="config.invalid",
+                fix="MEMER_DEVICE",
             )
         return requested, "fp16"
     return requested, "fp32"

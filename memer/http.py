@@ -81,30 +81,42 @@ def request_json(url: str, params: Mapping[str, Any] | None = None, *, trusted: 
         )
     except DeadlineExceeded as err:
         raise SourceError(
-            f"{host} did not answer within {settings.API_DEADLINE:g} s.", "Check the connection and try again."
+            f"{host} did not answer within {settings.API_DEADLINE:g} s.",
+            "Check the connection and try again.",
+            code="source.unavailable",
         ) from err
     except TooLarge as err:
         raise SourceError(
-            f"{host} sent an answer larger than {human_size(settings.MAX_API_BYTES)}.", API_ADDRESS_HINT
+            f"{host} sent an answer larger than {human_size(settings.MAX_API_BYTES)}.",
+            API_ADDRESS_HINT,
+            code="source.unavailable",
         ) from err
     except (FetchFailure, RefusedAddress, requests.RequestException, OSError, urllib3_errors()) as err:
         raise SourceError(
-            f"{host} could not be reached: {describe_failure(err)}.", "Check the connection and try again."
+            f"{host} could not be reached: {describe_failure(err)}.",
+            "Check the connection and try again.",
+            code="source.unavailable",
         ) from err
     if answer.status == 429:
-        raise SourceError(f"{host} is rate limiting memer (too many requests).", f"Try again {_when(answer)}.")
+        raise SourceError(
+            f"{host} is rate limiting memer (too many requests).",
+            f"Try again {_when(answer)}.",
+            code="source.rate_limited",
+        )
     if answer.status >= 400:
         # 404, 403, 400 ...: asking again will not help; a mistyped address is the usual cause.
         client_error = answer.status < 500
         raise SourceError(
-            f"{host} answered HTTP {answer.status}.", API_ADDRESS_HINT if client_error else "Try again in a minute."
+            f"{host} answered HTTP {answer.status}.",
+            API_ADDRESS_HINT if client_error else "Try again in a minute.",
+            code="source.unavailable",
         )
     try:
         payload = parse_json(answer.body)
     except ValueError as err:
         kind = answer.headers.get("Content-Type", "unknown type").split(";")[0][:60]
         what = str(err) if isinstance(err, _TooDeep) else f"did not answer with JSON ({kind})"
-        raise SourceError(f"{host} {what}.", API_ADDRESS_HINT) from err
+        raise SourceError(f"{host} {what}.", API_ADDRESS_HINT, code="source.unavailable") from err
     return JsonResponse(payload, answer.headers, answer.status)
 
 

@@ -102,27 +102,43 @@ def _read(source: str | Path | bytes, max_bytes: int) -> tuple[bytes, str]:
         try:
             if not path.is_file():
                 if path.exists():
-                    raise ImageError(f"{name} is not a file.", "Give the path of a picture file.")
-                raise ImageError(f"{name} does not exist.", "Check the path of the picture.")
+                    raise ImageError(
+                        f"{name} is not a file.", "Give the path of a picture file.", code="image.missing", fix="image"
+                    )
+                raise ImageError(
+                    f"{name} does not exist.", "Check the path of the picture.", code="image.missing", fix="image"
+                )
             size = path.stat().st_size
             if size > max_bytes:
                 raise ImageError(
                     f"{name} is {human_size(size)}, over the {human_size(max_bytes)} limit.",
                     "Use a smaller picture or raise MEMER_MAX_IMAGE_BYTES.",
+                    code="image.too_large",
+                    fix="MEMER_MAX_IMAGE_BYTES",
                 )
             with path.open("rb") as handle:
                 data = handle.read(max_bytes + 1)
         except OSError as err:
             raise ImageError(
-                f"Cannot read {name}: {err.strerror or err}.", "Check the file and its permissions."
+                f"Cannot read {name}: {err.strerror or err}.",
+                "Check the file and its permissions.",
+                code="image.unreadable",
+                fix="image",
             ) from None
     if len(data) > max_bytes:
         raise ImageError(
             f"{name} is over the {human_size(max_bytes)} limit.",
             "Use a smaller picture or raise MEMER_MAX_IMAGE_BYTES.",
+            code="image.too_large",
+            fix="MEMER_MAX_IMAGE_BYTES",
         )
     if not data:
-        raise ImageError(f"{name} is empty (zero bytes).", "The download or copy failed; fetch the picture again.")
+        raise ImageError(
+            f"{name} is empty (zero bytes).",
+            "The download or copy failed; fetch the picture again.",
+            code="image.unreadable",
+            fix="image",
+        )
     return data, name
 
 
@@ -143,7 +159,9 @@ def open_image(
     data, name = _read(source, max_bytes)
     kind = sniff_image_type(data[:32])
     if kind is None:
-        raise ImageError(f"{name} {_describe_non_image(data)}.", "Pick another picture.")
+        raise ImageError(
+            f"{name} {_describe_non_image(data)}.", "Pick another picture.", code="image.unreadable", fix="image"
+        )
 
     too_big_hint = "Use a smaller picture or raise MEMER_MAX_IMAGE_PIXELS."
     for width, height in icon_sizes(data) if kind == "ico" else ():
@@ -152,6 +170,8 @@ def open_image(
                 f"{name} is an icon holding a {width}x{height} picture, over the "
                 f"{max_pixels / 1e6:.0f} megapixel limit (a decompression bomb?).",
                 too_big_hint,
+                code="image.too_large",
+                fix="MEMER_MAX_IMAGE_PIXELS",
             )
     try:
         with warnings.catch_warnings():
@@ -160,19 +180,29 @@ def open_image(
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width <= 0 or height <= 0:
-                raise ImageError(f"{name} has no pixels ({width}x{height}).", "Pick another picture.")
+                raise ImageError(
+                    f"{name} has no pixels ({width}x{height}).",
+                    "Pick another picture.",
+                    code="image.unreadable",
+                    fix="image",
+                )
             if width * height > max_pixels:
                 raise ImageError(
                     f"{name} is {width}x{height} = {width * height / 1e6:.0f} megapixels, over the "
                     f"{max_pixels / 1e6:.0f} megapixel limit (a decompression bomb?).",
                     too_big_hint,
+                    code="image.too_large",
+                    fix="MEMER_MAX_IMAGE_PIXELS",
                 )
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
             image.load()
             if image.size != (width, height) and image.size[0] * image.size[1] > max_pixels:
                 raise ImageError(
-                    f"{name} decoded larger than it claimed ({image.size[0]}x{image.size[1]}).", too_big_hint
+                    f"{name} decoded larger than it claimed ({image.size[0]}x{image.size[1]}).",
+                    too_big_hint,
+                    code="image.too_large",
+                    fix="MEMER_MAX_IMAGE_PIXELS",
                 )
             upright = _apply_exif_orientation(image)
             return flatten(upright)
@@ -180,16 +210,34 @@ def open_image(
         raise
     except Image.DecompressionBombError as err:
         # Pillow's own limit, which MEMER_MAX_IMAGE_PIXELS cannot raise.
-        raise ImageError(f"{name} is too large to decode safely: {err}", "Use a smaller picture.") from None
+        raise ImageError(
+            f"{name} is too large to decode safely: {err}",
+            "Use a smaller picture.",
+            code="image.too_large",
+            fix="image",
+        ) from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name} is damaged or not an image Pillow can read.", "Pick another picture.") from None
+        raise ImageError(
+            f"{name} is damaged or not an image Pillow can read.",
+            "Pick another picture.",
+            code="image.unreadable",
+            fix="image",
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError, ZeroDivisionError) as err:
         reason = str(err) or type(err).__name__
         if "truncated" in reason.lower() or isinstance(err, EOFError):
             raise ImageError(
-                f"{name} is truncated ({reason}).", "The download was cut short; fetch it again."
+                f"{name} is truncated ({reason}).",
+                "The download was cut short; fetch it again.",
+                code="image.unreadable",
+                fix="image",
             ) from None
-        raise ImageError(f"{name} is corrupt and cannot be decoded ({reason}).", "Pick another picture.") from None
+        raise ImageError(
+            f"{name} is corrupt and cannot be decoded ({reason}).",
+            "Pick another picture.",
+            code="image.unreadable",
+            fix="image",
+        ) from None
 
 
 def _apply_exif_orientation(image: Image.Image) -> Image.Image:
@@ -295,7 +343,10 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         return image.convert("RGB")
     except ValueError:
         raise ImageError(
-            f"Pictures in Pillow mode {mode} are not supported.", "Convert it to PNG or JPEG first."
+            f"Pictures in Pillow mode {mode} are not supported.",
+            "Convert it to PNG or JPEG first.",
+            code="image.unreadable",
+            fix="image",
         ) from None
 
 

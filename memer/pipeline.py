@@ -46,13 +46,20 @@ class SourceStatus:
     ok: bool
     count: int = 0  # candidates it gave
     message: str = ""  # why it failed, or a note
+    code: str = ""  # the failure's MemerError code (e.g. "cache.missing"), "" when it did not fail that way
 
 
 class SearchFailed(ModelError):
-    """CLIP could not be loaded; ``sources`` still says how each source answered, so no failure hides another."""
+    """CLIP could not be loaded; ``sources`` still says how each source answered, so no failure hides another.
+
+    Its code is ``search.clip_failed``; ``cause`` is the loader's own error (its code says why, its fix what to set).
+    """
+
+    code = "search.clip_failed"
 
     def __init__(self, cause: ModelError, sources: list[SourceStatus]) -> None:
-        super().__init__(cause.message, cause.hint)
+        super().__init__(cause.message, cause.hint, fix=cause.fix)
+        self.cause = cause
         self.sources = sources
 
 
@@ -134,7 +141,12 @@ def search(
 
     query = collapse_whitespace(query)
     if not query:
-        raise SourceError("The search topic is empty.", "Type what the meme is about, e.g. 'apple pie'.")
+        raise SourceError(
+            "The search topic is empty.",
+            "Type what the meme is about, e.g. 'apple pie'.",
+            code="source.empty_query",
+            fix="query",
+        )
     names = source_names(sources)
     say = progress or silent
     say(f"Searching {', '.join(source_display_name(n) for n in names)} …", None)
@@ -256,6 +268,8 @@ def source_names(sources: list[str] | str | None) -> list[str]:
         raise SourceError(
             f"Unknown image source {', '.join(map(repr, unknown)) or '(none given)'}.",
             f"Choose from: {', '.join(choices)}.",
+            code="source.unknown",
+            fix="sources",
         )
     return names
 
@@ -268,13 +282,13 @@ def _ask_source(
 
     def clip() -> ClipModel:
         if clip_future.exception() is not None:
-            raise SourceError("needs the CLIP model, which could not be loaded")
+            raise SourceError("needs the CLIP model, which could not be loaded", code="search.clip_failed")
         return clip_future.result()
 
     try:
         candidates = get_source(name).search(query, SearchContext(clip=clip, progress=say))
     except MemerError as err:
-        return SourceStatus(name, False, 0, str(err)), []
+        return SourceStatus(name, False, 0, str(err), err.code), []
     except Exception as err:  # noqa: BLE001 - a bug or an unforeseen failure in one source must not sink the search
         return SourceStatus(name, False, 0, f"unexpected error: {type(err).__name__}: {err}"), []
     message = "" if candidates else "no pictures for this topic"
@@ -467,6 +481,8 @@ def _picture(candidate: ImageCandidate) -> Image.Image:
             raise ImageError(
                 f"Could not download the picture {candidate.title!r}: {http.describe_failure(err)}.",
                 "Pick another picture or search again.",
+                code="image.download_failed",
+                fix="image",
             ) from err
     return _open_cached(str(path), Path(path).stat().st_mtime_ns).copy()
 

@@ -30,8 +30,8 @@ class DeadlineExceeded(FetchFailure):
     pass
 
 
-class Cancelled(FetchFailure):
-    pass
+class FetchCancelled(FetchFailure):
+    """A request's batch was cancelled (not the app's Cancel button: that is memer.ui.jobs.Cancelled)."""
 
 
 class TooLarge(FetchFailure):
@@ -79,7 +79,7 @@ class Guard:
     def check(self) -> None:
         """Raise when the request's time is up or its batch was cancelled."""
         if self.cancelled or (self.cancel is not None and self.cancel.is_set()):
-            raise Cancelled("cancelled")
+            raise FetchCancelled("cancelled")
         if self.expired or self.remaining() <= 0:
             raise DeadlineExceeded(f"took longer than {self.seconds:g} s")
 

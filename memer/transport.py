@@ -21,8 +21,8 @@ from memer import __version__, settings
 from memer.addresses import RefusedAddress, SlowLookup, check_url, host_port
 from memer.sockets import (  # noqa: F401 - part of this module's face
     CHUNK_SIZE,
-    Cancelled,
     DeadlineExceeded,
+    FetchCancelled,
     FetchFailure,
     Guard,
     TooLarge,
@@ -257,7 +257,7 @@ def _raise_policy(err: BaseException, guard: Guard, hidden: str | None = None) -
     """
     guard_cancelled = guard.cancelled or (guard.cancel is not None and guard.cancel.is_set())
     if guard_cancelled:
-        raise Cancelled("cancelled") from err
+        raise FetchCancelled("cancelled") from err
     if guard.expired or guard.remaining() <= 0.05:
         raise DeadlineExceeded(f"took longer than {guard.seconds:g} s") from err
     for cause in exception_chain(err):

@@ -131,7 +131,11 @@ class FakePipeline:
             SourceStatus("wikipedia", True, self.n_candidates // 2),
         ]
         if self.failed_source:
-            statuses.append(SourceStatus("openimages", False, 0, "cache not found; build it with `memer cache build`"))
+            statuses.append(
+                SourceStatus(
+                    "openimages", False, 0, "cache not found; build it with `memer cache build`", "cache.missing"
+                )
+            )
         if progress:
             progress("Done", 1.0)
         return SearchResult(query=query, candidates=candidates, sources=statuses)

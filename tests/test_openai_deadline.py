@@ -47,6 +47,19 @@ def test_a_trickled_caption_answer_ends_at_the_budget(openai_api, monkeypatch):
     assert caught.value.__cause__ is None and caught.value.__context__ is None
 
 
+def test_a_trickled_description_ends_at_the_budget(openai_api, monkeypatch):
+    """Describing the picture is an OpenAI call too: the same deadline, not the SDK's per-read timeout."""
+    from memer.captioning import describe_picture
+
+    override(monkeypatch, OPENAI_TIMEOUT=BUDGET)
+    _trickle(openai_api, "/v1/chat/completions")
+    started = time.monotonic()
+    with pytest.raises(CaptionError, match=rf"did not answer within {BUDGET:g} s in total") as caught:
+        describe_picture(Image.new("RGB", (64, 48), "orange"), engine="openai")
+    assert time.monotonic() - started < BUDGET + SLACK
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
 def test_a_trickled_moderation_answer_falls_back_to_the_word_list_at_the_budget(openai_api, monkeypatch):
     override(monkeypatch, OPENAI_TIMEOUT=BUDGET)
     _trickle(openai_api, "/v1/moderations")

@@ -101,7 +101,10 @@ def choose_engine(engine: str | None = None, api_key: str | None = None, *, key_
         return preferred_engine(bool(find_openai_key(api_key)) if key_found is None else key_found)
     if chosen not in _ENGINES:
         raise CaptionError(
-            f"unknown caption engine {engine or settings.CAPTION_ENGINE!r}.", f"Choose one of: {', '.join(_ENGINES)}."
+            f"unknown caption engine {engine or settings.CAPTION_ENGINE!r}.",
+            f"Choose one of: {', '.join(_ENGINES)}.",
+            code="caption.unknown_engine",
+            fix="engine" if engine else "MEMER_CAPTION_ENGINE",
         )
     return chosen
 
@@ -137,10 +140,17 @@ def caption_request(
 ) -> CaptionRequest:
     """The request checked: a theme, a known style, at least one caption, a usable seed and picture."""
     if not theme or not theme.strip():
-        raise CaptionError("the meme needs a theme.", "Say what the meme is about, e.g. --theme 'apple pie'.")
+        raise CaptionError(
+            "the meme needs a theme.",
+            "Say what the meme is about, e.g. --theme 'apple pie'.",
+            code="caption.no_theme",
+            fix="theme",
+        )
     count = settings.N_CAPTIONS if n is None else n
     if count < 1:
-        raise CaptionError(f"cannot make {count} captions.", "Ask for at least one (--n 1 or more).")
+        raise CaptionError(
+            f"cannot make {count} captions.", "Ask for at least one (--n 1 or more).", code="caption.bad_count", fix="n"
+        )
     return CaptionRequest(
         theme=theme.strip(),
         description=(description or "").strip(),
@@ -185,7 +195,17 @@ def check_seed(seed: int | str | None = None) -> int | None:
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise CaptionError(f"the seed {raw!r} is not a whole number.", "Use e.g. --seed 42 or MEMER_SEED=42.") from None
+        raise CaptionError(
+            f"the seed {raw!r} is not a whole number.",
+            "Use e.g. --seed 42 or MEMER_SEED=42.",
+            code="caption.bad_seed",
+            fix="seed" if seed is not None else "MEMER_SEED",
+        ) from None
     if not 0 <= value < 2**63:
-        raise CaptionError(f"the seed {value} is out of range.", "Use a whole number from 0 to 2**63 - 1.")
+        raise CaptionError(
+            f"the seed {value} is out of range.",
+            "Use a whole number from 0 to 2**63 - 1.",
+            code="caption.bad_seed",
+            fix="seed" if seed is not None else "MEMER_SEED",
+        )
     return value

@@ -51,7 +51,9 @@ def describe_picture(
 
     picture = _as_picture(image)
     if picture is None:
-        raise CaptionError("there is no picture to describe.", "Pick or upload a picture first.")
+        raise CaptionError(
+            "there is no picture to describe.", "Pick or upload a picture first.", code="caption.no_picture"
+        )
     return resolve_engine(engine, api_key).describe(picture, model=model, api_key=api_key, progress=progress)
 
 
@@ -87,15 +89,19 @@ def describe_locally(picture: Any, model: str | None, progress: Progress | None)
 
 def describe_with_openai(picture: Any, model: str, api_key: str | None) -> PictureDescription:
     from memer.captioning import openai_engine
+    from memer.captioning.openai_answers import parse_completion, server_text
     from memer.captioning.prompts import DESCRIBE_REQUEST
+    from memer.openai_client import Budget, BudgetSpent, new_client
 
     key = openai_engine.find_openai_key(api_key)
     if not key:
-        raise CaptionError(openai_engine.MISSING_KEY)
+        raise CaptionError(openai_engine.MISSING_KEY, code="openai.no_key", fix=openai_engine.KEY_ENV)
     try:
         import openai
     except ImportError:
-        raise CaptionError("the openai package is not installed.", "pip install 'memer[openai]'.") from None
+        raise CaptionError(
+            "the openai package is not installed.", "pip install 'memer[openai]'.", code="openai.not_installed"
+        ) from None
     url = openai_engine.image_data_url(picture, settings.VISION_SIZE)
     messages = [
         {
@@ -106,15 +112,22 @@ def describe_with_openai(picture: Any, model: str, api_key: str | None) -> Pictu
             ],
         }
     ]
-    client = openai.OpenAI(api_key=key, timeout=settings.OPENAI_TIMEOUT, max_retries=settings.OPENAI_MAX_RETRIES)
+    # One wall-clock budget and the answer cap, as for captions: the SDK's own timeout is per read.
+    client = new_client(key, max_retries=0)
+    budget = Budget(settings.OPENAI_TIMEOUT, settings.OPENAI_MAX_RETRIES)
     failure: CaptionError | None = None
     try:
-        completion = client.chat.completions.create(model=model, messages=messages)
-    except openai.OpenAIError as err:
-        failure = openai_engine._caption_error(err, key, model)
+        answer = parse_completion(
+            openai_engine._answer(budget, client.chat.completions, "chat", model=model, messages=messages)
+        )
+    except (openai.OpenAIError, BudgetSpent) as err:
+        failure = openai_engine._caption_error(err, key, model, budget)
     finally:
         client.close()
     if failure is not None:  # raised outside the handler so the SDK's error (it may quote the key) is not attached
+        if failure.code == "openai.key_refused":
+            failure.fix = "api_key" if api_key and api_key.strip() else openai_engine.KEY_ENV
         raise failure
-    content = completion.choices[0].message.content if completion.choices else ""
-    return PictureDescription(one_sentence(content), "openai", getattr(completion, "model", None) or model)
+    content = answer.content or ""
+    used_model = server_text(answer.model, key, 100) or model
+    return PictureDescription(one_sentence(content), "openai", used_model)

@@ -21,7 +21,7 @@ from memer.captioning.openai_answers import parse_completion, parse_moderation, 
 from memer.captioning.prompts import SYSTEM_PROMPT, batch_instruction
 from memer.captioning.safety import WORD_LIST_CHECK, moderation_level, word_list_level
 from memer.errors import CaptionError
-from memer.openai_client import (  # noqa: F401 - KEY_ENV, REFUSED_KEY: named here before
+from memer.openai_client import (
     KEY_ENV,
     REFUSED_KEY,
     AnswerTooLarge,
@@ -231,44 +231,60 @@ def _caption_error(err: Exception, key: str, model: str, budget: Budget) -> Capt
     after = budget.after()
     detail = server_text(getattr(err, "message", "") or "", key)
     if isinstance(err, openai.AuthenticationError):
-        return CaptionError(REFUSED_KEY, REFUSED_KEY_HINT)
+        return CaptionError(REFUSED_KEY, REFUSED_KEY_HINT, code="openai.key_refused", fix=KEY_ENV)
     if isinstance(err, openai.PermissionDeniedError):
         return CaptionError(
             f"OpenAI refused this key access (HTTP 403): {detail}",
             "Check that the key's project may use MEMER_OPENAI_MODEL (and the region is supported), or use the free local engine.",
+            code="openai.forbidden",
+            fix="MEMER_OPENAI_MODEL",
         )
     if isinstance(err, openai.RateLimitError):
         return CaptionError(
             rate_limited(after),
             "Wait a minute and try again, check your OpenAI plan and billing, or use the free local engine (--engine local).",
+            code="openai.rate_limited",
+            fix="engine",
         )
     if isinstance(err, (openai.APITimeoutError, BudgetSpent)):
         return CaptionError(
             f"OpenAI did not answer within {budget.seconds:g} s in total{after}.",
             "Try again later, raise MEMER_OPENAI_TIMEOUT, or use the free local engine (--engine local).",
+            code="openai.timeout",
+            fix="MEMER_OPENAI_TIMEOUT",
         )
     if isinstance(err, openai.APIConnectionError):
         return CaptionError(
             no_connection(after),
             "Check the internet connection (and OPENAI_BASE_URL if you set it), or use the free local engine (--engine local).",
+            code="openai.unavailable",
+            fix="OPENAI_BASE_URL",
         )
     if isinstance(err, openai.NotFoundError):
         return CaptionError(
             f"OpenAI does not offer model {server_text(model, key, 80)!r} to this key.",
             "Set MEMER_OPENAI_MODEL to a chat model your account can use.",
+            code="openai.unknown_model",
+            fix="MEMER_OPENAI_MODEL",
         )
     if isinstance(err, openai.APIStatusError):
         if err.status_code >= 500:
             return CaptionError(
                 f"OpenAI had a server error (HTTP {err.status_code}){after}.",
                 "Try again in a few minutes, or use the free local engine (--engine local).",
+                code="openai.unavailable",
+                fix="engine",
             )
         return CaptionError(
             f"OpenAI rejected the request (HTTP {err.status_code}): {detail}",
             "Check MEMER_OPENAI_MODEL and the settings.",
+            code="openai.rejected",
+            fix="MEMER_OPENAI_MODEL",
         )
     return CaptionError(
-        f"the OpenAI request failed: {server_text(str(err), key)}", "Try again, or use the free local engine."
+        f"the OpenAI request failed: {server_text(str(err), key)}",
+        "Try again, or use the free local engine.",
+        code="openai.unavailable",
     )
 
 
@@ -279,20 +295,31 @@ def generate(request: CaptionRequest, *, model: str, api_key: str | None = None)
     """N captions from one completion request, levelled by one moderation request."""
     key = find_openai_key(api_key)
     if not key:
-        raise CaptionError(MISSING_KEY, MISSING_KEY_HINT)
+        raise CaptionError(MISSING_KEY, MISSING_KEY_HINT, code="openai.no_key", fix=KEY_ENV)
     problem = key_problem(key)
     if problem:
-        raise CaptionError(*problem)
+        raise CaptionError(*problem, code="openai.key_malformed", fix=_key_fix(api_key))
     try:
         client = new_client(key, max_retries=0)  # retries are memer's: one budget (openai_client.Budget)
     except ImportError:
         raise CaptionError(
-            "the openai package is not installed.", "pip install 'memer[openai]', or use the free local engine."
+            "the openai package is not installed.",
+            "pip install 'memer[openai]', or use the free local engine.",
+            code="openai.not_installed",
         ) from None
     try:
         return _generate(client, request, model, key)
+    except CaptionError as err:
+        if err.code == "openai.key_refused":
+            err.fix = _key_fix(api_key)  # the app says "the key you pasted" only when it was pasted
+        raise
     finally:
         client.close()  # its connection pool; a new client per request
+
+
+def _key_fix(api_key: str | None) -> str:
+    """Where the key in use came from: ``api_key`` (passed in, e.g. pasted in the app) or OPENAI_API_KEY."""
+    return "api_key" if api_key and api_key.strip() else KEY_ENV
 
 
 def _usable(texts: list[str], key: str) -> tuple[list[str], int]:
@@ -318,13 +345,18 @@ def _generate(client: Any, request: CaptionRequest, model: str, key: str) -> Cap
         raise CaptionError(
             f"OpenAI declined to write these captions: {server_text(answer.refusal, key)}",
             "Try another theme or picture.",
+            code="openai.rejected",
         )
     raw, secret = _usable(parse_captions(answer.content), key)
     texts, note = clean_captions(raw, request.n)
     if secret:
         note = (note + " " if note else "") + f"{secret} caption(s) quoting a key were dropped."
     if not texts:
-        raise CaptionError("OpenAI answered without any usable caption.", "Try again, or try another theme or style.")
+        raise CaptionError(
+            "OpenAI answered without any usable caption.",
+            "Try again, or try another theme or style.",
+            code="caption.none_usable",
+        )
     if answer.finish_reason == "length" and note:
         note += " (the answer was cut short)"
     used_model = server_text(answer.model, key, 100) or model

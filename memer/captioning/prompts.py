@@ -101,7 +101,12 @@ def check_style(style: str | None, default: str = "funny") -> str:
     """The style to use; an unknown one is a CaptionError that lists the choices."""
     chosen = (style or default or "funny").strip().lower()
     if chosen not in STYLES:
-        raise CaptionError(f"unknown caption style {style!r}.", f"Choose one of: {', '.join(STYLES)}.")
+        raise CaptionError(
+            f"unknown caption style {style!r}.",
+            f"Choose one of: {', '.join(STYLES)}.",
+            code="caption.unknown_style",
+            fix="style",
+        )
     return chosen
 
 

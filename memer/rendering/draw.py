@@ -50,15 +50,35 @@ class RenderOptions:
 def _check_options(options: RenderOptions) -> None:
     """Refuse options that cannot be drawn, before any font is loaded or pixel touched."""
     if options.position not in POSITIONS:
-        raise RenderError(f"Unknown caption position {options.position!r}.", "Use top, bottom or both.")
+        raise RenderError(
+            f"Unknown caption position {options.position!r}.",
+            "Use top, bottom or both.",
+            code="render.bad_option",
+            fix="position",
+        )
     if options.font_size is not None and (not isinstance(options.font_size, int) or options.font_size < 1):
-        raise RenderError(f"Font size {options.font_size!r} is not a positive whole number.", "Use auto or e.g. 64.")
+        raise RenderError(
+            f"Font size {options.font_size!r} is not a positive whole number.",
+            "Use auto or e.g. 64.",
+            code="render.bad_option",
+            fix="font_size",
+        )
     for what, colour in (("text", options.text_color), ("outline", options.outline_color)):
         if not _is_colour(colour):
-            raise RenderError(f"Unknown {what} colour {colour!r}.", "Use a colour name such as white or #ffcc00.")
+            raise RenderError(
+                f"Unknown {what} colour {colour!r}.",
+                "Use a colour name such as white or #ffcc00.",
+                code="render.bad_option",
+                fix="colour",
+            )
     size = options.output_size
     if size is not None and (not isinstance(size, int) or size < 16):
-        raise RenderError(f"Output size {size!r} is too small.", "Use at least 16 pixels, e.g. 1024.")
+        raise RenderError(
+            f"Output size {size!r} is too small.",
+            "Use at least 16 pixels, e.g. 1024.",
+            code="render.bad_option",
+            fix="size",
+        )
 
 
 def _is_colour(value: object) -> bool:
@@ -149,6 +169,8 @@ def _check_room(width: int, height: int, box_width: int, box_height: int) -> Non
     raise RenderError(
         f"The picture is too {shape} for a caption: at {width}x{height} px there is no room for text.",
         "Use a picture that is less long and thin, or crop it.",
+        code="render.bad_picture",
+        fix="image",
     )
 
 

@@ -318,7 +318,12 @@ def runs(clusters: Sequence[Cluster]) -> list[tuple[int, str]]:
 @functools.lru_cache(maxsize=8)
 def _font_stack(main: str, fallbacks: tuple[str, ...], emoji: str | None) -> FontStack:
     if not Path(main).is_file():
-        raise RenderError(f"The caption font {main} is missing.", "Reinstall memer or set MEMER_FONT to a .ttf file.")
+        raise RenderError(
+            f"The caption font {main} is missing.",
+            "Reinstall memer or set MEMER_FONT to a .ttf file.",
+            code="render.bad_option",
+            fix="MEMER_FONT",
+        )
     faces = [Face(main, 1.0, codepoints=_codepoints(main))]
     main_caps = -load_font(main, REFERENCE_SIZE).getbbox("H", anchor="ls")[1]
     for path in fallbacks:

@@ -60,11 +60,15 @@ class Measurer(Protocol):
 def check_caption(text: str) -> None:
     """Refuse an empty or overlong caption: the one place that says so, for the renderer and the CLI alike."""
     if not text or not text.strip():
-        raise RenderError("The caption is empty.", "Give some text to put on the picture.")
+        raise RenderError(
+            "The caption is empty.", "Give some text to put on the picture.", code="render.empty_caption", fix="caption"
+        )
     if len(text) > settings.MAX_CAPTION_CHARS:
         raise RenderError(
             f"The caption is {len(text)} characters long, over the {settings.MAX_CAPTION_CHARS} a meme can carry.",
             "Shorten it (or raise MEMER_MAX_CAPTION_CHARS).",
+            code="render.caption_too_long",
+            fix="caption",
         )
 
 
@@ -88,7 +92,10 @@ def check_drawable(text: str, fonts: Measurer) -> None:
     check_caption(text)
     if not has_ink(text, fonts):
         raise RenderError(
-            f"None of the characters in the caption {text[:40]!r} can be drawn.", "Use letters, digits or emoji."
+            f"None of the characters in the caption {text[:40]!r} can be drawn.",
+            "Use letters, digits or emoji.",
+            code="render.undrawable",
+            fix="caption",
         )
 
 
@@ -328,6 +335,8 @@ def layout_text(
         raise RenderError(
             f"The caption ({len(text)} characters) does not fit on a {int(box_width)} px wide picture even at 1 px.",
             "Shorten the caption or use a larger picture.",
+            code="render.caption_too_long",
+            fix="caption",
         )
     return found
 

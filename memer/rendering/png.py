@@ -84,7 +84,10 @@ def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> byt
     for key, value in (metadata or {}).items():
         if key not in METADATA_KEYS:
             raise RenderError(
-                f"{key!r} is not a PNG metadata field memer writes.", f"Use one of {', '.join(METADATA_KEYS)}."
+                f"{key!r} is not a PNG metadata field memer writes.",
+                f"Use one of {', '.join(METADATA_KEYS)}.",
+                code="render.cannot_write",
+                fix="output",
             )
         text = redact_secrets(str(value)[: 2 * settings.MAX_METADATA_CHARS])[: settings.MAX_METADATA_CHARS]
         text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
@@ -105,12 +108,17 @@ def png_path(path: str | Path) -> Path:
     (the file holds PNG bytes, and a ``.jpg`` full of PNG misleads every program that opens it)."""
     target = Path(path).expanduser()
     if target.is_dir() or not target.name or target.name in (".", ".."):
-        raise RenderError(f"{target} is a folder.", "Give a file name ending in .png.")
+        raise RenderError(
+            f"{target} is a folder.", "Give a file name ending in .png.", code="render.cannot_write", fix="output"
+        )
     if not target.suffix:
         return target.with_name(target.name + ".png")
     if target.suffix.lower() != ".png":
         raise RenderError(
-            f"{target.name} ends in {target.suffix}, but memer writes PNG files.", "Give a file name ending in .png."
+            f"{target.name} ends in {target.suffix}, but memer writes PNG files.",
+            "Give a file name ending in .png.",
+            code="render.cannot_write",
+            fix="output",
         )
     return target
 
@@ -123,14 +131,24 @@ def save_png(path: str | Path, png: bytes) -> Path:
     target = png_path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
-        raise RenderError(f"{target} is a folder.", "Give a file name ending in .png.")
+        raise RenderError(
+            f"{target} is a folder.", "Give a file name ending in .png.", code="render.cannot_write", fix="output"
+        )
     if not directory.is_dir():
-        raise RenderError(f"The folder {directory} does not exist.", "Create it or write somewhere else.")
+        raise RenderError(
+            f"The folder {directory} does not exist.",
+            "Create it or write somewhere else.",
+            code="render.cannot_write",
+            fix="output",
+        )
     try:
         handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{target.name}.", suffix=".tmp", delete=False)  # noqa: SIM115
     except OSError as err:
         raise RenderError(
-            f"Cannot write to {directory}: {err.strerror or err}.", "Choose a folder you can write to."
+            f"Cannot write to {directory}: {err.strerror or err}.",
+            "Choose a folder you can write to.",
+            code="render.cannot_write",
+            fix="output",
         ) from None
     try:
         with handle:
@@ -141,7 +159,12 @@ def save_png(path: str | Path, png: bytes) -> Path:
         os.replace(handle.name, target)
     except OSError as err:
         Path(handle.name).unlink(missing_ok=True)
-        raise RenderError(f"Cannot write {target}: {err.strerror or err}.", "Choose a file you can write.") from None
+        raise RenderError(
+            f"Cannot write {target}: {err.strerror or err}.",
+            "Choose a file you can write.",
+            code="render.cannot_write",
+            fix="output",
+        ) from None
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise

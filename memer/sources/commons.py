@@ -217,11 +217,13 @@ def _call(api: str, params: Mapping[str, Any]) -> dict[str, Any]:
         info = _text(error.get("info")) or "no details"
         if code != "maxlag":
             raise SourceError(
-                f"{host} refused the search ({code}: {info}).", "Check the query and the API address setting."
+                f"{host} refused the search ({code}: {info}).",
+                "Check the query and the API address setting.",
+                code="source.unavailable",
             )
         if attempt < settings.MAXLAG_RETRIES:
             time.sleep(_lag_wait(answer.headers.get("Retry-After"), error.get("lag")))
-    raise SourceError(f"{host} is overloaded ({info}).", "Try again in a few minutes.")
+    raise SourceError(f"{host} is overloaded ({info}).", "Try again in a few minutes.", code="source.unavailable")
 
 
 def _lag_wait(retry_after: str | None, lag: Any) -> float:

@@ -65,7 +65,10 @@ def choose_generator(generator: str | None = None) -> str:
         return preferred_engine(bool(find_openai_key()))
     if chosen not in GENERATORS:
         raise SourceError(
-            f"Unknown picture generator {chosen!r}.", f"Set MEMER_GENERATOR to one of: {', '.join(GENERATORS)}."
+            f"Unknown picture generator {chosen!r}.",
+            f"Set MEMER_GENERATOR to one of: {', '.join(GENERATORS)}.",
+            code="source.unknown_generator",
+            fix="MEMER_GENERATOR",
         )
     return chosen
 
@@ -144,14 +147,18 @@ def _openai_pictures(prompt: str, count: int, model: str) -> list[bytes]:
         raise SourceError(
             "no OpenAI key for generated pictures.",
             "Set OPENAI_API_KEY, or MEMER_GENERATOR=local to draw on this machine.",
+            code="openai.no_key",
+            fix="OPENAI_API_KEY",
         )
     problem = key_problem(key)
     if problem:
-        raise SourceError(*problem)
+        raise SourceError(*problem, code="openai.key_malformed", fix="OPENAI_API_KEY")
     try:
         client = new_client(key, max_retries=0)  # retries are memer's, within one budget
     except ImportError:
-        raise SourceError("the openai package is not installed.", "pip install 'memer[openai]'.") from None
+        raise SourceError(
+            "the openai package is not installed.", "pip install 'memer[openai]'.", code="openai.not_installed"
+        ) from None
     failure: SourceError | None = None
     budget = Budget(settings.OPENAI_TIMEOUT, settings.OPENAI_MAX_RETRIES)
     cap = answer_cap(count)
@@ -226,35 +233,53 @@ def _openai_failure(err: Exception, key: str, model: str) -> SourceError:
 
     detail = redact(str(getattr(err, "message", "") or err), key)[:200]
     if isinstance(err, openai.AuthenticationError):
-        return SourceError(REFUSED_KEY, "Check OPENAI_API_KEY.")
+        return SourceError(REFUSED_KEY, "Check OPENAI_API_KEY.", code="openai.key_refused", fix="OPENAI_API_KEY")
     if isinstance(err, openai.BadRequestError) and (
         getattr(err, "code", None) == "moderation_blocked" or "safety system" in detail.lower()
     ):
         return SourceError(
             "OpenAI's image safety system refused to draw this topic.",
             "Try other words, or pictures from another source.",
+            code="openai.rejected",
         )
     if isinstance(err, openai.NotFoundError):
-        return SourceError(f"OpenAI does not offer image model {model!r} to this key.", "Set MEMER_IMAGE_MODEL.")
+        return SourceError(
+            f"OpenAI does not offer image model {model!r} to this key.",
+            "Set MEMER_IMAGE_MODEL.",
+            code="openai.unknown_model",
+            fix="MEMER_IMAGE_MODEL",
+        )
     if isinstance(err, openai.PermissionDeniedError):
         return SourceError(
             f"OpenAI refused this key the image model (HTTP 403): {detail}",
             "Verify the organisation for image models, or set MEMER_IMAGE_MODEL.",
+            code="openai.forbidden",
+            fix="MEMER_IMAGE_MODEL",
         )
     if isinstance(err, openai.RateLimitError):
-        return SourceError(rate_limited(), "Wait a minute and try again.")
+        return SourceError(rate_limited(), "Wait a minute and try again.", code="openai.rate_limited")
     if isinstance(err, (openai.APITimeoutError, BudgetSpent)):
         return SourceError(
-            f"OpenAI did not draw within {settings.OPENAI_TIMEOUT:g} s.", "Try again or raise MEMER_OPENAI_TIMEOUT."
+            f"OpenAI did not draw within {settings.OPENAI_TIMEOUT:g} s.",
+            "Try again or raise MEMER_OPENAI_TIMEOUT.",
+            code="openai.timeout",
+            fix="MEMER_OPENAI_TIMEOUT",
         )
     if isinstance(err, openai.APIConnectionError):
-        return SourceError(no_connection(), "Check the connection (and OPENAI_BASE_URL if set).")
+        return SourceError(
+            no_connection(),
+            "Check the connection (and OPENAI_BASE_URL if set).",
+            code="openai.unavailable",
+            fix="OPENAI_BASE_URL",
+        )
     if isinstance(err, openai.APIStatusError):
         return SourceError(
             f"OpenAI refused the picture request (HTTP {err.status_code}): {detail}",
             "Check MEMER_IMAGE_MODEL and the settings.",
+            code="openai.rejected",
+            fix="MEMER_IMAGE_MODEL",
         )
-    return SourceError(f"the OpenAI picture request failed: {detail}", "Try again.")
+    return SourceError(f"the OpenAI picture request failed: {detail}", "Try again.", code="openai.unavailable")
 
 
 # --- diffusers, on this machine ---------------------------------------------------------
@@ -277,7 +302,7 @@ def _local_pictures(prompt: str, count: int, model: str, say: Progress) -> list[
     try:
         device, _precision = current_device()
     except ModelError as err:
-        raise SourceError(err.message, err.hint) from None
+        raise SourceError(err.message, err.hint, code=err.code, fix=err.fix) from None
     if not device.startswith("cuda"):
         # A library never prints: the warning goes to the progress hook and the log.
         log.warning("drawing pictures with %s on the CPU: this takes minutes; a GPU takes seconds", model)
@@ -347,7 +372,7 @@ def _load_local(model: str, device: str) -> Any:
             check_diffusers_index(index, model_display_name(model), folder if folder.is_dir() else None)
             pipe = AutoPipelineForText2Image.from_pretrained(model, torch_dtype=dtype, trust_remote_code=False)
     except ModelError as err:
-        raise SourceError(err.message, err.hint) from None
+        raise SourceError(err.message, err.hint, code=err.code, fix=err.fix) from None
     except (OSError, ValueError) as err:
         raise SourceError(
             f"could not load the local image model {model_display_name(model)!r}: {str(err)[:200]}",

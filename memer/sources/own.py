@@ -36,7 +36,12 @@ def own_picture(source: str | Path | bytes, *, name: str = "") -> ImageCandidate
     if text.lower().startswith(_WEB_SCHEMES):
         return _linked_picture(text)
     if "://" in text:
-        raise ImageError(f"memer cannot fetch {display_safe(text, 80)!r}.", "Give an http(s) link or a file's path.")
+        raise ImageError(
+            f"memer cannot fetch {display_safe(text, 80)!r}.",
+            "Give an http(s) link or a file's path.",
+            code="image.bad_link",
+            fix="image",
+        )
     path = Path(text).expanduser()
     open_image(path).close()
     path = path.resolve()
@@ -64,7 +69,9 @@ def uploaded_file(value: object) -> tuple[bytes, str]:
         content = entry.get("content")
         if isinstance(content, (bytes, bytearray, memoryview)):
             return bytes(content), display_safe(str(entry.get("name") or ""), 120)
-    raise ImageError("No picture was uploaded.", "Choose a picture file with the upload button.")
+    raise ImageError(
+        "No picture was uploaded.", "Choose a picture file with the upload button.", code="image.no_upload", fix="image"
+    )
 
 
 def _metadata_name(metadata: object) -> str:
@@ -80,7 +87,12 @@ def _linked_picture(url: str) -> ImageCandidate:
     shown = display_safe(url, 200)
     host = http.host_of(url)
     if not host:
-        raise ImageError(f"{shown!r} is not a link memer can read.", "Copy the picture's address again.")
+        raise ImageError(
+            f"{shown!r} is not a link memer can read.",
+            "Copy the picture's address again.",
+            code="image.bad_link",
+            fix="image",
+        )
     try:
         # A link the user typed is trusted like a seam: it may be on a private network. Its redirects
         # elsewhere and addresses named by outside answers stay under the address policy (memer.addresses).
@@ -89,6 +101,8 @@ def _linked_picture(url: str) -> ImageCandidate:
         raise ImageError(
             f"Could not download the picture at {shown}: {http.describe_failure(err)}.",
             "Check the link, or save the picture and give its file instead.",
+            code="image.bad_link",
+            fix="image",
         ) from err
     open_image(path).close()
     title = plain_title(url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]) or host

@@ -205,7 +205,7 @@ class CaptionsPanel:
         except BaseException as err:  # noqa: BLE001 - a failed batch is a message; the list stays as it was
             self.last_error = err
             if job is self.job and not job.cancelled:
-                text = error_for_app(err, typed_key=bool(self._typed_key), key_found=self.key_found)
+                text = error_for_app(err)
                 self.status.fail(job, self.redact(text))
         finally:
             job.done.set()

@@ -1,31 +1,67 @@
-"""The library's messages in the app's words.
+"""memer's errors in the app's words.
 
-The library writes for every face (the CLI's users type ``--engine local``;
-a developer sets OPENAI_API_KEY); in the app the same advice points at the
-app's own controls, and someone who pasted a key is told about that key.
-Each rewrite is one row of a table, so the wording lives in one place.
+The library's errors carry a stable ``code`` and ``fix`` (memer.errors); the
+app words its advice from them here, naming its own controls ("Engine: local,
+above", the key box, the seed box), as the CLI names its flags
+(memer.cli_hints). A code without a row keeps the library's own words, which
+name no face's controls. Nothing here matches message text.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 
 from memer.errors import MemerError
 
-# (pattern, replacement) applied in order to every message the app shows.
-APP_WORDS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\s*\(--engine local\)"), " (Engine: local, above)"),
-    (re.compile(r"--engine (\w+)"), r"Engine: \1"),
-    (re.compile(r",? raise MEMER_OPENAI_TIMEOUT,?"), ","),
-    (re.compile(r"Use e\.g\. --seed \d+ or MEMER_SEED=\d+\."), "Type a whole number, e.g. 42, or leave the box empty."),
-]
-BAD_KEY = re.compile(r"invalid or missing OpenAI key", re.IGNORECASE)
-NO_CACHE = re.compile(r"No Open Images cache|Open Images cache.*not found|cache not found", re.IGNORECASE)
+LOCAL = "use the free local engine (Engine: local, above)"
+PASTED = "api_key"  # an error's ``fix`` when the key in use is the one pasted in the key box
 
 OPENIMAGES_NOT_SET_UP = (
     "not set up on this computer (optional): pictures come from Wikimedia Commons and Wikipedia. "
     "Set it up under “Open Images (optional)” below."
 )
+
+
+def _key_refused(err: MemerError) -> str:
+    if err.fix == PASTED:
+        return "OpenAI did not accept the key you pasted. Check it and paste it again, or choose Engine: local."
+    return (
+        "OpenAI did not accept the key found in your Colab secrets or environment (OPENAI_API_KEY). "
+        "Fix it there, or choose Engine: local."
+    )
+
+
+def _key_malformed(err: MemerError) -> str:
+    if err.fix == PASTED:
+        return (
+            "The key you pasted has characters no key has (a stray quote or space?). "
+            "Copy the key again and paste only the key."
+        )
+    return (
+        "The key found in your Colab secrets or environment (OPENAI_API_KEY) has characters no key has "
+        "(a stray quote or space?). Fix it there, or choose Engine: local."
+    )
+
+
+def _with(advice: str) -> Callable[[MemerError], str]:
+    """The library's message, then the app's advice instead of the library's hint."""
+    return lambda err: f"{err.message} {advice}"
+
+
+# code -> the whole line the app shows for an error with that code.
+LINES: dict[str, Callable[[MemerError], str]] = {
+    "openai.no_key": lambda err: "No usable OpenAI key. Paste one in the key box, or choose Engine: local.",
+    "openai.key_refused": _key_refused,
+    "openai.key_malformed": _key_malformed,
+    "openai.rate_limited": _with(f"Wait a minute and try again, check your OpenAI plan and billing, or {LOCAL}."),
+    "openai.timeout": _with(f"Try again later, or {LOCAL}."),
+    "openai.unavailable": _with(f"Check the internet connection and try again in a few minutes, or {LOCAL}."),
+    "caption.unknown_engine": _with("Choose one in the Engine menu above."),
+    "caption.no_theme": _with("Type what the meme is about in the search box above."),
+    "caption.bad_seed": lambda err: (
+        f"{err.message} Type a whole number, e.g. 42, or leave the box empty." if err.fix == "seed" else str(err)
+    ),
+}
 
 
 def sentence(text: str) -> str:
@@ -34,31 +70,16 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
-def for_app(text: str, *, typed_key: bool = False, key_found: bool = False) -> str:
-    """``text`` rewritten for a person using the app."""
-    if BAD_KEY.search(text):
-        if typed_key:
-            return "OpenAI did not accept the key you pasted. Check it and paste it again, or choose Engine: local."
-        if key_found:
-            return (
-                "OpenAI did not accept the key found in your Colab secrets or environment (OPENAI_API_KEY). "
-                "Fix it there, or choose Engine: local."
-            )
-        return "No usable OpenAI key. Paste one in the key box, or choose Engine: local."
-    for pattern, replacement in APP_WORDS:
-        text = pattern.sub(replacement, text)
-    return sentence(text)
-
-
-def error_for_app(err: BaseException, *, typed_key: bool = False, key_found: bool = False) -> str:
-    """A failure as the one line the app shows: memer's own errors as written, anything else as a bug report."""
+def error_for_app(err: BaseException) -> str:
+    """A failure as the one line the app shows: memer's own errors in the app's words, anything else as a bug report."""
     if isinstance(err, MemerError):
-        return for_app(str(err), typed_key=typed_key, key_found=key_found)
+        row = LINES.get(err.code)
+        return sentence(row(err) if row is not None else str(err))
     return f"Something went wrong: {type(err).__name__}: {err}. Try again; if it keeps happening, please report it."
 
 
-def source_note(name: str, ok: bool, message: str) -> str | None:
+def source_note(name: str, ok: bool, code: str) -> str | None:
     """A calmer line for a source that is simply not set up (the Open Images cache on a fresh Colab)."""
-    if name == "openimages" and not ok and NO_CACHE.search(message or ""):
+    if name == "openimages" and not ok and code == "cache.missing":
         return OPENIMAGES_NOT_SET_UP
     return None

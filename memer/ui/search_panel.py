@@ -130,7 +130,7 @@ class SearchPanel:
                     return
                 self.sources.value = sources_html(
                     result.sources,
-                    {s.name: note for s in result.sources if (note := source_note(s.name, s.ok, s.message))},
+                    {s.name: note for s in result.sources if (note := source_note(s.name, s.ok, s.code))},
                 )
                 self.dropped.value = drops_html(getattr(result, "drop_reasons", []))
                 if result.candidates:

@@ -154,9 +154,14 @@ def download_cache(
     """Download the published cache at ``url`` (default ``MEMER_CACHE_URL``) into ``directory``."""
     url = (url if url is not None else settings.CACHE_URL).strip()
     if not url:
-        raise CacheError("No cache URL is set.", NO_URL_HINT)
+        raise CacheError("No cache URL is set.", NO_URL_HINT, code="cache.no_url", fix="MEMER_CACHE_URL")
     if not url.startswith(("https://", "http://")):
-        raise CacheError(f"The cache URL {url!r} is not an http(s) address.", "Give the folder's https:// URL.")
+        raise CacheError(
+            f"The cache URL {url!r} is not an http(s) address.",
+            "Give the folder's https:// URL.",
+            code="cache.no_url",
+            fix="MEMER_CACHE_URL",
+        )
     model = settings.CLIP_MODEL if model is None else model
     pretrained = settings.CLIP_PRETRAINED if pretrained is None else pretrained
     directory = Path(directory if directory is not None else settings.cache_dir())

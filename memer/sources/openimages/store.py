@@ -304,7 +304,12 @@ class EmbeddingCache:
         directory = Path(directory if directory is not None else settings.cache_dir())
         manifest_path = directory / MANIFEST
         if not manifest_path.is_file() and not (recover_if_free(directory) and manifest_path.is_file()):
-            raise CacheError(f"No Open Images cache in {directory} (no {MANIFEST}).", REBUILD_HINT)
+            raise CacheError(
+                f"No Open Images cache in {directory} (no {MANIFEST}).",
+                REBUILD_HINT,
+                code="cache.missing",
+                fix="MEMER_CACHE_DIR",
+            )
         try:
             manifest = checks.read_manifest(manifest_path)
         except checks.PartProblem as err:
