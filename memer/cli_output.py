@@ -12,6 +12,10 @@ from contextlib import contextmanager
 
 from memer.text import display_safe, first_line
 
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
 
 def safe(text: object, limit: int = 300) -> str:
     """Outside text as the terminal may show it: no escapes or controls, secrets redacted, cut at a word."""
