@@ -84,6 +84,7 @@ def _describe_local(picture: Any, model: str | None, progress: Progress | None) 
 def _describe_openai(picture: Any, model: str, api_key: str | None) -> PictureDescription:
     from memer.captioning import openai_engine
     from memer.captioning.prompts import DESCRIBE_REQUEST
+    from memer.openai_client import Budget
 
     key = openai_engine.find_openai_key(api_key)
     if not key:
@@ -93,7 +94,7 @@ def _describe_openai(picture: Any, model: str, api_key: str | None) -> PictureDe
     except ImportError:
         raise CaptionError("the openai package is not installed.", "pip install 'memer[openai]'.") from None
     url = openai_engine.image_data_url(picture, settings.VISION_SIZE)
-    messages = [
+    messages: list[dict[str, Any]] = [
         {
             "role": "user",
             "content": [
@@ -107,7 +108,8 @@ def _describe_openai(picture: Any, model: str, api_key: str | None) -> PictureDe
     try:
         completion = client.chat.completions.create(model=model, messages=messages)
     except openai.OpenAIError as err:
-        failure = openai_engine._caption_error(err, key, model)
+        # The SDK retries here itself, so the budget only words the error (it counts no retries of memer's own).
+        failure = openai_engine._caption_error(err, key, model, Budget(settings.OPENAI_TIMEOUT, 0))
     finally:
         client.close()
     if failure is not None:  # raised outside the handler so the SDK's error (it may quote the key) is not attached
