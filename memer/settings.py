@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import overload
 
 from memer.errors import ConfigError
 
@@ -57,6 +58,10 @@ def _list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+@overload
+def _path(name: str, default: Path) -> Path: ...
+@overload
+def _path(name: str, default: None) -> Path | None: ...
 def _path(name: str, default: Path | None) -> Path | None:
     raw = os.environ.get(PREFIX + name)
     return Path(raw).expanduser() if raw else default

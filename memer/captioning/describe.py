@@ -11,7 +11,7 @@ model cannot see, so it gives an empty description and says why.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memer import settings
 from memer.captioning.base import PictureDescription
@@ -19,6 +19,9 @@ from memer.errors import CaptionError
 from memer.progress import Progress
 from memer.text import collapse_whitespace, display_safe
 from memer.text import first_line as first_error_line
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 MAX_DESCRIPTION_CHARS = 300
 
@@ -94,7 +97,7 @@ def _describe_openai(picture: Any, model: str, api_key: str | None) -> PictureDe
     except ImportError:
         raise CaptionError("the openai package is not installed.", "pip install 'memer[openai]'.") from None
     url = openai_engine.image_data_url(picture, settings.VISION_SIZE)
-    messages: list[dict[str, Any]] = [
+    messages: list[ChatCompletionMessageParam] = [
         {
             "role": "user",
             "content": [
