@@ -16,6 +16,7 @@ import ipaddress
 import os
 import socket
 import threading
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from memer import settings
@@ -121,7 +122,7 @@ def resolve(host: str, port: int, timeout: float | None = None) -> list[str]:
     on (SlowLookup) when the time is over; default: settings.CONNECT_TIMEOUT.
     """
     limit = settings.CONNECT_TIMEOUT if timeout is None else max(timeout, 0.0)
-    answer: list[object] = []
+    answer: list[list[Any] | BaseException] = []  # getaddrinfo's answer or its error
 
     def lookup() -> None:
         try:
@@ -134,9 +135,10 @@ def resolve(host: str, port: int, timeout: float | None = None) -> list[str]:
     worker.join(limit)
     if not answer:
         raise SlowLookup(f"the name {host[:100]} did not resolve within {limit:g} s")
-    if isinstance(answer[0], BaseException):
-        raise answer[0]
-    return list(dict.fromkeys(str(info[4][0]) for info in answer[0]))  # type: ignore[union-attr]
+    infos = answer[0]
+    if isinstance(infos, BaseException):
+        raise infos
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def without_credentials(url: str) -> str:

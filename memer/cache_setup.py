@@ -209,7 +209,7 @@ def mount_drive() -> bool:
     """Ask Colab to mount Google Drive (it shows its own consent prompt); False outside Colab."""
     if not in_colab():
         return False
-    from google.colab import drive  # type: ignore[import-not-found]
+    from google.colab import drive
 
     drive.mount(DRIVE_MOUNT_POINT)
     return drive_mounted()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from memer import __version__, cli_hints
 from memer.candidates import source_display_name
@@ -150,7 +151,7 @@ def _print_drops(result) -> None:
         say(f"{drop.count} {pictures} dropped: {safe(drop.reason, 120)}")
 
 
-def _searched(query: str, sources: str | None, **options: object):
+def _searched(query: str, sources: str | None, **options: Any):
     """pipeline.search, each failed source said on its own line, and a clear error when every source failed."""
     from memer import pipeline
 
@@ -207,7 +208,9 @@ def _run_caption(args: argparse.Namespace) -> int:
     from memer.pipeline import own_picture, should_describe
 
     seed = check_seed(args.seed)  # a bad --seed is said before a model loads
-    picture = open_image(own_picture(args.image).path)  # a file or an http(s) link
+    own = own_picture(args.image)  # a file or an http(s) link
+    assert own.path is not None  # own_picture keeps every picture on disk
+    picture = open_image(own.path)
     description = args.description
     engine = get_engine(choose_engine(args.engine))  # once: the description and the captions use the same
     with _progress() as progress:

@@ -124,7 +124,7 @@ class _TooDeep(ValueError):
     pass
 
 
-def parse_json(body: bytes) -> Any:
+def parse_json(body: bytes | bytearray) -> Any:
     """JSON from an outside answer, refusing nesting deeper than settings.MAX_JSON_DEPTH (never a RecursionError)."""
     too_deep = _TooDeep(f"sent JSON nested deeper than {settings.MAX_JSON_DEPTH} levels")
     try:

@@ -118,7 +118,7 @@ def offline_if_unreachable() -> Iterator[HubStatus]:
 
 def _set_offline(value: bool) -> list[tuple[object, str, object]]:
     """Flip the offline flags huggingface_hub and transformers read at call time; returns what to put back."""
-    saved = []
+    saved: list[tuple[object, str, object]] = []
     for module_name, attribute in (
         ("huggingface_hub.constants", "HF_HUB_OFFLINE"),
         ("transformers.utils.hub", "_is_offline_mode"),  # transformers 4.x keeps its own copy

@@ -365,7 +365,9 @@ def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
             from PIL import ImageCms
 
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            if converted is not None:  # None only for an in-place conversion, which this is not
+                return converted
         except Exception:  # noqa: BLE001 - a bad profile falls back to the plain conversion
             pass
     return image.convert("RGB")
@@ -376,9 +378,12 @@ def _lab_to_rgb(image: Image.Image) -> Image.Image:
         from PIL import ImageCms
 
         transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
-        return ImageCms.applyTransform(image, transform)
+        converted = ImageCms.applyTransform(image, transform)
+        if converted is not None:  # None only for an in-place transform, which this is not
+            return converted
     except Exception:  # noqa: BLE001 - Pillow without littlecms: its own conversion
-        return image.convert("RGB")
+        pass
+    return image.convert("RGB")
 
 
 def _high_depth_to_rgb(image: Image.Image) -> Image.Image:

@@ -35,7 +35,7 @@ def colab_secret() -> str | None:
     except (ImportError, ValueError):
         return None
     try:
-        from google.colab import userdata  # type: ignore[import-not-found]
+        from google.colab import userdata
 
         value = userdata.get(KEY_ENV)
     except Exception:  # noqa: BLE001 - SecretNotFoundError, NotebookAccessError, TimeoutException ...

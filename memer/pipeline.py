@@ -124,7 +124,7 @@ class Meme:
 def search(
     query: str,
     *,
-    sources: list[str] | None = None,
+    sources: list[str] | str | None = None,
     top_k: int | None = None,
     progress: ProgressHook | None = None,
     download_dir: str | Path | None = None,
@@ -218,12 +218,12 @@ def embed_and_rank(
     from memer.rank import rank
 
     dropped: list[tuple[ImageCandidate, str]] = []
-    usable = []
+    usable: list[tuple[ImageCandidate, Path]] = []
     for candidate in candidates:
         if candidate.path is None:
             dropped.append((candidate, "not downloaded"))
         else:
-            usable.append(candidate)
+            usable.append((candidate, candidate.path))
 
     embedded: list[ImageCandidate] = []
     chunks: list[np.ndarray] = []
@@ -232,9 +232,9 @@ def embed_and_rank(
         if progress:
             progress("Comparing pictures with the query", start / len(usable))
         images, batch = [], []
-        for candidate in usable[start : start + size]:
+        for candidate, path in usable[start : start + size]:
             try:
-                images.append(open_image(candidate.path))
+                images.append(open_image(path))
                 batch.append(candidate)
             except ImageError as exc:
                 dropped.append((candidate, f"unreadable image: {exc}"))

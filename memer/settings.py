@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 from memer.errors import ConfigError
 
@@ -103,6 +104,10 @@ def _list(name: str, default: list[str], help: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
+@overload
+def _path(name: str, default: Path, help: str, shown: str = "") -> Path: ...
+@overload
+def _path(name: str, default: None, help: str, shown: str = "") -> Path | None: ...
 def _path(name: str, default: Path | None, help: str, shown: str = "") -> Path | None:
     raw = _declare(name, default, "path", help, shown)
     return Path(raw).expanduser() if raw else default

@@ -146,7 +146,7 @@ def cancel_all(event: threading.Event | None = None) -> None:
 
 
 def _guarded(base: type) -> type:
-    class Guarded(base):  # type: ignore[misc, valid-type]
+    class Guarded(base):
         def _new_conn(self) -> socket.socket:
             guard = current_guard()
             if guard is not None:
@@ -263,13 +263,13 @@ def read_body(
             parts.append(piece)
             if not head_seen and received >= 32:
                 head_seen = True
-                on_head(b"".join(parts), response.headers)  # type: ignore[misc]
+                on_head(b"".join(parts), response.headers)  # type: ignore[misc]  # head_seen: on_head is set
     guard.check()
     if expected is not None and raw_received < expected:
         raise FetchFailure("truncated download")
     body = b"".join(parts)
     if not head_seen:
-        on_head(body, response.headers)  # type: ignore[misc]
+        on_head(body, response.headers)  # type: ignore[misc]  # head_seen: on_head is set
     return body
 
 

@@ -244,7 +244,7 @@ def _fit(seconds: float, guard: Guard) -> float:
     return max(0.01, min(seconds, guard.remaining()))
 
 
-def urllib3_errors() -> type:
+def urllib3_errors() -> type[Exception]:
     from urllib3.exceptions import HTTPError
 
     return HTTPError

@@ -61,6 +61,14 @@ def test_openai_describes_from_the_small_copy_of_the_picture(openai_api):
     assert content[1]["image_url"]["url"].startswith("data:image/jpeg;base64,")
 
 
+def test_a_refused_key_when_describing_is_a_clear_caption_error(openai_api):
+    wrong = "sk-not-the-right-key-0123456789"
+    with pytest.raises(CaptionError) as caught:
+        describe_picture(Image.new("RGB", (64, 64)), engine="openai", api_key=wrong)
+    assert "key" in str(caught.value).lower()
+    assert wrong not in str(caught.value) and wrong not in caught.value.hint
+
+
 def test_there_must_be_a_picture():
     with pytest.raises(CaptionError, match="no picture"):
         describe_picture(None, engine="local")

@@ -398,11 +398,53 @@ def test_a_cached_file_that_no_longer_decodes_is_fetched_again(trusted_hostile):
     open_image(again).close()
 
 
-def test_every_wikimedia_media_host_shares_the_two_lanes():
+def test_every_wikimedia_media_host_is_held_to_the_two_lanes():
     assert set(settings.WIKIMEDIA_MEDIA_HOSTS) >= {"upload.wikimedia.org", "thumb.wikimedia.org"}
     assert http.host_limit("thumb.wikimedia.org") == http.host_limit("upload.wikimedia.org") == 2
-    assert http._host_slot("thumb.wikimedia.org") is http._host_slot("upload.wikimedia.org")
-    assert http._host_slot("example.org") is not http._host_slot("upload.wikimedia.org")
+
+
+def test_two_media_hosts_together_keep_to_the_two_lanes(upload_server, monkeypatch):
+    """Wikimedia allows two downloads at once in all: upload. and thumb. share them, they do not get two each."""
+    import threading
+
+    from tests.standins.server import StandinServer
+    from tests.standins.settings import override
+
+    lock = threading.Lock()
+    in_flight, peak = 0, 0
+
+    def counting(request):  # one count across both stand-in hosts
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        try:
+            time.sleep(0.15)
+            seed = int(request.path.rsplit("/", 1)[-1].split(".")[0])
+            return Response(200, make_image("jpeg", seed=seed), {"Content-Type": "image/jpeg"})
+        finally:
+            with lock:
+                in_flight -= 1
+
+    with StandinServer(host="127.0.0.3") as thumb_server:
+        override(
+            monkeypatch,
+            TRUSTED_HOSTS=[*settings.TRUSTED_HOSTS, f"{thumb_server.host}:{thumb_server.port}"],
+            WIKIMEDIA_MEDIA_HOSTS=[upload_server.host, thumb_server.host],
+            WIKIMEDIA_UPLOAD_LIMIT=2,
+            PER_HOST_LIMIT=4,
+            DOWNLOAD_WORKERS=8,
+        )
+        candidates = []
+        for n, media in enumerate((upload_server, thumb_server)):
+            media.route("/media/", counting)
+            candidates += [
+                ImageCandidate(source="commons", title=f"Picture {n}{i}", image_url=f"{media.url}/media/{n}{i}.jpg")
+                for i in range(4)
+            ]
+        report = http.download_images(candidates)
+    assert report.failed == [] and len(report.ok) == 8
+    assert peak == 2
 
 
 def test_ctrl_c_stops_a_batch_of_stalled_downloads_at_once(trusted_hostile, monkeypatch):

@@ -128,13 +128,17 @@ def test_plan_meme_checks_its_options_too(options):
         plan_meme(1024, 768, "hello", options)
 
 
-def test_render_checks_options_once(monkeypatch):
-    checked = []
-    real = draw._check_options
-    monkeypatch.setattr(draw, "_check_options", lambda options: checked.append(options) or real(options))
-    options = RenderOptions(output_size=300)
-    render_meme(_grey(), "hello", options)
-    assert checked == [options]
+class _Untouchable:
+    """A picture that fails the test if anything of it is read: bad options must be refused first."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the picture was read ({name}) before the options were checked")
+
+
+@pytest.mark.parametrize("options", [*BAD_OPTIONS, RenderOptions(text_color="not-a-colour")])
+def test_bad_options_are_refused_before_the_picture_is_read(options):
+    with pytest.raises(RenderError):
+        render_meme(_Untouchable(), "hello", options)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n"])

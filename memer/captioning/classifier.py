@@ -90,7 +90,8 @@ def load_model(path: Path) -> ProfanityModel:
         raise ValueError("the model's vocabulary, idf and coefficients do not fit together")
     if any(part.shape != (models,) for part in calibration):
         raise ValueError("the model's intercepts or calibration do not fit its coefficients")
-    return ProfanityModel({t: i for i, t in enumerate(terms)}, idf, coef, *calibration, token)
+    intercept, sigmoid_a, sigmoid_b = calibration
+    return ProfanityModel({t: i for i, t in enumerate(terms)}, idf, coef, intercept, sigmoid_a, sigmoid_b, token)
 
 
 @lru_cache(maxsize=4)

@@ -21,6 +21,8 @@ from memer.text import collapse_whitespace, display_safe
 from memer.text import first_line as first_error_line
 
 if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
     from memer.captioning import Engine
 
 MAX_DESCRIPTION_CHARS = 300
@@ -103,7 +105,7 @@ def describe_with_openai(picture: Any, model: str, api_key: str | None) -> Pictu
             "the openai package is not installed.", "pip install 'memer[openai]'.", code="openai.not_installed"
         ) from None
     url = openai_engine.image_data_url(picture, settings.VISION_SIZE)
-    messages = [
+    messages: list[ChatCompletionMessageParam] = [
         {
             "role": "user",
             "content": [

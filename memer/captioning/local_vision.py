@@ -34,8 +34,8 @@ def caption_inputs(local: Any, request: Any, size: int) -> dict[str, Any]:
         text = local.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         encoded = local.processor(text=[text], return_tensors="pt")
         return {name: value.to(local.device) for name, value in encoded.items()}
-    messages = vision_chat_messages(request.theme, request.description, request.style)
-    return vision_inputs(local.processor, messages, downscaled(request.image, size), local.device)
+    vision_messages = vision_chat_messages(request.theme, request.description, request.style)
+    return vision_inputs(local.processor, vision_messages, downscaled(request.image, size), local.device)
 
 
 def description_inputs(local: Any, image: Any, size: int) -> dict[str, Any]:

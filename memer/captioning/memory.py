@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from memer import settings
 from memer.model_code import never_ask
@@ -56,6 +57,7 @@ def parameters_from_config(name: str) -> int | None:
                 else AutoConfig.from_pretrained(name, local_files_only=True, **no_code)
             )
             kind = model_kind(config)
+            auto_class: Any  # imported only where needed: older transformers lack the vision one
             if kind == VISION:
                 from transformers import AutoModelForImageTextToText as auto_class
             else:

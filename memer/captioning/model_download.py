@@ -21,7 +21,7 @@ def progress_bar_class(progress: Progress, name: str) -> Any:
     """A tqdm class that prints nothing and tells ``progress`` how many MB of ``name`` have arrived."""
     from tqdm.auto import tqdm
 
-    class HookBar(tqdm):  # type: ignore[misc, valid-type]
+    class HookBar(tqdm):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.pop("name", None)  # huggingface_hub passes its logger name; tqdm does not take it
             kwargs["disable"] = False

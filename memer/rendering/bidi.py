@@ -95,8 +95,9 @@ def _resolve_neutral(types: list[str], sos: str) -> None:
         j = i
         while j < n and _strong(types[j]) is None:
             j += 1
-        before = _strong(types[i - 1]) if i > 0 else sos
-        after = _strong(types[j]) if j < n else sos
+        # The run is bounded by strong classes (or the paragraph's edge), so neither falls back in practice.
+        before = (_strong(types[i - 1]) if i > 0 else None) or sos
+        after = (_strong(types[j]) if j < n else None) or sos
         types[i:j] = [before if before == after else sos] * (j - i)
         i = j
 

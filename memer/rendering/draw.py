@@ -84,8 +84,10 @@ def _check_options(options: RenderOptions) -> None:
 def _is_colour(value: object) -> bool:
     from PIL import ImageColor
 
+    if not isinstance(value, str):
+        return False
     try:
-        ImageColor.getrgb(value)  # type: ignore[arg-type]
+        ImageColor.getrgb(value)
     except (ValueError, TypeError, AttributeError):
         return False
     return True
@@ -306,7 +308,8 @@ def _draw_emoji(
     scale = fonts.emoji_scale(face, size)
     left, top, right, bottom = font.getbbox(text, anchor="ls")
     advance = font.getlength(text)
-    tile = Image.new("RGBA", (max(1, right - min(0, left)), max(1, bottom - top)), (0, 0, 0, 0))
+    # Pillow types a bounding box as floats; FreeType's are whole pixels.
+    tile = Image.new("RGBA", (int(max(1, right - min(0, left))), int(max(1, bottom - top))), (0, 0, 0, 0))
     ImageDraw.Draw(tile).text((-min(0, left), -top), text, font=font, embedded_color=True, anchor="ls")
     target = (max(1, round(tile.width * scale)), max(1, round(tile.height * scale)))
     tile = tile.resize(target, Image.Resampling.LANCZOS)

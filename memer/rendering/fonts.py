@@ -189,9 +189,9 @@ class FontStack:
                 and out[-1][1] != " "
                 and (category in _ATTACHED_CATEGORIES or is_modifier or char in _JOINERS or joined)
             ):
-                face_index, previous = out[-1]
-                if code in self.faces[face_index].codepoints:
-                    out[-1] = (face_index, previous + char)
+                previous_face, previous = out[-1]
+                if code in self.faces[previous_face].codepoints:
+                    out[-1] = (previous_face, previous + char)
                     joined = char in _JOINERS
                     continue
                 if category in _ATTACHED_CATEGORIES or is_modifier or char in _JOINERS:
@@ -260,7 +260,7 @@ class FontStack:
 
 
 @functools.lru_cache(maxsize=8)
-def _emoji_height(path: str, load_size: int) -> int:
+def _emoji_height(path: str, load_size: int) -> float:
     _left, top, _right, bottom = load_font(path, load_size).getbbox("\U0001f600", anchor="ls")
     return max(1, bottom - top)
 

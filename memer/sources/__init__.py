@@ -32,9 +32,20 @@ class SearchContext:
 class Source(Protocol):
     """A place pictures come from."""
 
-    name: str  # what --sources and MEMER_SOURCES say, e.g. "commons"
-    display_name: str  # how people read it, e.g. "Wikimedia Commons"
-    searchable: bool  # False for a way in that is not a search (your own picture)
+    @property
+    def name(self) -> str:
+        """What --sources and MEMER_SOURCES say, e.g. "commons"."""
+        ...
+
+    @property
+    def display_name(self) -> str:
+        """How people read it, e.g. "Wikimedia Commons"."""
+        ...
+
+    @property
+    def searchable(self) -> bool:
+        """False for a way in that is not a search (your own picture)."""
+        ...
 
     def search(self, query: str, context: SearchContext) -> list[ImageCandidate]:
         """Candidates for ``query``, best first; raises a MemerError when the source fails."""
@@ -78,7 +89,12 @@ def get_source(name: str) -> Source:
     try:
         return _SOURCES[name]
     except KeyError:
-        raise SourceError(f"Unknown image source {name!r}.", f"Choose from: {', '.join(source_choices())}.") from None
+        raise SourceError(
+            f"Unknown image source {name!r}.",
+            f"Choose from: {', '.join(source_choices())}.",
+            code="source.unknown",
+            fix="sources",
+        ) from None
 
 
 def source_choices() -> list[str]:

@@ -229,7 +229,7 @@ def _call(api: str, params: Mapping[str, Any]) -> dict[str, Any]:
 def _lag_wait(retry_after: str | None, lag: Any) -> float:
     for value in (retry_after, lag):
         try:
-            seconds = float(value)  # type: ignore[arg-type]
+            seconds = float(value)  # type: ignore[arg-type]  # None or junk from the server: TypeError below
         except (TypeError, ValueError, OverflowError):
             continue
         if seconds != seconds:  # NaN
@@ -311,7 +311,8 @@ def _candidate(page: Mapping[str, Any], source: str) -> ImageCandidate | None:
     image_url = _url(info.get("thumburl")) or original
     if not image_url:
         return None
-    meta = info.get("extmetadata") if isinstance(info.get("extmetadata"), Mapping) else {}
+    extmetadata = info.get("extmetadata")
+    meta: Mapping[str, Any] = extmetadata if isinstance(extmetadata, Mapping) else {}
     value = lambda name, limit=settings.MAX_TITLE_CHARS: _text(_meta_value(meta, name), limit)  # noqa: E731
     page_title = _string(page.get("title"))
     licence = value("LicenseShortName") or value("License") or value("UsageTerms")

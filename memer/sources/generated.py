@@ -194,7 +194,7 @@ def _images_json(answer: RawAnswer) -> Any:
     if "html" in answer.content_type.lower() or bytes(answer.body[:64]).lstrip()[:1] == b"<":
         raise SourceError("OpenAI answered with a web page instead of pictures.", _NOT_AN_ANSWER_HINT)
     try:
-        return parse_json(answer.body)  # type: ignore[arg-type] - json.loads reads a bytearray as it is, no copy
+        return parse_json(answer.body)  # json.loads reads a bytearray as it is, no copy
     except ValueError as err:
         problem = str(err) if "nested" in str(err) else "sent an answer that is not JSON"
     # raised outside the handler: the parser's error quotes the body, which may quote the key

@@ -25,7 +25,7 @@ def thumbnail_jpeg(path: Path | str | None, size: int) -> bytes:
     from memer.images import open_image
 
     try:
-        img = open_image(path)  # type: ignore[arg-type]
+        img = open_image(path)  # type: ignore[arg-type]  # None fails like a missing file: the grey tile
     except Exception:  # noqa: BLE001 - a missing or broken picture gets a tile, not a failed gallery
         img = Image.new("RGB", (size, size * 3 // 4), (200, 200, 200))
     return jpeg_bytes(img, size)

@@ -102,7 +102,8 @@ class Routing:
             if not self._sinks and self._proxy is not None:
                 if sys.stderr is self._proxy:
                     sys.stderr = self._proxy.original
-                logging.getLogger().removeHandler(self._handler)  # type: ignore[arg-type]
+                if self._handler is not None:
+                    logging.getLogger().removeHandler(self._handler)
                 self._proxy = self._handler = None
 
 

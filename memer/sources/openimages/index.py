@@ -87,7 +87,7 @@ def _write_index(
     scales = np.where(peak > 0, peak / 127.0, 1.0)
     head_codes = np.lib.format.open_memmap(directory / INDEX_HEAD, mode="w+", dtype=np.int8, shape=(rows, head))
     tail_codes = np.lib.format.open_memmap(directory / INDEX_TAIL, mode="w+", dtype=np.int8, shape=(rows, dim - split))
-    per_row = {
+    per_row: dict[str, Any] = {
         name: np.empty(rows, dtype=np.float32)
         for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail", "tail_norm")
     }
@@ -193,8 +193,9 @@ class _Int8Search:
                 name: params[name].astype(np.float64)
                 for name in ("residual_head", "residual_tail", "code_norm_head", "code_norm_tail")
             }
-        for name, values in self.per_row.items():
-            setattr(self, name + "_max", float(values.max(initial=0.0)))
+        maxima = {name: float(values.max(initial=0.0)) for name, values in self.per_row.items()}
+        self.residual_head_max, self.residual_tail_max = maxima["residual_head"], maxima["residual_tail"]
+        self.code_norm_head_max, self.code_norm_tail_max = maxima["code_norm_head"], maxima["code_norm_tail"]
         # Re-scoring reads single rows with pread, so the float16 matrix never becomes resident.
         self._fd = os.open(embeddings_file, os.O_RDONLY)
         self._offset = embeddings.offset
