@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 import sys
 import threading
+import time
 
 import pytest
 
 from memer import settings, ui
 from memer.errors import SourceError
 from memer.ui import compat, logs
+from tests.fakes import FakePipeline
 from tests.standins.settings import override
 from tests.ui_helpers import (
     Gate,
@@ -106,6 +108,64 @@ def test_a_burst_of_enters_is_one_search(app, fake, monkeypatch):
     app.search.search_button.click()
     app.wait()
     assert fake.steps() == ["search"] and app.search.searches == 1
+
+
+def enters(app: ui.App, times: int, apart: float) -> None:
+    """Enter pressed ``times`` times, ``apart`` seconds apart, as a user does."""
+    for i in range(times):
+        if i:
+            time.sleep(apart)
+        compat.press_enter(app.search.query)
+
+
+def test_enters_outlasting_a_fast_search_do_not_run_it_again(app, fake, monkeypatch):
+    """Issue 20: answered from the download cache, a search is done before the third of three Enters."""
+    override(monkeypatch, UI_SETTLE=0.3)  # the default: the burst outlasts the settle delay and the search
+    app.search.query.value = "apple pie"
+    enters(app, 3, apart=0.3)
+    app.wait()
+    time.sleep(0.4)  # a late Enter's settle delay
+    app.wait()
+    assert fake.steps() == ["search"] and app.search.searches == 1
+    assert "10 pictures for “apple pie”" in app.search.status.line.value
+    app.search.search_button.click()  # later, on purpose: the pictures shown are still its answer
+    app.wait()
+    assert fake.steps() == ["search"]
+
+
+def test_the_same_words_search_again_after_a_failure_a_cancel_or_other_sources(app, fake):
+    fake.fail["search"] = SourceError("The network is down.")
+    app.search.query.value = "apple pie"
+    compat.press_enter(app.search.query)
+    app.wait()
+    del fake.fail["search"]
+    compat.press_enter(app.search.query)  # it failed: try again
+    app.wait()
+    assert fake.steps() == ["search", "search"] and app.result is not None
+    app.search.generate.value = True  # now also drawn pictures: another search
+    compat.press_enter(app.search.query)
+    app.wait()
+    assert fake.steps() == ["search"] * 3
+    gate = Gate(fake, "search")
+    app.search.query.value = "cats"
+    compat.press_enter(app.search.query)
+    assert gate.entered.wait(5)
+    app.search.cancel_button.click()
+    gate.release.set()
+    app.wait()
+    compat.press_enter(app.search.query)  # cancelled: search again
+    app.wait()
+    assert fake.steps() == ["search"] * 5 and app.result.query == "cats"
+
+
+def test_no_pictures_found_searches_again_on_enter(fake, no_key):
+    app = ui.App(pipeline=FakePipeline(fake.folder, n_candidates=0))
+    app.search.query.value = "zzz"
+    compat.press_enter(app.search.query)
+    app.wait()
+    compat.press_enter(app.search.query)
+    app.wait()
+    assert app.search.searches == 2
 
 
 def test_enter_while_the_same_search_runs_is_refused_visibly_not_queued(app, fake):
