@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from memer.rendering import POSITIONS
 from memer.ui.compat import set_tooltip
 from memer.ui.style import note_html
+
+if TYPE_CHECKING:
+    from memer.candidates import ImageCandidate
+
 
 COLOURS = {"white": "White", "yellow": "Yellow", "black": "Black", "#ff4081": "Pink", "#40c4ff": "Sky blue"}
 OUTLINES = {"black": "Black", "white": "White", "#3e2723": "Brown", "none": "None"}
@@ -23,7 +27,7 @@ HINT = "A new line stays a new line. Type | to put text at the top and the botto
 OPEN_LICENCES = ("cc0", "public domain", "pd", "no known copyright")
 
 
-def credit_needed(candidate: Any) -> bool:
+def credit_needed(candidate: ImageCandidate) -> bool:
     """Whether the picture's licence asks for credit (CC BY, BY-SA ...; not CC0 or public domain)."""
     licence = (getattr(candidate, "license", "") or "").strip().lower()
     if licence.startswith(OPEN_LICENCES):
@@ -158,7 +162,7 @@ class Editor:
         finally:
             self._quiet = False
 
-    def set_credit(self, candidate: Any) -> None:
+    def set_credit(self, candidate: ImageCandidate) -> None:
         """The credit switch is on when the picture's licence asks for credit, and says why."""
         needed = credit_needed(candidate)
         self._quiet = True

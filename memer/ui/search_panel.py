@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.text import collapse_whitespace
@@ -33,6 +33,11 @@ from memer.ui.messages import error_for_app, source_note
 from memer.ui.status import StepStatus
 from memer.ui.style import drops_html, note_html, sources_html
 
+if TYPE_CHECKING:
+    from memer.contract import Pipeline
+    from memer.pipeline import SearchResult
+
+
 # Seconds after a search starts during which letters extending its query still count as typed before Enter.
 LATE_LETTERS_WINDOW = 3.0
 
@@ -40,7 +45,7 @@ LATE_LETTERS_WINDOW = 3.0
 class SearchPanel:
     """``on_found(result)`` runs (in the search's thread) with each search's answer, found pictures or not."""
 
-    def __init__(self, pipeline: Any, runner: Runner, on_found: Callable[[Any], None]) -> None:
+    def __init__(self, pipeline: Pipeline, runner: Runner, on_found: Callable[[SearchResult], None]) -> None:
         import ipywidgets as w
 
         self.pipeline, self.runner, self.on_found = pipeline, runner, on_found
