@@ -38,6 +38,7 @@ pytest_plugins = [
     "tests.standins.tiny_vlm",  # a tiny random Qwen3-VL vision-language model
     "tests.standins.hostile_models",  # model folders that ask to run their own Python (and pickled weights)
     "tests.standins.world",  # all of the above at once, for whole-pass tests
+    "tests.ui_helpers",  # the app's widget tests: a fake pipeline, the app on it (tests/test_ui_*.py)
 ]
 
 

@@ -1,8 +1,9 @@
 """A fake of memer.pipeline for the app's tests: real dataclasses, real image files, no models.
 
-It has the pipeline's three functions with the same signatures, records each
-call, reports progress like the real one, and can be told to fail. Search and
-captions are made up; render is the real one. The app's
+It implements memer.contract.Pipeline (mypy checks it: tests/test_contract.py),
+records each call, reports progress like the real one, and can be told to fail.
+Search, captions and describe are made up; render, own_picture and
+uploaded_file are the real ones. The app's
 tests (pytest, the browser test's notebook) drive memer.ui.App with it to reach
 states the stood-in world does not (unsafe captions, failures at each step).
 """
@@ -10,14 +11,17 @@ states the stood-in world does not (unsafe captions, failures at each step).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
 
+from memer import pipeline
 from memer.candidates import ImageCandidate
-from memer.captioning.base import Caption, CaptionBatch
+from memer.captioning.base import Caption, CaptionBatch, PictureDescription
 from memer.pipeline import Meme, SearchResult, SourceStatus
+from memer.progress import Progress
 
 COLOURS = [
     (230, 126, 34),
@@ -82,7 +86,9 @@ class FakePipeline:
         self.calls: list[tuple[str, tuple, dict]] = []
         self.fail: dict[str, BaseException] = {}
         self.levels = list(LEVELS)
-        self.on_call: Any = None  # called as on_call(step) while a step runs (to look at the app mid-work)
+        self.on_call: Callable[[str], Any] | None = (
+            None  # called as on_call(step) while a step runs (to look at the app mid-work)
+        )
 
     def _enter(self, step: str, args: tuple, kwargs: dict) -> None:
         self.calls.append((step, args, kwargs))
@@ -101,7 +107,15 @@ class FakePipeline:
         if step in self.fail:
             raise self.fail[step]
 
-    def search(self, query: str, *, sources=None, top_k=None, progress=None) -> SearchResult:
+    def search(
+        self,
+        query: str,
+        *,
+        sources: list[str] | None = None,
+        top_k: int | None = None,
+        progress: Progress | None = None,
+        download_dir: str | Path | None = None,
+    ) -> SearchResult:
         self._enter("search", (query,), {"sources": sources, "top_k": top_k, "progress": progress})
         if progress:
             progress("Asking Wikimedia Commons…", 0.1)
@@ -142,17 +156,18 @@ class FakePipeline:
 
     def captions(
         self,
-        candidate,
+        candidate: ImageCandidate,
         *,
-        theme,
-        engine=None,
-        style=None,
-        n=None,
-        model=None,
-        api_key=None,
-        progress=None,
-        seed=None,
-        description=None,
+        theme: str,
+        engine: str | None = None,
+        style: str | None = None,
+        n: int | None = None,
+        model: str | None = None,
+        api_key: str | None = None,
+        progress: Progress | None = None,
+        seed: int | str | None = None,
+        description: str | None = None,
+        describe_first: bool | None = None,
     ) -> CaptionBatch:
         self._enter(
             "captions",
@@ -180,50 +195,45 @@ class FakePipeline:
         batch.description = f"a picture of {theme}"
         return batch
 
-    def own_picture(self, source, *, name=""):
-        """The real one (memer.pipeline.own_picture): your own picture is checked as in the product."""
-        from memer import pipeline
+    def describe(
+        self,
+        candidate: ImageCandidate,
+        *,
+        engine: str | None = None,
+        model: str | None = None,
+        api_key: str | None = None,
+        progress: Progress | None = None,
+    ) -> PictureDescription:
+        self._enter("describe", (candidate,), {"engine": engine, "model": model, "api_key": api_key})
+        return PictureDescription(f"a picture titled {candidate.title}", engine or "local", "fake-model")
 
-        self._enter("own_picture", (source if isinstance(source, str) else f"<{len(source)} bytes>",), {"name": name})
+    def own_picture(self, source: str | Path | bytes, *, name: str = "") -> ImageCandidate:
+        """The real one (memer.pipeline.own_picture): your own picture is checked as in the product."""
+        shown = f"<{len(source)} bytes>" if isinstance(source, bytes) else str(source)
+        self._enter("own_picture", (shown,), {"name": name})
         return pipeline.own_picture(source, name=name)
 
-    def uploaded_file(self, value):
-        from memer import pipeline
-
+    def uploaded_file(self, value: object) -> tuple[bytes, str]:
         return pipeline.uploaded_file(value)
 
     def render(
         self,
-        candidate,
-        text,
+        candidate: ImageCandidate,
+        text: str,
         *,
-        position="bottom",
-        font_size=None,
-        keep_case=False,
-        attribution_strip=False,
-        engine="",
-        text_color="white",
-        outline_color="black",
-        ai_label=None,
-        description="",
+        position: str = "bottom",
+        font_size: int | None = None,
+        keep_case: bool = False,
+        attribution_strip: bool = False,
+        engine: str = "",
+        text_color: str = "white",
+        outline_color: str = "black",
+        ai_label: bool | None = None,
+        description: str = "",
     ) -> Meme:
         """The real renderer (memer.pipeline.render): only search and captions are faked."""
-        from memer import pipeline
-
         self._enter(
-            "render",
-            (candidate, text),
-            {
-                "position": position,
-                "font_size": font_size,
-                "keep_case": keep_case,
-                "attribution_strip": attribution_strip,
-                "engine": engine,
-                "text_color": text_color,
-                "outline_color": outline_color,
-                "ai_label": ai_label,
-                "description": description,
-            },
+            "render", (candidate, text), {k: v for k, v in locals().items() if k not in ("self", "candidate", "text")}
         )
         return pipeline.render(
             candidate,

@@ -89,6 +89,7 @@ def w7_python() -> Path | None:
 class FrontEnd:
     name: str
     ipywidgets: str  # the major version its kernel runs
+    options: tuple[str, ...] = ()  # more of Voila's options, e.g. "--theme=dark"
 
     def command(self, notebook: Path, port: int) -> list[str]:
         if self.name == "voila":
@@ -103,6 +104,7 @@ class FrontEnd:
                 "--Voila.port_retries=0",
                 "--Voila.token=",
                 "--VoilaConfiguration.show_tracebacks=True",
+                *self.options,
             ]
         return [
             str(w7_python()),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
 
 import pytest
@@ -204,7 +203,7 @@ def test_needs_credit_is_one_rule_for_candidates_and_the_app(licence, required, 
 
     candidate = ImageCandidate("commons", "t", "u", license=licence, attribution_required=required)
     assert candidate.needs_credit is needed is licence_needs_credit(licence, required)
-    assert credit_needed(types.SimpleNamespace(license=licence, attribution_required=required)) is needed
+    assert credit_needed(candidate) is needed
 
 
 # --- one file-name rule, one cut rule --------------------------------------------------------------

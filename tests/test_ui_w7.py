@@ -1,4 +1,4 @@
-"""The app's widget tests once more under ipywidgets 7.7.1, the version Colab ships.
+"""The app's widget tests (every tests/test_ui_*.py) once more under ipywidgets 7.7.1, the version Colab ships.
 
 They run in the small ``.venv-w7`` that ``.ci/w7-env`` builds (Notebook 6.5 and ipywidgets 7.7.1 of
 its own, everything heavy shared with the main venv); skipped, saying so, where it is missing. Run
@@ -28,12 +28,15 @@ def test_the_widget_tests_pass_under_ipywidgets_7():
         check=True,
     ).stdout.strip()
     assert version == "7.7.1", f"{W7_VENV} has ipywidgets {version}, not Colab's 7.7.1"
+    files = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tests").glob("test_ui_*.py"))
+    files.remove("tests/test_ui_w7.py")  # this file: not itself again
+    assert len(files) >= 7, files  # the widget tests, one file per panel
     run = subprocess.run(
         [
             str(python),
             "-m",
             "pytest",
-            "tests/test_ui.py",
+            *files,
             "-q",
             "-p",
             "no:cacheprovider",

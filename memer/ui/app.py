@@ -10,7 +10,7 @@ the user made is kept per picture (:mod:`~memer.ui.work`).
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memer import settings
 from memer.ui.cache_panel import CachePanel
@@ -25,22 +25,27 @@ from memer.ui.search_panel import SearchPanel
 from memer.ui.style import CSS, heading
 from memer.ui.work import PictureWork, WorkStore
 
+if TYPE_CHECKING:
+    from memer.candidates import ImageCandidate
+    from memer.contract import Pipeline
+    from memer.pipeline import SearchResult
+
 
 class App:
     """``pipeline`` is :mod:`memer.pipeline` unless given (tests pass a fake)."""
 
-    def __init__(self, pipeline: Any = None, cache_setup: Any = None) -> None:
+    def __init__(self, pipeline: Pipeline | None = None, cache_setup: Any = None) -> None:
         import ipywidgets as w
 
         if pipeline is None:
             from memer import pipeline as pipeline_module
 
             pipeline = pipeline_module
-        self.pipeline = pipeline
+        self.pipeline: Pipeline = pipeline
         self.runner = Runner()
         self.lock = threading.RLock()
-        self.result: Any = None  # the last SearchResult
-        self.candidate: Any = None  # the picture in use (stays while a new search runs)
+        self.result: SearchResult | None = None  # the last search's answer
+        self.candidate: ImageCandidate | None = None  # the picture in use (stays while a new search runs)
         self.theme = ""  # the query the picture was found for
         self.work = WorkStore()
 
@@ -102,13 +107,13 @@ class App:
 
     # --- between the steps --------------------------------------------------------------
 
-    def _current(self) -> tuple[Any, str, PictureWork | None]:
+    def _current(self) -> tuple[ImageCandidate | None, str, PictureWork | None]:
         with self.lock:
             if self.candidate is None:
                 return None, "", None
             return self.candidate, self.theme, self.work[picture_key(self.candidate)]
 
-    def _found(self, result: Any) -> None:
+    def _found(self, result: SearchResult) -> None:
         """A search's answer (its thread): a new gallery; the picture in use and its work stay."""
         with self.lock:
             self.result = result
@@ -120,7 +125,7 @@ class App:
         """A card's Pick button: use that picture, with whatever was made for it before."""
         self.use_picture(self.gallery.candidates[index])
 
-    def use_picture(self, candidate: Any) -> None:
+    def use_picture(self, candidate: ImageCandidate) -> None:
         """Make ``candidate`` the picture in use (a card's, or the user's own upload or link)."""
         from memer.text import collapse_whitespace, plain_title
 
@@ -179,6 +184,6 @@ class App:
         show(self.make_section, self.candidate is not None)
 
 
-def launch(pipeline: Any = None, cache_setup: Any = None) -> App:
+def launch(pipeline: Pipeline | None = None, cache_setup: Any = None) -> App:
     """Show the app in the notebook (the notebook's one app cell) and return it."""
     return App(pipeline, cache_setup).show()

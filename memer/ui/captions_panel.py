@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memer import captioning as captions
 from memer import settings
@@ -23,6 +23,11 @@ from memer.ui.status import StepStatus
 from memer.ui.style import BADGES, esc, note_html
 from memer.ui.work import PictureWork
 
+if TYPE_CHECKING:
+    from memer.candidates import ImageCandidate
+    from memer.captioning.base import Caption
+    from memer.contract import Pipeline
+
 
 def openai_key_found() -> bool:
     """Whether an OpenAI key is already set up (Colab secret or environment); the key itself is not kept."""
@@ -32,13 +37,13 @@ def openai_key_found() -> bool:
         return False
 
 
-def caption_label(index: int, caption: Any) -> str:
+def caption_label(index: int, caption: Caption) -> str:
     """A caption as its button reads: number, safety badge, text (its line breaks as " / ")."""
     text = display_safe(caption.text.replace("\n", " / "), 300)
     return f"{index + 1}. {BADGES.get(caption.level, '?')} · {text}"
 
 
-def flag_reason(caption: Any, safety_check: str) -> str:
+def flag_reason(caption: Caption, safety_check: str) -> str:
     """Why a caption was flagged, in words."""
     what = ", ".join(display_safe(c, 40) for c in caption.categories) or "no category given"
     return (
@@ -51,9 +56,9 @@ class CaptionsPanel:
 
     def __init__(
         self,
-        pipeline: Any,
+        pipeline: Pipeline,
         runner: Runner,
-        current: Callable[[], tuple[Any, str, PictureWork | None]],
+        current: Callable[[], tuple[ImageCandidate | None, str, PictureWork | None]],
         on_choose: Callable[[str], None],
     ) -> None:
         import ipywidgets as w
@@ -175,7 +180,9 @@ class CaptionsPanel:
             lambda: self._run(job, candidate, theme, work, engine, style, api_key, seed), "memer-ui-captions"
         )
 
-    def _run(self, job: Job, candidate: Any, theme: str, work: PictureWork, engine, style, api_key, seed) -> None:
+    def _run(
+        self, job: Job, candidate: ImageCandidate, theme: str, work: PictureWork, engine, style, api_key, seed
+    ) -> None:
         try:
             batch = self.pipeline.captions(
                 candidate,

@@ -11,21 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from memer.candidates import licence_needs_credit
 from memer.rendering import POSITIONS
 from memer.ui.compat import set_tooltip
 from memer.ui.style import note_html
+
+if TYPE_CHECKING:
+    from memer.candidates import ImageCandidate
+
 
 COLOURS = {"white": "White", "yellow": "Yellow", "black": "Black", "#ff4081": "Pink", "#40c4ff": "Sky blue"}
 OUTLINES = {"black": "Black", "white": "White", "#3e2723": "Brown", "none": "None"}
 HINT = "A new line stays a new line. Type | to put text at the top and the bottom."
 
 
-def credit_needed(candidate: Any) -> bool:
+def credit_needed(candidate: ImageCandidate) -> bool:
     """Whether the picture's licence asks for credit: the candidate's own rule (ImageCandidate.needs_credit)."""
-    return licence_needs_credit(getattr(candidate, "license", ""), getattr(candidate, "attribution_required", True))
+    return candidate.needs_credit
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ class Editor:
         finally:
             self._quiet = False
 
-    def set_credit(self, candidate: Any) -> None:
+    def set_credit(self, candidate: ImageCandidate) -> None:
         """The credit switch is on when the picture's licence asks for credit, and says why."""
         needed = credit_needed(candidate)
         self._quiet = True

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memer import settings
 from memer.images import jpeg_bytes
 from memer.ui.compat import set_tooltip
 from memer.ui.style import card_title_html, credit_html
+
+if TYPE_CHECKING:
+    from memer.candidates import ImageCandidate
+
 
 CARD_MIN_WIDTH = "150px"
 
@@ -31,7 +35,7 @@ def thumbnail_jpeg(path: Path | str | None, size: int) -> bytes:
     return jpeg_bytes(img, size)
 
 
-def picture_key(candidate: Any) -> str:
+def picture_key(candidate: ImageCandidate) -> str:
     """What identifies a picture across searches (the same file found again keeps its captions)."""
     return candidate.image_url or candidate.title
 
@@ -43,7 +47,7 @@ class Gallery:
         import ipywidgets as w
 
         self.on_pick = on_pick
-        self.candidates: list[Any] = []
+        self.candidates: list[ImageCandidate] = []
         self.buttons: list[Any] = []
         self.cards: list[Any] = []
         self.widget = w.GridBox(
@@ -56,7 +60,7 @@ class Gallery:
         )
         self.widget.add_class("memer-gallery")
 
-    def show(self, candidates: list[Any], picked_key: str | None = None) -> None:
+    def show(self, candidates: list[ImageCandidate], picked_key: str | None = None) -> None:
         import ipywidgets as w
 
         cards, buttons = [], []

@@ -8,18 +8,22 @@ in the gallery. Errors show under these controls.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from memer.ui.compat import clear_upload, set_tooltip
 from memer.ui.jobs import Cancelled, Job, Runner
 from memer.ui.messages import error_for_app
 from memer.ui.status import StepStatus
 
+if TYPE_CHECKING:
+    from memer.candidates import ImageCandidate
+    from memer.contract import Pipeline
+
 
 class OwnPicturePanel:
     """``on_picture(candidate)`` runs (in a background thread) once the picture is ready."""
 
-    def __init__(self, pipeline: Any, runner: Runner, on_picture: Callable[[Any], None]) -> None:
+    def __init__(self, pipeline: Pipeline, runner: Runner, on_picture: Callable[[ImageCandidate], None]) -> None:
         import ipywidgets as w
 
         self.pipeline, self.runner, self.on_picture = pipeline, runner, on_picture
@@ -59,14 +63,14 @@ class OwnPicturePanel:
             return
         self._start(lambda: self.pipeline.own_picture(url), "Downloading the picture…")
 
-    def _start(self, work: Callable[[], Any], message: str) -> None:
+    def _start(self, work: Callable[[], ImageCandidate], message: str) -> None:
         if self.job is not None and self.job.running:
             self.job.cancel()
         job = self.job = Job("own")
         self.status.start(job, message)
         self.runner.spawn(lambda: self._run(job, work), name="memer-ui-own")
 
-    def _run(self, job: Job, work: Callable[[], Any]) -> None:
+    def _run(self, job: Job, work: Callable[[], ImageCandidate]) -> None:
         try:
             candidate = work()
             job.check()

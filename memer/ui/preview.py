@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.images import jpeg_bytes
@@ -22,6 +22,12 @@ from memer.ui.jobs import Runner
 from memer.ui.messages import error_for_app
 from memer.ui.status import StepStatus
 from memer.ui.style import download_link_html, esc
+
+if TYPE_CHECKING:
+    from memer.candidates import ImageCandidate
+    from memer.contract import Pipeline
+    from memer.pipeline import Meme
+
 
 DOWNLOAD_LABEL = "⬇️ Download PNG"
 
@@ -40,7 +46,7 @@ def meme_file_name(base: str, look: Look) -> str:
     return "-".join(part for part in (stem, words, digest) if part) + ".png"
 
 
-def credit_with_restrictions(credit: str, candidate: Any) -> str:
+def credit_with_restrictions(credit: str, candidate: ImageCandidate) -> str:
     """The credit line, and what the picture may not be used for (a link's rights, a model's licence)."""
     restrictions = getattr(candidate, "restrictions", "") or ""
     note = f'<div class="memer-note">{esc(restrictions, 300)}</div>' if restrictions else ""
@@ -48,7 +54,7 @@ def credit_with_restrictions(credit: str, candidate: Any) -> str:
 
 
 class Preview:
-    def __init__(self, pipeline: Any, runner: Runner) -> None:
+    def __init__(self, pipeline: Pipeline, runner: Runner) -> None:
         import ipywidgets as w
 
         self.pipeline, self.runner = pipeline, runner
@@ -73,7 +79,7 @@ class Preview:
                 self.status.widget,
             ]
         )
-        self.meme: Any = None
+        self.meme: Meme | None = None
         self.look: Look | None = None
         self.filename = ""
         self._lock = threading.Lock()
@@ -84,7 +90,7 @@ class Preview:
         self.download_link.value = download_link_html(None, "", DOWNLOAD_LABEL)
         self.download_button.disabled = True
 
-    def clear(self, candidate: Any) -> None:
+    def clear(self, candidate: ImageCandidate | None) -> None:
         """No caption: the plain picture, nothing to download."""
         from memer.ui.gallery import thumbnail_jpeg
 
@@ -95,7 +101,7 @@ class Preview:
         self.status.clear()
         self._sync()
 
-    def render(self, candidate: Any, look: Look, engine: str, description: str = "") -> Any:
+    def render(self, candidate: ImageCandidate | None, look: Look, engine: str, description: str = "") -> Meme | None:
         """Draw the meme for ``look`` (any thread); shows it, or the error under the preview."""
         if candidate is None:
             return None

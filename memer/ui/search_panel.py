@@ -2,7 +2,13 @@
 
 One search at a time: Enter or Search while one runs for the same words is
 ignored with a note (a burst of Enters is one search); for other words it
-cancels the running one and starts anew. Nothing is ever queued.
+cancels the running one and starts anew. Nothing is ever queued. Once a search
+has shown its pictures, Enter or Search again on the same words (and the same
+"Also draw pictures" switch) does nothing: the pictures on screen are its
+answer, and a burst of Enters outlasting a fast search (one answered from the
+download cache) must not run it twice. It does search again when the words or
+the switch changed, or when the last search found nothing, failed or was
+cancelled: then trying again is what the user asks for.
 
 The search uses the text the user sees. The browser may send the Enter key
 before the last letters (the widget front end holds state back while it
@@ -16,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.text import collapse_whitespace
@@ -27,6 +33,11 @@ from memer.ui.messages import error_for_app, source_note
 from memer.ui.status import StepStatus
 from memer.ui.style import drops_html, note_html, sources_html
 
+if TYPE_CHECKING:
+    from memer.contract import Pipeline
+    from memer.pipeline import SearchResult
+
+
 # Seconds after a search starts during which letters extending its query still count as typed before Enter.
 LATE_LETTERS_WINDOW = 3.0
 
@@ -34,7 +45,7 @@ LATE_LETTERS_WINDOW = 3.0
 class SearchPanel:
     """``on_found(result)`` runs (in the search's thread) with each search's answer, found pictures or not."""
 
-    def __init__(self, pipeline: Any, runner: Runner, on_found: Callable[[Any], None]) -> None:
+    def __init__(self, pipeline: Pipeline, runner: Runner, on_found: Callable[[SearchResult], None]) -> None:
         import ipywidgets as w
 
         self.pipeline, self.runner, self.on_found = pipeline, runner, on_found
@@ -73,6 +84,7 @@ class SearchPanel:
         self.job: Job | None = None
         self._lock = threading.RLock()
         self._requested = False
+        self._answered: tuple[str, tuple[str, ...] | None] | None = None  # the search whose pictures are shown
         self.searches = 0  # how many searches were started (the browser test counts them)
 
     @property
@@ -92,6 +104,7 @@ class SearchPanel:
             self._requested = False
             query = collapse_whitespace(self.query.value)
             if not query:
+                self._answered = None  # the status line no longer says what is shown
                 self.status.fail(None, "Type a topic first, e.g. “apple pie”.")
                 return
             running = self.job
@@ -100,7 +113,10 @@ class SearchPanel:
                     self.status.warn(f"Already searching for “{query}”: one search at a time.")
                     return
                 running.cancel()
+            elif self._answered == self._key(query, self.sources_to_ask()):
+                return  # its pictures are on screen, and the status line says so
             job = self.job = Job("search", query)
+            self._answered = None
             self.searches += 1
         self.sources.value = self.dropped.value = ""
         self._sync()
@@ -120,9 +136,10 @@ class SearchPanel:
         self._dispatch()
 
     def _run(self, job: Job) -> None:
+        sources = self.sources_to_ask()
         try:
             result = self.pipeline.search(
-                job.about, sources=self.sources_to_ask(), progress=job.hook(lambda m, f: self.status.report(job, m, f))
+                job.about, sources=sources, progress=job.hook(lambda m, f: self.status.report(job, m, f))
             )
             job.check()
             with self._lock:
@@ -134,6 +151,7 @@ class SearchPanel:
                 )
                 self.dropped.value = drops_html(getattr(result, "drop_reasons", []))
                 if result.candidates:
+                    self._answered = self._key(job.about, sources)
                     self.status.finish(job, f"{len(result.candidates)} pictures for “{job.about}”: pick one.")
                 elif result.all_failed:
                     self.status.fail(
@@ -156,6 +174,11 @@ class SearchPanel:
         finally:
             job.done.set()
             self._sync()
+
+    @staticmethod
+    def _key(query: str, sources: list[str] | None) -> tuple[str, tuple[str, ...] | None]:
+        """What makes two searches the same: the words and the sources asked."""
+        return query, None if sources is None else tuple(sources)
 
     def sources_to_ask(self) -> list[str] | None:
         """The sources set in the settings, plus the picture generator when the switch is on."""

@@ -8,11 +8,19 @@ builds HTML from outside strings.
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memer.candidates import source_display_name
 from memer.text import display_safe
 
+if TYPE_CHECKING:
+    from memer.candidates import ImageCandidate
+    from memer.pipeline import DropReason, SourceStatus
+
+
+# Colours come from the front end's theme: JupyterLab's (and Voila's) --jp-* variables, which ipywidgets'
+# own style sheet also defines in Notebook 6 and Colab; where one is missing, the text inherits the page's
+# colour and the boxes are translucent tints, so the app reads on a light or a dark page alike.
 # Widgets of 100% width with ipywidgets' 2 px margins overflow their box: the app's boxes size by
 # stretching instead, and nothing inside the app may be wider than the app.
 CSS = """
@@ -28,19 +36,21 @@ CSS = """
 .memer-app .widget-label { min-width: 0; }
 .memer-h { font-size: 16px; font-weight: 600; margin: 10px 0 2px 0; }
 .memer-title { font-size: 20px; font-weight: 700; }
-.memer-note { font-size: 12px; color: #555; overflow-wrap: anywhere; }
-.memer-credit { font-size: 12px; line-height: 1.3; color: #555; overflow-wrap: break-word; word-break: normal; }
+.memer-note { font-size: 12px; color: var(--jp-ui-font-color2, inherit); overflow-wrap: anywhere; }
+.memer-credit { font-size: 12px; line-height: 1.3; color: var(--jp-ui-font-color2, inherit); overflow-wrap: break-word;
+  word-break: normal; }
 .memer-card-title { font-size: 12px; font-weight: 600; line-height: 1.25; max-height: 2.5em; overflow: hidden;
   overflow-wrap: break-word; }
-.memer-error { background: #fdecea; color: #8a1c13; border-left: 4px solid #d93025; padding: 6px 10px;
-  overflow-wrap: anywhere; }
-.memer-warn { background: #fff8e1; color: #5d4200; border-left: 4px solid #f9a825; padding: 6px 10px;
-  overflow-wrap: anywhere; }
-.memer-status { font-size: 13px; color: #333; overflow-wrap: anywhere; }
-.memer-status .memer-elapsed { color: #777; }
+.memer-error { background: rgba(229, 57, 53, 0.14); color: var(--jp-ui-font-color1, inherit);
+  border-left: 4px solid var(--jp-error-color1, #e53935); padding: 6px 10px; overflow-wrap: anywhere; }
+.memer-warn { background: rgba(251, 140, 0, 0.14); color: var(--jp-ui-font-color1, inherit);
+  border-left: 4px solid var(--jp-warn-color1, #fb8c00); padding: 6px 10px; overflow-wrap: anywhere; }
+.memer-status { font-size: 13px; color: var(--jp-ui-font-color1, inherit); overflow-wrap: anywhere; }
+.memer-status .memer-elapsed { color: var(--jp-ui-font-color2, inherit); }
 .memer-sources { font-size: 13px; line-height: 1.5; }
-.memer-card { border: 1px solid #ddd; border-radius: 6px; padding: 4px; overflow: hidden; min-width: 0; }
-.memer-card.memer-picked { border: 2px solid #2e7d32; }
+.memer-card { border: 1px solid var(--jp-border-color2, rgba(128, 128, 128, 0.35)); border-radius: 6px; padding: 4px;
+  overflow: hidden; min-width: 0; }
+.memer-card.memer-picked { border: 2px solid var(--jp-success-color1, #2e7d32); }
 .memer-thumb, .memer-thumb img, img.memer-thumb { overflow: hidden; overflow: clip; display: block; }
 .memer-gallery { overflow: hidden; }
 .memer-caption-button { white-space: normal !important; height: auto !important; min-height: 30px;
@@ -52,7 +62,8 @@ img.memer-preview, .memer-preview { width: 100% !important; height: auto; margin
 a.memer-download { display: inline-block; padding: 6px 14px; border-radius: 2px; background: #4caf50;
   color: #fff !important; text-decoration: none; font-size: 13px; line-height: 20px; }
 a.memer-download:hover { background: #43a047; }
-.memer-download.memer-disabled { background: #bdbdbd; pointer-events: none; }
+.memer-download.memer-disabled { background: rgba(128, 128, 128, 0.3); color: var(--jp-ui-font-color2, inherit);
+  pointer-events: none; }
 </style>
 """
 
@@ -85,7 +96,7 @@ def status_html(icon: str, text: str, elapsed: str = "") -> str:
     return f'<div class="memer-status">{icon} {esc(text, 300)}{tail}</div>' if text else ""
 
 
-def credit_html(candidate: Any) -> str:
+def credit_html(candidate: ImageCandidate) -> str:
     """Source, author and licence of a picture; the licence links to its text when known."""
     license_text = esc(candidate.license or "licence unknown", 80)
     url = candidate.license_url or ""
@@ -98,14 +109,14 @@ def credit_html(candidate: Any) -> str:
     )
 
 
-def card_title_html(candidate: Any) -> str:
+def card_title_html(candidate: ImageCandidate) -> str:
     from memer.text import plain_title
 
     title = plain_title(candidate.title or "") or "untitled"
     return f'<div class="memer-card-title" title="{esc(title, 200)}">{esc(title, 90)}</div>'
 
 
-def sources_html(sources: list[Any], notes: dict[str, str] | None = None) -> str:
+def sources_html(sources: list[SourceStatus], notes: dict[str, str] | None = None) -> str:
     """Which sources answered, how many pictures each gave, and why one failed (``notes``: calmer words)."""
     notes = notes or {}
     lines = []
@@ -123,7 +134,7 @@ def sources_html(sources: list[Any], notes: dict[str, str] | None = None) -> str
     return '<div class="memer-sources">' + "<br>".join(lines) + "</div>"
 
 
-def drops_html(reasons: list[Any]) -> str:
+def drops_html(reasons: list[DropReason]) -> str:
     """One short line per kind of failure: "2 pictures dropped: HTTP 404"."""
     lines = [
         f"{r.count} picture{'s' if r.count != 1 else ''} dropped: {esc(r.reason, 120)}" for r in reasons if r.count

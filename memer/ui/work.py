@@ -7,12 +7,15 @@ adds to them), the caption chosen and the text as edited.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memer.captioning.base import Caption, CaptionBatch
 
 
 @dataclass
 class PictureWork:
-    captions: list[Any] = field(default_factory=list)  # memer.captioning.base.Caption, every batch in order
+    captions: list[Caption] = field(default_factory=list)  # every batch's, in order
     safety_checks: list[str] = field(default_factory=list)  # how each batch was checked, in order
     engine: str = ""  # of the last batch (goes into the PNG's metadata)
     note: str = ""  # the last batch's note (e.g. fewer came back)
@@ -21,7 +24,7 @@ class PictureWork:
     text: str = ""  # the caption as edited
     confirmed_unsafe: set[int] = field(default_factory=set)  # unsafe captions the user chose anyway
 
-    def add_batch(self, batch: Any) -> None:
+    def add_batch(self, batch: CaptionBatch) -> None:
         self.captions.extend(batch.captions)
         self.safety_checks.append(batch.safety_check)
         self.engine, self.note = batch.engine, batch.note
