@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from memer import settings
+from memer.files import write_atomic
 from memer.images import jpeg_bytes
 from memer.text import file_words, human_size
 from memer.ui.editor import Look
@@ -157,10 +158,7 @@ class Preview:
             self.status.fail(None, "Nothing to download yet: pick a picture and a caption first.")
             return
         try:
-            folder = Path(settings.MEME_DIR)
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / filename
-            path.write_bytes(meme.png)
+            path = write_atomic(Path(settings.MEME_DIR) / filename, meme.png)  # never half a file
             from google.colab import files
 
             files.download(str(path))
