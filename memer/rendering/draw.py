@@ -334,7 +334,7 @@ def _credit_clusters(fonts: FontStack, text: str, size: int, room: float) -> lis
     if fonts.real_width(clusters, size) <= room:
         return clusters
     ellipsis_face = fonts.face_for("…")
-    tail = [(ellipsis_face, "…")] if ellipsis_face is not None else []
+    tail = [Cluster(ellipsis_face, "…")] if ellipsis_face is not None else []
     good, bad = 0, len(clusters)  # clusters[:good] + tail fits (or nothing does); clusters[:bad] does not
     while bad - good > 1:
         middle = (good + bad) // 2
