@@ -94,6 +94,7 @@ def _parse_font_size(value: str) -> int | None:
 def _run_render(args: argparse.Namespace) -> int:
     from memer import images
     from memer import rendering as render
+    from memer.rendering.coverage import caption_warnings
 
     options = render.RenderOptions(
         position=args.position,
@@ -107,7 +108,14 @@ def _run_render(args: argparse.Namespace) -> int:
     png = render.png_bytes(meme, render.meme_metadata(None, args.text))
     written = render.save_png(args.output, png)
     print(written)
+    _warn_undrawn(caption_warnings(args.text, args.keep_case))
     return 0
+
+
+def _warn_undrawn(warnings: list[str]) -> None:
+    """Characters left out of the meme, said on stderr (nothing vanishes silently)."""
+    for line in warnings:
+        say(f"warning: {safe(line, 500)}")
 
 
 # --- memer search ---------------------------------------------------------------
@@ -310,6 +318,7 @@ def _run_make(args: argparse.Namespace) -> int:
     )
     written = save_png(output, meme.png)
     print(f"Wrote {written}")
+    _warn_undrawn(meme.warnings)
     print(f"Caption: {safe(caption.text, 500)}  [{caption.level_name}; {batch.engine} {safe(batch.model, 100)}]")
     print(safe(meme.attribution, 500))
     if picture.restrictions:  # a link's rights, a generator's licence

@@ -105,6 +105,7 @@ class Meme:
     filename: str  # a safe suggestion, e.g. "apple-pie-meme.png"
     metadata: dict[str, str] = field(default_factory=dict)  # PNG text: caption, source, author, licence ...
     font_size: int | None = None  # the caption's size in pixels on the finished meme (what auto-fit chose)
+    warnings: list[str] = field(default_factory=list)  # what of the caption could not be drawn, and why
 
     @cached_property
     def png(self) -> bytes:
@@ -444,6 +445,7 @@ def render(
     A generated picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL).
     """
     from memer import rendering
+    from memer.rendering.coverage import caption_warnings
     from memer.rendering.draw import render_placed
 
     picture = _picture(candidate)
@@ -461,7 +463,9 @@ def render(
         image = rendering.add_ai_label(image)
     metadata = rendering.meme_metadata(candidate, text, engine, description=description)
     size = max((placement.layout.size for placement in placed), default=None)
-    return Meme(image, text, candidate.attribution(), meme_filename(candidate.title or text), metadata, size)
+    name = meme_filename(candidate.title or text)
+    warnings = caption_warnings(text, keep_case)
+    return Meme(image, text, candidate.attribution(), name, metadata, size, warnings)
 
 
 def meme_filename(name: str) -> str:

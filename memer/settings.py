@@ -293,10 +293,37 @@ OUTLINE = _float("OUTLINE", 0.08, "outline width, as a fraction of the font size
 LINE_SPACING = _float("LINE_SPACING", 1.12, "baseline to baseline, in font sizes")
 FONT_DIR = _path("FONT_DIR", PACKAGE_DIR / "fonts", "where the fonts are", "the bundled memer/fonts/")
 FONT = _path("FONT", None, "the caption font", "$MEMER_FONT_DIR/Anton-Regular.ttf")
-# The last two bring Korean (Hangul) and monochrome emoji, so no character a caption may hold vanishes.
+# Noto Bold for the scripts of South and South-East Asia, the Caucasus and Ethiopia (first: DejaVu has some of
+# them in part, and one word must not mix fonts); then DejaVu (Greek, Cyrillic, Hebrew, Arabic, symbols), CJK,
+# Korean (Hangul) and monochrome emoji, so no character a caption may hold vanishes.
+_SCRIPT_FONTS = [
+    "NotoSansDevanagari-Bold.ttf",
+    "NotoSansBengali-Bold.ttf",
+    "NotoSansTamil-Bold.ttf",
+    "NotoSansTelugu-Bold.ttf",
+    "NotoSansGujarati-Bold.ttf",
+    "NotoSansGurmukhi-Bold.ttf",
+    "NotoSansKannada-Bold.ttf",
+    "NotoSansMalayalam-Bold.ttf",
+    "NotoSansSinhala-Bold.ttf",
+    "NotoSansThai-Bold.ttf",
+    "NotoSansLao-Bold.ttf",
+    "NotoSansKhmer-Bold.ttf",
+    "NotoSansMyanmar-Bold.ttf",
+    "NotoSerifTibetan-Bold.ttf",
+    "NotoSansGeorgian-Bold.ttf",
+    "NotoSansArmenian-Bold.ttf",
+    "NotoSansEthiopic-Bold.ttf",
+]
 FALLBACK_FONTS = _list(
     "FALLBACK_FONTS",
-    ["DejaVuSansCondensed-Bold.ttf", "DroidSansFallbackFull.ttf", "NanumSquareB.ttf", "NotoEmoji-Bold.ttf"],
+    [
+        *_SCRIPT_FONTS,
+        "DejaVuSansCondensed-Bold.ttf",
+        "DroidSansFallbackFull.ttf",
+        "NanumSquareB.ttf",
+        "NotoEmoji-Bold.ttf",
+    ],
     "fonts for characters the caption font lacks, in order: names in FONT_DIR or paths",
 )
 EMOJI_FONT = _path("EMOJI_FONT", None, "colour emoji font file", "a system colour emoji font, if installed")

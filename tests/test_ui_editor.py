@@ -117,6 +117,14 @@ def test_the_chosen_position_is_marked(app):
     assert ".memer-position .widget-toggle-button.mod-active" in CSS
 
 
+def test_characters_no_font_has_are_named_under_the_preview(app, fake):
+    with_captions(app)
+    type_caption(app, "pie \u0378 time")
+    assert "No font can draw" in app.preview.undrawn.value and "U+0378" in app.preview.undrawn.value
+    type_caption(app, "pie time")
+    assert app.preview.undrawn.value == ""
+
+
 def test_emptying_the_text_shows_the_plain_picture_and_nothing_to_download(app, fake):
     with_captions(app)
     type_caption(app, "  ")

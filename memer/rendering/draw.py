@@ -324,8 +324,12 @@ def _attribution_strip_height(height: int) -> int:
 
 @functools.lru_cache(maxsize=4)
 def _plain_stack(fonts: FontStack) -> FontStack:
-    """The fallbacks without Anton: a plain sans reads better than Anton at credit-line sizes."""
-    return FontStack(fonts.faces[1:] or fonts.faces)
+    """The fallbacks without Anton: a plain sans reads better than Anton at credit-line sizes. The first
+    fallback with Latin letters leads, so a credit's digits and punctuation come from the same font."""
+    rest = fonts.faces[1:]
+    latin = next((face for face in rest if ord("H") in face.codepoints), None)
+    ordered = [latin, *(face for face in rest if face is not latin)] if latin is not None else list(rest)
+    return FontStack(ordered or fonts.faces)
 
 
 def _credit_clusters(fonts: FontStack, text: str, size: int, room: float) -> list[Cluster]:
@@ -334,7 +338,7 @@ def _credit_clusters(fonts: FontStack, text: str, size: int, room: float) -> lis
     if fonts.real_width(clusters, size) <= room:
         return clusters
     ellipsis_face = fonts.face_for("…")
-    tail = [(ellipsis_face, "…")] if ellipsis_face is not None else []
+    tail = [Cluster(ellipsis_face, "…")] if ellipsis_face is not None else []
     good, bad = 0, len(clusters)  # clusters[:good] + tail fits (or nothing does); clusters[:bad] does not
     while bad - good > 1:
         middle = (good + bad) // 2

@@ -54,6 +54,11 @@ def credit_with_restrictions(credit: str, candidate: ImageCandidate) -> str:
     return f'<div class="memer-credit">{esc(credit, 300)}</div>{note}'
 
 
+def undrawn_note(warnings: list[str]) -> str:
+    """What of the caption is not on the meme, under the preview: nothing vanishes without a word."""
+    return "".join(f'<div class="memer-note">⚠️ {esc(line, 400)}</div>' for line in warnings)
+
+
 class Preview:
     def __init__(self, pipeline: Pipeline, runner: Runner) -> None:
         import ipywidgets as w
@@ -63,6 +68,7 @@ class Preview:
         self.image = w.Image(value=b"", format="jpeg", layout=w.Layout(width="100%", height="auto"))
         self.image.add_class("memer-preview")
         self.attribution = w.HTML(value="")
+        self.undrawn = w.HTML(value="")  # characters of the caption no font could draw, and why
         self.status = StepStatus(runner)
         self.download_button = w.Button(description="Download PNG", button_style="success", icon="download")
         self.download_link = w.HTML(value=download_link_html(None, "", DOWNLOAD_LABEL))
@@ -73,6 +79,7 @@ class Preview:
         self.widget = w.VBox(
             [
                 self.image,
+                self.undrawn,
                 self.attribution,
                 self.download_button,
                 self.download_link,
@@ -99,6 +106,7 @@ class Preview:
             self.meme = self.look = None
         self.image.value = thumbnail_jpeg(candidate.path, settings.UI_PREVIEW_SIZE) if candidate is not None else b""
         self.attribution.value = credit_with_restrictions(candidate.attribution(), candidate) if candidate else ""
+        self.undrawn.value = ""
         self.status.clear()
         self._sync()
 
@@ -126,12 +134,14 @@ class Preview:
         except BaseException as err:  # noqa: BLE001 - shown under the preview, never a traceback
             self.last_error = err
             self.status.fail(None, error_for_app(err))
+            self.undrawn.value = ""
             with self._lock:
                 self.meme = self.look = None
             self._sync()
             return None
         self.image.value = jpeg_bytes(meme.image, settings.UI_PREVIEW_SIZE)
         self.attribution.value = credit_with_restrictions(meme.attribution, candidate)
+        self.undrawn.value = undrawn_note(meme.warnings)
         self.status.clear()
         with self._lock:
             self.meme, self.look = meme, look
