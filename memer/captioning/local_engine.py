@@ -49,6 +49,7 @@ class LocalModel:
     dtype: Any
     kind: str = TEXT  # VISION: sees the picture through ``processor``
     processor: Any = None
+    precision_note: str = ""  # set when float16 overflowed and the model moved to float32 (captions/precision.py)
 
     @property
     def is_chat(self) -> bool:
@@ -282,5 +283,7 @@ def generate(request: CaptionRequest, *, model: str, progress: Progress | None =
     captions = [
         Caption(text, ENGINE, local.name, level, categories) for text, (level, categories) in zip(texts, levels)
     ]
+    # A switch to float32 while describing the picture (whose note no face shows) is said here too.
+    precision_note = precision_note or local.precision_note
     note = " ".join(part for part in (note, precision_note, safety_note) if part)
     return CaptionBatch(captions, ENGINE, local.name, check, note, request.description)

@@ -137,6 +137,9 @@ def to_float32(local: Any) -> str:
             local.model.to(was)
             raise _overflow_error(local, was, first_line(err, 160)) from err
         local.dtype = torch.float32
+        local.precision_note = (
+            f"{local.name} runs in float32 for this session: it overflowed in {_precision_name(was)} (inf/NaN scores)."
+        )
     return (
         f"{local.name} overflowed in {_precision_name(was)} (inf/NaN scores, as Qwen-family models do on a T4): "
         f"memer moved it to float32 (about {_gb(need)}) for this session and ran it again."
