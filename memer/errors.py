@@ -43,6 +43,7 @@ CODES: dict[str, str] = {
     "caption.bad_count": "the number of captions asked for is not 1 or more",
     "caption.no_picture": "there is no picture to describe",
     "caption.none_usable": "the engine answered without a usable caption",
+    "caption.overflow": "the local model overflowed (inf/NaN) and float32 does not fit the GPU or fails too",
     "openai.no_key": "no OpenAI key is set",
     "openai.key_refused": "OpenAI refused the key (HTTP 401: wrong, revoked or from a deleted project)",
     "openai.key_malformed": "the OpenAI key has characters no key has (a stray quote or space)",

@@ -243,6 +243,11 @@ DESCRIPTION_MAX_TOKENS = _int("DESCRIPTION_MAX_TOKENS", 60, "tokens for the pict
 # The trained offline classifier (alt-profanity-check's model): probability of offensive language.
 CLASSIFIER_UNSAFE = _float("CLASSIFIER_UNSAFE", 0.8, "the classifier's probability at or above which a caption is 2")
 CLASSIFIER_SENSITIVE = _float("CLASSIFIER_SENSITIVE", 0.5, "... and at or above which it is 1")
+# The local vision-language model also rates each picture+caption pair (captioning/picture_safety.py).
+LOCAL_PICTURE_CHECK = _bool(
+    "LOCAL_PICTURE_CHECK", True, "the local vision model rates each picture+caption pair 0/1/2 (one batched call)"
+)
+LOCAL_PICTURE_CHECK_SECONDS = _float("LOCAL_PICTURE_CHECK_SECONDS", 60.0, "wall-clock limit on that call's answers")
 # Parameter counts (billions) of known models, for the memory estimate when no config is at hand.
 MODEL_PARAMETERS_B = {
     "Qwen/Qwen3-VL-2B-Instruct": 2.13,

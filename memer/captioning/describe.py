@@ -64,6 +64,7 @@ def describe_locally(picture: Any, model: str | None, progress: Progress | None)
 
     from memer.captioning import local_engine, local_vision
     from memer.captioning.model_kind import default_caption_model
+    from memer.captioning.precision import guarded, run_safely
 
     local = local_engine.load_model(model or default_caption_model()[0], progress=progress)
     if not local.sees_pictures:
@@ -77,16 +78,20 @@ def describe_locally(picture: Any, model: str | None, progress: Progress | None)
         pad_token_id=local.tokenizer.pad_token_id,
         eos_token_id=local.tokenizer.eos_token_id,
     )
-    try:
+
+    def run() -> Any:
         with torch.inference_mode():
-            output = local.model.generate(**inputs, **options)
+            return local.model.generate(**inputs, **guarded(options))
+
+    try:
+        output, precision_note = run_safely(local, run, what="describing the picture")
     except (RuntimeError, ValueError) as err:
         raise CaptionError(
             f"the local model failed while describing the picture: {first_error_line(err, 200)}",
             "Free GPU memory, or write the description yourself.",
         ) from err
     text = local.tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-    return PictureDescription(one_sentence(text), "local", local.name)
+    return PictureDescription(one_sentence(text), "local", local.name, precision_note)
 
 
 def describe_with_openai(picture: Any, model: str, api_key: str | None) -> PictureDescription:
