@@ -175,7 +175,11 @@ class App:
             look = self.editor.look()
             engine = work.engine if work is not None else ""
             description = work.description if work is not None else ""
-        meme = self.preview.render(candidate, look, engine, description)
+        try:
+            language = self.captions.language_code()  # its letter case (Turkish "i" -> "İ")
+        except Exception:  # noqa: BLE001 - not a language: the captions step says so; the default case here
+            language = None
+        meme = self.preview.render(candidate, look, engine, description, language)
         if meme is not None:
             self.editor.show_auto_size(getattr(meme, "font_size", None))
 
