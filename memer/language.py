@@ -54,10 +54,10 @@ class Language:
 
     @property
     def label(self) -> str:
-        """How a person reads it: "Hindi (हिन्दी)", or just "English"."""
-        if self.native and self.native.casefold() != self.name.casefold():
-            return f"{self.name} ({self.native})"
-        return self.name
+        """How a person reads it: "Hindi (हिन्दी)", "Portuguese (Brazil), português (Brasil)", or just "English"."""
+        if not self.native or self.native.casefold() == self.name.casefold():
+            return self.name
+        return f"{self.name}, {self.native}" if "(" in self.name else f"{self.name} ({self.native})"
 
 
 ENGLISH = Language("en", "English", "English", "Latn")
