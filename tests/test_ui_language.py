@@ -45,6 +45,14 @@ def test_a_chosen_language_goes_to_the_captions_and_the_preview(app, fake):
     assert renders(fake)[-1][1]["language"] == "tr"  # the preview upper-cases by Turkish rules
 
 
+def test_changing_the_language_redraws_the_preview_in_its_case(app, fake):
+    with_captions(app)
+    before = len(renders(fake))
+    app.captions.language.value = "Turkish (Türkçe)"
+    app.wait()
+    assert len(renders(fake)) > before and renders(fake)[-1][1]["language"] == "tr"
+
+
 def test_a_typed_code_or_name_works(app, fake):
     searched(app)
     picked(app)

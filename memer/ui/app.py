@@ -59,6 +59,7 @@ class App:
         self._render_later = Debounced(
             self.runner, self._render_now, lambda: settings.UI_PREVIEW_DELAY, name="memer-ui-preview"
         )
+        self.captions.language.observe(lambda _: self._render_later(), names="value")  # its letter case
 
         column = {"flex": "1 1 320px", "min_width": "0", "width": "auto"}
         self.pick_section = w.VBox([w.HTML(value=heading("2. Pick a picture")), self.gallery.widget])
