@@ -61,6 +61,10 @@ def _engine_choices() -> tuple[str, ...] | None:
 
 # --- memer render ---------------------------------------------------------------
 
+_LANGUAGE_HELP = (
+    "the captions' language: a code (hi, ja, pt-BR) or a name (Hindi); default MEMER_LANGUAGE, else English"
+)
+
 
 def _add_render(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="set a caption on a picture, Impact style")
@@ -71,6 +75,7 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--font-size", default="auto", help="'auto' (fit) or a size in pixels")
     p.add_argument("--keep-case", action="store_true", help="do not upper-case the caption")
     p.add_argument("--attribution", default=None, help="burn this credit line into the bottom edge")
+    p.add_argument("--language", default=None, help="the caption's language, for its letter case (tr: İ)")
     p.set_defaults(run=_run_render)
 
 
@@ -101,6 +106,7 @@ def _run_render(args: argparse.Namespace) -> int:
         font_size=_parse_font_size(args.font_size),
         keep_case=args.keep_case,
         attribution=args.attribution,
+        language=args.language,
     )
     render.check_caption(args.text)  # before the picture is opened
     picture = images.open_image(args.image)
@@ -199,6 +205,7 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=_engine_choices(), default=None)
     p.add_argument("--model", default=None)
     p.add_argument("--style", default=None, help="funny (default), wholesome, sarcastic, poem or haiku")
+    p.add_argument("--language", default=None, help=_LANGUAGE_HELP)
     p.add_argument("--n", type=int, default=None, help="how many captions (default 10)")
     p.add_argument("--json", action="store_true", help="print the captions with their safety levels as JSON")
     p.add_argument("--seed", default=None, help="a whole number: the same seed gives the same local captions")
@@ -213,9 +220,11 @@ def _run_caption(args: argparse.Namespace) -> int:
 
     from memer.captioning import check_seed, choose_engine, describe_picture, generate_captions, get_engine
     from memer.images import open_image
+    from memer.language import resolve_language
     from memer.pipeline import own_picture, should_describe
 
     seed = check_seed(args.seed)  # a bad --seed is said before a model loads
+    language = resolve_language(args.language)  # and a bad --language
     own = own_picture(args.image)  # a file or an http(s) link
     assert own.path is not None  # own_picture keeps every picture on disk
     picture = open_image(own.path)
@@ -224,7 +233,9 @@ def _run_caption(args: argparse.Namespace) -> int:
     with _progress() as progress:
         # `caption` describes only when asked (--describe), `make` by MEMER_DESCRIBE: the pipeline's one rule
         if should_describe(description, describe_first=args.describe):
-            description = describe_picture(picture, engine=engine, model=args.model, progress=progress).text
+            description = describe_picture(
+                picture, engine=engine, model=args.model, progress=progress, language=language
+            ).text
         batch = generate_captions(
             args.theme,
             description=description,
@@ -235,6 +246,7 @@ def _run_caption(args: argparse.Namespace) -> int:
             n=args.n,
             progress=progress,
             seed=seed,
+            language=language,
         )
     if args.json:
         print(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
@@ -263,6 +275,7 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--caption", type=int, default=1, help="use the Nth caption that is not unsafe")
     p.add_argument("--engine", choices=_engine_choices(), default=None)
     p.add_argument("--style", default=None)
+    p.add_argument("--language", default=None, help=_LANGUAGE_HELP)
     p.add_argument("--position", choices=_choices("memer.rendering", "POSITIONS"), default="bottom")
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
     p.add_argument("--sources", default=None, help=_sources_help())
@@ -276,6 +289,7 @@ def _run_make(args: argparse.Namespace) -> int:
     from memer import pipeline
     from memer.captioning import check_seed
     from memer.errors import CaptionError, RenderError
+    from memer.language import resolve_language
     from memer.rendering import png_path, save_png
 
     if args.pick < 1 or args.caption < 1:
@@ -283,6 +297,7 @@ def _run_make(args: argparse.Namespace) -> int:
             "--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.", code="input.invalid", fix="--pick"
         )
     seed = check_seed(args.seed)
+    language = resolve_language(args.language).code  # said before minutes of work
     output = png_path(args.output)  # adds .png, refuses other extensions, before minutes of work
     if not output.parent.is_dir():  # say so before minutes of work
         raise RenderError(
@@ -299,7 +314,13 @@ def _run_make(args: argparse.Namespace) -> int:
 
     with _progress() as progress:
         batch = pipeline.captions(
-            picture, theme=args.query, engine=args.engine, style=args.style, progress=progress, seed=seed
+            picture,
+            theme=args.query,
+            engine=args.engine,
+            style=args.style,
+            progress=progress,
+            seed=seed,
+            language=language,
         )
     usable = batch.usable(allow_unsafe=args.allow_unsafe)
     if args.caption > len(usable):
@@ -314,7 +335,12 @@ def _run_make(args: argparse.Namespace) -> int:
     caption = usable[args.caption - 1]
 
     meme = pipeline.render(
-        picture, caption.text, position=args.position, engine=batch.engine, description=batch.description
+        picture,
+        caption.text,
+        position=args.position,
+        engine=batch.engine,
+        description=batch.description,
+        language=language,
     )
     written = save_png(output, meme.png)
     print(f"Wrote {written}")

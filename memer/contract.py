@@ -48,6 +48,7 @@ class Pipeline(Protocol):
         seed: int | str | None = None,
         description: str | None = None,
         describe_first: bool | None = None,
+        language: str | None = None,
     ) -> CaptionBatch:
         """Captions for the picture in use, each with its safety level."""
         ...
@@ -60,6 +61,7 @@ class Pipeline(Protocol):
         model: str | None = None,
         api_key: str | None = None,
         progress: Progress | None = None,
+        language: str | None = None,
     ) -> PictureDescription:
         """One sentence that says what the picture shows."""
         ...
@@ -78,6 +80,7 @@ class Pipeline(Protocol):
         outline_color: str = "black",
         ai_label: bool | None = None,
         description: str = "",
+        language: str | None = None,
     ) -> Meme:
         """The finished meme: ``text`` set on the picture."""
         ...

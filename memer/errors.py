@@ -38,6 +38,7 @@ CODES: dict[str, str] = {
     "caption.error": "caption generation failed",
     "caption.unknown_engine": "a caption engine name memer does not know",
     "caption.unknown_style": "a caption style memer does not know",
+    "language.unknown": "a language memer does not know (not a BCP-47 code or a language's name)",
     "caption.bad_seed": "the seed is not a whole number in range",
     "caption.no_theme": "the meme has no theme",
     "caption.bad_count": "the number of captions asked for is not 1 or more",

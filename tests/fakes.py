@@ -20,6 +20,8 @@ from PIL import Image, ImageDraw
 from memer import pipeline
 from memer.candidates import ImageCandidate
 from memer.captioning.base import Caption, CaptionBatch, PictureDescription
+from memer.captioning.safety import language_note
+from memer.language import resolve_language
 from memer.pipeline import Meme, SearchResult, SourceStatus
 from memer.progress import Progress
 
@@ -168,6 +170,7 @@ class FakePipeline:
         seed: int | str | None = None,
         description: str | None = None,
         describe_first: bool | None = None,
+        language: str | None = None,
     ) -> CaptionBatch:
         self._enter(
             "captions",
@@ -181,8 +184,10 @@ class FakePipeline:
                 "api_key": api_key,
                 "progress": progress,
                 "seed": seed,
+                "language": language,
             },
         )
+        chosen_language = resolve_language(language)  # the real check: a bad language fails as in the product
         if progress:
             progress("Writing captions…", 0.5)
         engine = engine or "local"
@@ -191,6 +196,7 @@ class FakePipeline:
             for text, level in zip(CAPTION_TEXTS, self.levels)
         ]
         check = "OpenAI moderation (omni-moderation-latest)" if engine == "openai" else "offline word list (weaker)"
+        check = language_note(check, chosen_language, multilingual=engine == "openai")
         batch = CaptionBatch(captions, engine, "fake-model", check, note="")
         batch.description = f"a picture of {theme}"
         return batch
@@ -203,8 +209,11 @@ class FakePipeline:
         model: str | None = None,
         api_key: str | None = None,
         progress: Progress | None = None,
+        language: str | None = None,
     ) -> PictureDescription:
-        self._enter("describe", (candidate,), {"engine": engine, "model": model, "api_key": api_key})
+        self._enter(
+            "describe", (candidate,), {"engine": engine, "model": model, "api_key": api_key, "language": language}
+        )
         return PictureDescription(f"a picture titled {candidate.title}", engine or "local", "fake-model")
 
     def own_picture(self, source: str | Path | bytes, *, name: str = "") -> ImageCandidate:
@@ -230,6 +239,7 @@ class FakePipeline:
         outline_color: str = "black",
         ai_label: bool | None = None,
         description: str = "",
+        language: str | None = None,
     ) -> Meme:
         """The real renderer (memer.pipeline.render): only search and captions are faked."""
         self._enter(
@@ -247,6 +257,7 @@ class FakePipeline:
             outline_color=outline_color,
             ai_label=ai_label,
             description=description,
+            language=language,
         )
 
     def steps(self) -> list[str]:

@@ -86,7 +86,7 @@ class Echo:
         captions = [Caption(f"{request.theme} {i}", "echo", "echo-1", level) for i, level in enumerate((2, 0, 1))]
         return CaptionBatch(captions, "echo", "echo-1", "none", description=request.description)
 
-    def describe(self, picture, *, model, api_key, progress):
+    def describe(self, picture, *, model, api_key, progress, language=None):
         self.calls.append("describe")
         return PictureDescription("A pie on a table.", "echo", "echo-1")
 

@@ -30,6 +30,7 @@ from memer.captioning.model_kind import TEXT, VISION, model_kind
 from memer.captioning.picture_safety import checked_levels
 from memer.captioning.precision import guarded, run_safely
 from memer.captioning.prompts import chat_messages, few_shot_prompt
+from memer.captioning.safety import language_note
 from memer.device import current_device, torch_dtype
 from memer.errors import CaptionError, ModelError
 from memer.hub import OFFLINE_HINT, offline_if_unreachable, unreachable_message
@@ -183,9 +184,11 @@ def build_prompt(local: LocalModel, request: CaptionRequest) -> str:
     """The chat template when the tokenizer has one, else the few-shot page."""
     if local.is_chat:
         return local.tokenizer.apply_chat_template(
-            chat_messages(request.theme, request.description, request.style), tokenize=False, add_generation_prompt=True
+            chat_messages(request.theme, request.description, request.style, request.language),
+            tokenize=False,
+            add_generation_prompt=True,
         )
-    return few_shot_prompt(request.theme, request.description, request.style)
+    return few_shot_prompt(request.theme, request.description, request.style, request.language)
 
 
 def newline_token_ids(tokenizer: Any) -> list[int]:
@@ -278,8 +281,9 @@ def generate(request: CaptionRequest, *, model: str, progress: Progress | None =
             f"the local model failed while writing captions: {first_error_line(err, 200)}",
             "Ask for fewer captions (--n), free GPU memory, or use a smaller MEMER_CAPTION_MODEL.",
         ) from err
-    texts, note = clean_captions([first_line(text) for text in raw], request.n)
+    texts, note = clean_captions([first_line(text) for text in raw], request.n, request.language)
     levels, check, safety_note = checked_levels(local, request.image, texts)
+    check = language_note(check, request.language, multilingual=False)
     captions = [
         Caption(text, ENGINE, local.name, level, categories) for text, (level, categories) in zip(texts, levels)
     ]

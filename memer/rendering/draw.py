@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from memer import settings
 from memer.errors import RenderError
 from memer.images import flatten
+from memer.rendering.case import upper_case
 from memer.rendering.fonts import Face, FontStack, font_stack, load_font, visual_runs
 from memer.rendering.layout import (
     Cluster,
@@ -45,6 +46,7 @@ class RenderOptions:
     output_size: int | None = None  # longest side; None: settings.OUTPUT_SIZE
     text_color: str = "white"  # any colour Pillow knows: a name ("yellow") or "#rrggbb"
     outline_color: str = "black"
+    language: str | None = None  # a code or name (None: settings.LANGUAGE): letter case by its rules (rendering.case)
 
 
 def _check_options(options: RenderOptions) -> None:
@@ -134,7 +136,7 @@ def _plan(width: int, height: int, text: str, options: RenderOptions, fonts: Fon
     margin = max(1, round(settings.MARGIN * width))
     edge = max(1, round(settings.MARGIN * min(width, height)))  # above and below the text
     strip = _attribution_strip_height(height) if options.attribution and options.attribution.strip() else 0
-    text = text if options.keep_case else text.upper()
+    text = text if options.keep_case else upper_case(text, options.language)
     box_width = width - 2 * margin
     _check_room(width, height, box_width, height - strip - 2 * edge)
     if options.position == "both":

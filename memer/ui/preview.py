@@ -110,8 +110,15 @@ class Preview:
         self.status.clear()
         self._sync()
 
-    def render(self, candidate: ImageCandidate | None, look: Look, engine: str, description: str = "") -> Meme | None:
-        """Draw the meme for ``look`` (any thread); shows it, or the error under the preview."""
+    def render(
+        self,
+        candidate: ImageCandidate | None,
+        look: Look,
+        engine: str,
+        description: str = "",
+        language: str | None = None,
+    ) -> Meme | None:
+        """Draw the meme for ``look`` (any thread) in ``language``'s letter case; shows it, or the error under it."""
         if candidate is None:
             return None
         if not look.text:
@@ -130,6 +137,7 @@ class Preview:
                 outline_color=look.outline_color,
                 ai_label=look.ai_label,
                 description=description,
+                language=language,
             )
         except BaseException as err:  # noqa: BLE001 - shown under the preview, never a traceback
             self.last_error = err
