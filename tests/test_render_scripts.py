@@ -14,6 +14,7 @@ from PIL import Image, ImageFont
 
 from memer import pipeline
 from memer.rendering import RenderOptions, fonts, plan_meme, render_meme
+from memer.rendering.case import upper_case
 from memer.rendering.coverage import caption_warnings
 from memer.ui.preview import undrawn_note
 
@@ -34,7 +35,7 @@ SCRIPTS = {
     "Khmer": ("ភាសាខ្មែរ", "NotoSansKhmer"),
     "Myanmar": ("မြန်မာဘာသာ", "NotoSansMyanmar"),
     "Tibetan": ("བོད་ཡིག", "NotoSerifTibetan"),
-    "Georgian": ("ქართული ენა", "NotoSansGeorgian"),  # upper-cased into Mtavruli, which it has too
+    "Georgian": ("ქართული ენა", "NotoSansGeorgian"),  # kept as written: Mtavruli is a display style (rendering.case)
     "Armenian": ("Հայերեն լեզու", "NotoSansArmenian"),
     "Ethiopic": ("ግዕዝ ቋንቋ", "NotoSansEthiopic"),
     "Hebrew": ("שלום עולם", "DejaVuSansCondensed"),
@@ -56,7 +57,7 @@ def _drawn_clusters(text: str, keep_case: bool) -> list[fonts.Cluster]:
 def _check_every_character_drawn(text: str, keep_case: bool) -> None:
     stack = fonts.font_stack()
     clusters = _drawn_clusters(text, keep_case)
-    shown = text if keep_case else text.upper()
+    shown = text if keep_case else upper_case(text)  # the renderer's own case rule (memer.rendering.case)
     drawn = "".join(cluster.text for cluster in clusters if cluster.text not in fonts.ISOLATES)
     assert drawn.replace(" ", "") == shown.replace(" ", "")  # nothing left out
     for cluster in clusters:
