@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from memer.captioning import Engine
     from memer.captioning.base import CaptionBatch, PictureDescription
     from memer.clip import ClipModel
+    from memer.rendering.boxes import TextBox
 
 # The pipeline's name for the one progress mechanism (memer.progress): what every face passes in.
 ProgressHook = Progress
@@ -105,6 +106,7 @@ class Meme:
     filename: str  # a safe suggestion, e.g. "apple-pie-meme.png"
     metadata: dict[str, str] = field(default_factory=dict)  # PNG text: caption, source, author, licence ...
     font_size: int | None = None  # the caption's size in pixels on the finished meme (what auto-fit chose)
+    position_used: str = ""  # where the caption went: top, bottom, both, above, below ("" for text boxes only)
 
     @cached_property
     def png(self) -> bytes:
@@ -429,7 +431,7 @@ def render(
     candidate: ImageCandidate,
     text: str,
     *,
-    position: str = "bottom",
+    position: str = "auto",
     font_size: int | None = None,
     keep_case: bool = False,
     attribution_strip: bool = False,
@@ -438,13 +440,13 @@ def render(
     outline_color: str = "black",
     ai_label: bool | None = None,
     description: str = "",
+    boxes: Sequence[TextBox] = (),
 ) -> Meme:
-    """Set ``text`` on the picked picture and return the finished meme.
-
-    A generated picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL).
-    """
+    """Set ``text`` on the picked picture (at ``position``: memer.rendering.POSITIONS; ``Meme.position_used`` says
+    where auto put it), with free text ``boxes`` (then ``text`` may be empty); the finished meme. A generated
+    picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL)."""
     from memer import rendering
-    from memer.rendering.draw import render_placed
+    from memer.rendering.compose import position_used, render_placed
 
     picture = _picture(candidate)
     strip = attribution_strip or settings.ATTRIBUTION_STRIP
@@ -455,13 +457,15 @@ def render(
         attribution=candidate.attribution() if strip else None,
         text_color=text_color,
         outline_color=outline_color,
+        boxes=tuple(boxes),
     )
     image, placed = render_placed(picture, text, options)  # laid out once: the size a face shows comes along
     if candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label):
         image = rendering.add_ai_label(image)
-    metadata = rendering.meme_metadata(candidate, text, engine, description=description)
-    size = max((placement.layout.size for placement in placed), default=None)
-    return Meme(image, text, candidate.attribution(), meme_filename(candidate.title or text), metadata, size)
+    words = text.strip() or " / ".join(box.text for box in boxes)  # the caption, else the boxes' texts
+    metadata = rendering.meme_metadata(candidate, words, engine, description=description)
+    size, used = max((p.layout.size for p in placed if p.where != "box"), default=None), position_used(placed)
+    return Meme(image, words, candidate.attribution(), meme_filename(candidate.title or words), metadata, size, used)
 
 
 def meme_filename(name: str) -> str:

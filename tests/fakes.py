@@ -11,7 +11,7 @@ states the stood-in world does not (unsafe captions, failures at each step).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from memer.candidates import ImageCandidate
 from memer.captioning.base import Caption, CaptionBatch, PictureDescription
 from memer.pipeline import Meme, SearchResult, SourceStatus
 from memer.progress import Progress
+from memer.rendering.boxes import TextBox
 
 COLOURS = [
     (230, 126, 34),
@@ -221,7 +222,7 @@ class FakePipeline:
         candidate: ImageCandidate,
         text: str,
         *,
-        position: str = "bottom",
+        position: str = "auto",
         font_size: int | None = None,
         keep_case: bool = False,
         attribution_strip: bool = False,
@@ -230,6 +231,7 @@ class FakePipeline:
         outline_color: str = "black",
         ai_label: bool | None = None,
         description: str = "",
+        boxes: Sequence[TextBox] = (),
     ) -> Meme:
         """The real renderer (memer.pipeline.render): only search and captions are faked."""
         self._enter(
@@ -247,6 +249,7 @@ class FakePipeline:
             outline_color=outline_color,
             ai_label=ai_label,
             description=description,
+            boxes=boxes,
         )
 
     def steps(self) -> list[str]:
