@@ -105,7 +105,7 @@ class Preview:
         """Draw the meme for ``look`` (any thread); shows it, or the error under the preview."""
         if candidate is None:
             return None
-        if not look.text:
+        if not look.text and not look.boxes:
             self.clear(candidate)
             return None
         try:
@@ -121,6 +121,7 @@ class Preview:
                 outline_color=look.outline_color,
                 ai_label=look.ai_label,
                 description=description,
+                boxes=look.boxes,
             )
         except BaseException as err:  # noqa: BLE001 - shown under the preview, never a traceback
             self.last_error = err
