@@ -167,7 +167,7 @@ def choose(
             continue
         free_size = min(p.layout.size for p in free)
         placements = free
-        if limits:
+        if limits and covered(block_rects(free, width, height), obstacles) > 0:  # only then is less room needed
             kept = _try(width, height, text, options, fonts, position, limits)
             if kept is not None and min(p.layout.size for p in kept) >= min(free_size, floor):
                 placements = kept
