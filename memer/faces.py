@@ -20,7 +20,9 @@ and placement goes by the picture's detail alone.
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 DETECT_SIZE = 1024  # longest side the detector sees: a face of ~80 px at this size is found
 THRESHOLD = 0.3  # dlib's detection score; below it the HOG detector's guesses are mostly hands and patches
 _lock = threading.Lock()  # one dlib detector object, used by one thread at a time
+_found: OrderedDict[bytes, list[Face]] = OrderedDict()  # the last few pictures' faces, by their pixels' digest
+_REMEMBERED = 8  # the live preview redraws one picture on every pause in typing: it is looked at once
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,37 @@ def detector_available() -> bool:
 
 
 def find_faces(image: Image.Image) -> list[Face] | None:
-    """The faces in ``image``, largest first; None when no detector is installed (not the same as no faces)."""
-    import numpy as np
-    from PIL import Image as PILImage
+    """The faces in ``image``, largest first; None when no detector is installed (not the same as no faces).
 
+    Remembered for the last few pictures (by a digest of their pixels, a few ms), so redrawing a meme as its
+    caption is typed does not look for the faces again."""
     detector = _detector()
     if detector is None:
         return None
+    key = hashlib.blake2b(image.tobytes(), digest_size=16, person=image.mode.encode()[:16]).digest()
+    key += repr(image.size).encode()
+    with _lock:
+        if key in _found:
+            _found.move_to_end(key)
+            return list(_found[key])
+    faces = _detect(detector, image)
+    with _lock:
+        _found[key] = faces
+        while len(_found) > _REMEMBERED:
+            _found.popitem(last=False)
+    return list(faces)
+
+
+def forget() -> None:
+    """Drop the remembered faces (a benchmark timing the first look, a test)."""
+    with _lock:
+        _found.clear()
+
+
+def _detect(detector: Any, image: Image.Image) -> list[Face]:
+    import numpy as np
+    from PIL import Image as PILImage
+
     width, height = image.size
     factor = min(1.0, DETECT_SIZE / max(width, height))
     small = image.convert("RGB")

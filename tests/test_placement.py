@@ -49,9 +49,14 @@ def face_box(picture: Image.Image, meme_size: tuple[int, int]) -> tuple[int, int
 @needs_faces
 def test_the_detector_finds_the_astronauts_face_quickly():
     picture = Image.open(ASTRONAUT)
-    started = time.perf_counter()
-    found = faces.find_faces(framed("high").resize((1500, 2500)))  # a big photo is looked at at DETECT_SIZE
-    assert time.perf_counter() - started < 1.0
+    big = framed("high").resize((1500, 2500))  # a big photo is looked at at DETECT_SIZE
+    took = []
+    for _ in range(3):  # the best of three: the machine may be busy with other work
+        faces.forget()
+        started = time.perf_counter()
+        found = faces.find_faces(big)
+        took.append(time.perf_counter() - started)
+    assert min(took) < 1.0
     [face] = faces.find_faces(picture)
     # her face is at about x 180-265, y 80-170 of the 512 px portrait
     assert 0.3 < face.left < 0.4 and 0.6 > face.right > 0.45 and 0.1 < face.top < 0.2 and 0.3 < face.bottom < 0.4
@@ -87,6 +92,20 @@ def test_auto_shrinks_the_text_rather_than_cover_a_face():
     assert mask.sum() > 1000 and not mask[top:bottom, left:right].any()
     fixed = render_placed(frame, text, RenderOptions(position=position_used(placements)))[1]
     assert min(p.layout.size for p in placements) < min(p.layout.size for p in fixed)  # shrunk to keep off
+
+
+@needs_faces
+def test_a_redrawn_picture_is_not_looked_at_again(monkeypatch):
+    """The live preview redraws on every pause in typing: one look per picture (a changed pixel: a new look)."""
+    faces.forget()
+    looks = []
+    real = faces._detect
+    monkeypatch.setattr(faces, "_detect", lambda *a: looks.append(1) or real(*a))
+    picture = framed("low")
+    first = faces.find_faces(picture)
+    assert faces.find_faces(picture.copy()) == first and len(looks) == 1
+    picture.putpixel((0, 0), (0, 0, 0))
+    assert faces.find_faces(picture) == first and len(looks) == 2
 
 
 def test_detail_is_measured_from_the_picture():
