@@ -82,11 +82,12 @@ def test_auto_puts_the_caption_off_the_face(face, expected):
 
 @needs_faces
 def test_auto_shrinks_the_text_rather_than_cover_a_face():
-    """A face in the middle of a wide picture: no place is free, so the blocks shrink into the room beside it."""
-    frame = Image.new("RGB", (900, 700), SKY)
-    frame.paste(Image.open(ASTRONAUT).convert("RGB"), (194, 0))
-    frame = frame.crop((0, 0, 900, 560)).resize((900, 600))
-    text = "one does not simply walk into mordor without a plan and a snack and a map"
+    """A face across the middle of a wide picture: every place's full-size text would reach it, so the text
+    shrinks into the room beside it."""
+    frame = Image.new("RGB", (1000, 400), SKY)
+    portrait = Image.open(ASTRONAUT).convert("RGB").resize((768, 768))
+    frame.paste(portrait, (116, 200 - 187))  # her face (y 120-255 of the portrait) across the middle
+    text = "one does not simply walk into mordor without a plan"
     mask, meme, placements = ink(frame, RenderOptions(), text)
     left, top, right, bottom = face_box(frame, meme.size)
     assert mask.sum() > 1000 and not mask[top:bottom, left:right].any()

@@ -42,8 +42,8 @@ def render_placed(
     image: Image.Image, text: str, options: RenderOptions | None = None
 ) -> tuple[Image.Image, list[Placement]]:
     """:func:`render_meme`, and where it placed each block at what size (``Placement.where`` says which place
-    auto placement chose: :func:`position_used`). The text is laid out once. ``text`` may be empty when the
-    options carry text boxes."""
+    auto placement chose: :func:`position_used`), so a face reads the size auto-fit chose without planning
+    again. ``text`` may be empty when the options carry text boxes."""
     from PIL import ImageDraw
 
     options = options or RenderOptions()

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 DETAIL_SIZE = 256  # detail is measured on a copy this big: enough for where text goes, quick at any size
 CANDIDATES = ("bottom", "top", "both")  # in order of preference when they tie
 SPLIT_COST = 0.15  # splitting one thought over two places reads a little worse than one block
-SHRINK_COST = 0.6  # per fraction of the size lost to keep off a face
+SHRINK_COST = 1.5  # per fraction of the size lost to keep off a face: tiny text is a worse meme than busy ground
 FACE_GAP = 0.015  # keep this fraction of the height clear between text and a face
 
 Rect = tuple[float, float, float, float]  # left, top, right, bottom as fractions of the picture
