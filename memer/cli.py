@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from memer import __version__, cli_hints
+from memer import __version__, cli_hints, cli_layout
 from memer.candidates import source_display_name
 from memer.cli_cache import add_cache
 from memer.cli_output import (  # noqa: F401 - the exit codes, named here too
@@ -69,9 +69,10 @@ _LANGUAGE_HELP = (
 def _add_render(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="set a caption on a picture, Impact style")
     p.add_argument("image", help="the background picture")
-    p.add_argument("text", help="the caption; for --position both, split top|bottom with '|'")
+    p.add_argument("text", nargs="?", default="", help="the caption (split top|bottom with '|'); optional with --box")
     p.add_argument("-o", "--output", required=True, help="where to write the PNG")
-    p.add_argument("--position", choices=_choices("memer.rendering", "POSITIONS"), default="bottom")
+    cli_layout.add_position(p, _choices("memer.rendering", "POSITIONS"))
+    cli_layout.add_boxes(p)
     p.add_argument("--font-size", default="auto", help="'auto' (fit) or a size in pixels")
     p.add_argument("--keep-case", action="store_true", help="do not upper-case the caption")
     p.add_argument("--attribution", default=None, help="burn this credit line into the bottom edge")
@@ -107,11 +108,14 @@ def _run_render(args: argparse.Namespace) -> int:
         keep_case=args.keep_case,
         attribution=args.attribution,
         language=args.language,
+        boxes=cli_layout.boxes(args),
     )
-    render.check_caption(args.text)  # before the picture is opened
+    if args.text or not options.boxes:
+        render.check_caption(args.text)  # before the picture is opened
     picture = images.open_image(args.image)
     meme = render.render_meme(picture, args.text, options)
-    png = render.png_bytes(meme, render.meme_metadata(None, args.text))
+    words = args.text or " / ".join(box.text for box in options.boxes)
+    png = render.png_bytes(meme, render.meme_metadata(None, words))
     written = render.save_png(args.output, png)
     print(written)
     _warn_undrawn(caption_warnings(args.text, args.keep_case))
@@ -276,7 +280,7 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=_engine_choices(), default=None)
     p.add_argument("--style", default=None)
     p.add_argument("--language", default=None, help=_LANGUAGE_HELP)
-    p.add_argument("--position", choices=_choices("memer.rendering", "POSITIONS"), default="bottom")
+    cli_layout.add_position(p, _choices("memer.rendering", "POSITIONS"))
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
     p.add_argument("--sources", default=None, help=_sources_help())
     p.add_argument("--image", metavar="PATH_OR_URL", default=None, help="your own picture instead of a search")
@@ -343,7 +347,7 @@ def _run_make(args: argparse.Namespace) -> int:
         language=language,
     )
     written = save_png(output, meme.png)
-    print(f"Wrote {written}")
+    print(f"Wrote {written}" + (f" (caption at: {meme.position_used})" if args.position == "auto" else ""))
     _warn_undrawn(meme.warnings)
     print(f"Caption: {safe(caption.text, 500)}  [{caption.level_name}; {batch.engine} {safe(batch.model, 100)}]")
     print(safe(meme.attribution, 500))

@@ -9,6 +9,7 @@ type error, not a surprise in a notebook.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from memer.captioning.base import CaptionBatch, PictureDescription
     from memer.pipeline import Meme, SearchResult
     from memer.progress import Progress
+    from memer.rendering.boxes import TextBox
 
 
 class Pipeline(Protocol):
@@ -71,7 +73,7 @@ class Pipeline(Protocol):
         candidate: ImageCandidate,
         text: str,
         *,
-        position: str = "bottom",
+        position: str = "auto",
         font_size: int | None = None,
         keep_case: bool = False,
         attribution_strip: bool = False,
@@ -81,6 +83,7 @@ class Pipeline(Protocol):
         ai_label: bool | None = None,
         description: str = "",
         language: str | None = None,
+        boxes: Sequence[TextBox] = (),
     ) -> Meme:
         """The finished meme: ``text`` set on the picture."""
         ...

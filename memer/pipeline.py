@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from memer.captioning.base import CaptionBatch, PictureDescription
     from memer.clip import ClipModel
+    from memer.rendering.boxes import TextBox
 
 # The pipeline's name for the one progress mechanism (memer.progress): what every face passes in.
 ProgressHook = Progress
@@ -108,6 +109,7 @@ class Meme:
     metadata: dict[str, str] = field(default_factory=dict)  # PNG text: caption, source, author, licence ...
     font_size: int | None = None  # the caption's size in pixels on the finished meme (what auto-fit chose)
     warnings: list[str] = field(default_factory=list)  # what of the caption could not be drawn, and why
+    position_used: str = ""  # where the caption went: top, bottom, both, above, below ("" for text boxes only)
 
     @cached_property
     def png(self) -> bytes:
@@ -406,7 +408,7 @@ def render(
     candidate: ImageCandidate,
     text: str,
     *,
-    position: str = "bottom",
+    position: str = "auto",
     font_size: int | None = None,
     keep_case: bool = False,
     attribution_strip: bool = False,
@@ -416,15 +418,15 @@ def render(
     ai_label: bool | None = None,
     description: str = "",
     language: str | None = None,
+    boxes: Sequence[TextBox] = (),
 ) -> Meme:
-    """Set ``text`` on the picked picture and return the finished meme.
-
-    A generated picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL).
-    ``language`` (default settings.LANGUAGE) sets the letter case's rules (memer.rendering.case).
-    """
+    """Set ``text`` on the picked picture (at ``position``: memer.rendering.POSITIONS; ``Meme.position_used`` says
+    where auto put it), with free text ``boxes`` (then ``text`` may be empty); the finished meme. A generated
+    picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL); ``language`` (default
+    settings.LANGUAGE) sets the letter case's rules (memer.rendering.case)."""
     from memer import rendering
+    from memer.rendering.compose import position_used, render_placed
     from memer.rendering.coverage import caption_warnings
-    from memer.rendering.draw import render_placed
 
     picture = _picture(candidate)
     strip = attribution_strip or settings.ATTRIBUTION_STRIP
@@ -436,15 +438,16 @@ def render(
         text_color=text_color,
         outline_color=outline_color,
         language=language,
+        boxes=tuple(boxes),
     )
     image, placed = render_placed(picture, text, options)  # laid out once: the size a face shows comes along
     if candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label):
         image = rendering.add_ai_label(image)
-    metadata = rendering.meme_metadata(candidate, text, engine, description=description)
-    size = max((placement.layout.size for placement in placed), default=None)
-    name = meme_filename(candidate.title or text)
-    warnings = caption_warnings(text, keep_case)
-    return Meme(image, text, candidate.attribution(), name, metadata, size, warnings)
+    words = text.strip() or " / ".join(box.text for box in boxes)  # the caption, else the boxes' texts
+    metadata = rendering.meme_metadata(candidate, words, engine, description=description)
+    size, used = max((p.layout.size for p in placed if p.where != "box"), default=None), position_used(placed)
+    name, warnings = meme_filename(candidate.title or words), caption_warnings(words, keep_case)
+    return Meme(image, words, candidate.attribution(), name, metadata, size, warnings, used)
 
 
 def meme_filename(name: str) -> str:

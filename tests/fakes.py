@@ -11,7 +11,7 @@ states the stood-in world does not (unsafe captions, failures at each step).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from memer.captioning.safety import language_note
 from memer.language import resolve_language
 from memer.pipeline import Meme, SearchResult, SourceStatus
 from memer.progress import Progress
+from memer.rendering.boxes import TextBox
 
 COLOURS = [
     (230, 126, 34),
@@ -230,7 +231,7 @@ class FakePipeline:
         candidate: ImageCandidate,
         text: str,
         *,
-        position: str = "bottom",
+        position: str = "auto",
         font_size: int | None = None,
         keep_case: bool = False,
         attribution_strip: bool = False,
@@ -240,6 +241,7 @@ class FakePipeline:
         ai_label: bool | None = None,
         description: str = "",
         language: str | None = None,
+        boxes: Sequence[TextBox] = (),
     ) -> Meme:
         """The real renderer (memer.pipeline.render): only search and captions are faked."""
         self._enter(
@@ -258,6 +260,7 @@ class FakePipeline:
             ai_label=ai_label,
             description=description,
             language=language,
+            boxes=boxes,
         )
 
     def steps(self) -> list[str]:

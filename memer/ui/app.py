@@ -183,6 +183,7 @@ class App:
         meme = self.preview.render(candidate, look, engine, description, language)
         if meme is not None:
             self.editor.show_auto_size(getattr(meme, "font_size", None))
+            self.editor.show_position(getattr(meme, "position_used", ""))
 
     def _sync(self) -> None:
         show(self.pick_section, bool(self.gallery.buttons))

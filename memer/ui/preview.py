@@ -121,7 +121,7 @@ class Preview:
         """Draw the meme for ``look`` (any thread) in ``language``'s letter case; shows it, or the error under it."""
         if candidate is None:
             return None
-        if not look.text:
+        if not look.text and not look.boxes:
             self.clear(candidate)
             return None
         try:
@@ -138,6 +138,7 @@ class Preview:
                 ai_label=look.ai_label,
                 description=description,
                 language=language,
+                boxes=look.boxes,
             )
         except BaseException as err:  # noqa: BLE001 - shown under the preview, never a traceback
             self.last_error = err
