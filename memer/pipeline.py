@@ -343,7 +343,7 @@ def captions(
     description: str | None = None,
     describe_first: bool | None = None,
 ) -> CaptionBatch:
-    """Caption candidates for the picked picture, each with a safety level.
+    """Caption candidates for the picked picture, each with a safety level, best first (:mod:`memer.caption_rank`).
 
     The picture itself goes along (OpenAI and a local vision-language model look
     at a small copy), with its description in words: ``description``, else the
@@ -351,6 +351,7 @@ def captions(
     writes, else the title. ``batch.description`` is the one used, for the PNG's alt text.
     The engine is chosen once here and used for both.
     """
+    from memer.caption_rank import rank_batch
     from memer.captioning import choose_engine, generate_captions, get_engine
 
     say = progress or silent
@@ -373,6 +374,7 @@ def captions(
         seed=seed,
     )
     batch.description = (words or "").strip()
+    rank_batch(batch, picture, theme, progress=say)  # best first by CLIP fit (settings.RANK_CAPTIONS)
     say(f"{len(batch.captions)} captions ready", 1.0)
     return batch
 

@@ -19,6 +19,11 @@ from memer import cli, settings
 from tests.standins.openai_api import FAKE_KEY
 
 
+@pytest.fixture(autouse=True)
+def _ranked_by_the_tiny_clip(tiny_clip_settings):
+    """Captions are ranked by CLIP (memer.caption_rank): here the tiny random one, as a user's would be."""
+
+
 @pytest.fixture
 def photo(tmp_path) -> Path:
     path = tmp_path / "photo.jpg"
@@ -43,12 +48,14 @@ def test_openai_json_makes_two_requests_and_prints_ten_levelled_captions(openai_
     assert {c["level"] for c in payload["captions"]} == {0, 1}
     assert payload["safety_check"].startswith("OpenAI moderation (omni-moderation-latest)")
     assert payload["engine"] == "openai" and payload["note"] == ""
+    assert payload["ranked_by"].startswith("CLIP ") and all(isinstance(c["score"], float) for c in payload["captions"])
     assert FAKE_KEY not in out + err
     # The picture went along (vision grounding is on by default).
     assert "data:image/jpeg;base64," in openai_api.completion_requests[0].body.decode()
 
 
-def test_plain_output_lists_captions_with_levels(openai_api, photo, capsys):
+def test_plain_output_lists_captions_with_levels(openai_api, photo, capsys, monkeypatch):
+    monkeypatch.setattr(settings, "RANK_CAPTIONS", False)  # in the order written, no score
     openai_api.flag_words = {"grandma": ("harassment", 0.9, True)}
     code = cli.main(
         ["caption", str(photo), "--theme", "apple pie", "--engine", "openai", "--n", "3", "--style", "sarcastic"]
