@@ -150,14 +150,14 @@ def _duplicate_reason(
 
 # --- captions -----------------------------------------------------------------------
 
-CAPTION_WORDS_SAME = 0.8  # difflib ratio of two captions' words at which one reads as a copy of the other
+CAPTION_WORDS_SAME = 0.8  # difflib ratio of two captions' word lists at which one reads as a copy of the other
 
 
-def _words(text: str) -> str:
+def _words(text: str) -> list[str]:
     """A caption's words, lower case, without punctuation: what a reader compares two captions by."""
     import re
 
-    return " ".join(re.findall(r"\w+", text.lower()))
+    return re.findall(r"\w+", text.lower())
 
 
 def near_duplicate(a: str, b: str, similarity: float, threshold: float) -> bool:

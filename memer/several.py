@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from memer.pipeline import Meme
 
 
+SPARE_PICTURES = 3  # pictures tried beyond ``count`` when some give no usable caption (each try is a model call)
+
+
 @dataclass
 class Made:
     """One meme written: where, what, and from which picture and caption."""
@@ -98,12 +101,13 @@ def from_pictures(
 ) -> Several:
     """``count`` memes from the pictures in order, each with its ``caption``-th usable caption (1 = the best).
 
-    A picture with too few usable captions, or whose meme cannot be drawn, is skipped (and said why).
+    A picture with too few usable captions, or whose meme cannot be drawn, is skipped (and said why); at most
+    ``count + SPARE_PICTURES`` pictures are captioned, so a run that cannot succeed stops soon.
     """
     check_count(count)
     folder, say, done = out_folder(out_dir), progress or silent, Several()
-    for candidate in candidates:
-        if len(done.made) == count:
+    for tried, candidate in enumerate(candidates):
+        if len(done.made) == count or tried == count + SPARE_PICTURES:
             break
         say(f"Meme {len(done.made) + 1} of {count}: {candidate.title}", None)
         batch = pipeline.captions(candidate, theme=theme, engine=engine, style=style, progress=progress, seed=seed)
