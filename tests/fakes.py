@@ -86,6 +86,8 @@ class FakePipeline:
         self.calls: list[tuple[str, tuple, dict]] = []
         self.fail: dict[str, BaseException] = {}
         self.levels = list(LEVELS)
+        # Set to one score per caption to answer as a ranked batch does (memer.caption_rank); None: as written.
+        self.scores: list[float] | None = None
         self.on_call: Callable[[str], Any] | None = (
             None  # called as on_call(step) while a step runs (to look at the app mid-work)
         )
@@ -193,6 +195,10 @@ class FakePipeline:
         check = "OpenAI moderation (omni-moderation-latest)" if engine == "openai" else "offline word list (weaker)"
         batch = CaptionBatch(captions, engine, "fake-model", check, note="")
         batch.description = f"a picture of {theme}"
+        if self.scores is not None:
+            for caption, score in zip(captions, self.scores):
+                caption.score = score
+            batch.ranked_by = "CLIP fake-clip fit with the picture and topic"
         return batch
 
     def describe(
