@@ -163,3 +163,16 @@ def test_caption_takes_a_picture_link(openai_api, photo, capsys):
     assert code == 0, err
     assert len(out.splitlines()) == 2
     assert [r.path for r in openai_api.server.requests][:1] == ["/photos/photo.jpg"]
+
+
+def test_plain_output_shows_each_score_best_first_and_what_it_measures(openai_api, photo, capsys):
+    code = cli.main(["caption", str(photo), "--theme", "apple pie", "--engine", "openai", "--json"])
+    ranked = json.loads(capsys.readouterr().out)["captions"]
+    assert code == 0
+    code = cli.main(["caption", str(photo), "--theme", "apple pie", "--engine", "openai"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    lines = out.splitlines()
+    assert [line.split("] ", 1)[1] for line in lines] == [c["text"] for c in ranked]  # the same order as --json
+    assert lines[0] == f" 1. [0 safe · fit {ranked[0]['score']:.3f}] {ranked[0]['text']}"
+    assert "ranked by: CLIP " in err and "not how funny" in err
