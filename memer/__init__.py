@@ -2,7 +2,8 @@
 
 The package's face: ``memer.search``, ``memer.captions``, ``memer.describe``,
 ``memer.render``, ``memer.own_picture`` and ``memer.uploaded_file`` are the
-pipeline's functions (:mod:`memer.pipeline`), with its result types and errors.
+pipeline's functions (:mod:`memer.pipeline`), with its result types and errors;
+``memer.make`` writes several memes in one run (:mod:`memer.several`).
 They are looked up on first use, so ``import memer`` stays cheap: torch,
 open_clip, transformers, openai, PIL and numpy are imported only inside the
 functions that need them.
@@ -36,6 +37,8 @@ _LAZY = {
     "render": "memer.pipeline",
     "own_picture": "memer.pipeline",
     "uploaded_file": "memer.pipeline",
+    "make": "memer.several",  # several memes in one run, written to a folder
+    "Several": "memer.several",
     "SearchResult": "memer.pipeline",
     "SourceStatus": "memer.pipeline",
     "Meme": "memer.pipeline",
@@ -58,11 +61,13 @@ __all__ = [
     "PictureDescription",
     "RenderError",
     "SearchResult",
+    "Several",
     "SourceError",
     "SourceStatus",
     "__version__",
     "captions",
     "describe",
+    "make",
     "own_picture",
     "render",
     "search",

@@ -11,11 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from memer import __version__, cli_hints, cli_layout
-from memer.candidates import source_display_name
 from memer.cli_cache import add_cache
+from memer.cli_make import add_make as _add_make
+from memer.cli_make import choices as _choices
+from memer.cli_make import engine_choices as _engine_choices
+from memer.cli_make import print_drops as _print_drops
+from memer.cli_make import score_text
+from memer.cli_make import searched as _searched
+from memer.cli_make import sources_help as _sources_help
 from memer.cli_output import (  # noqa: F401 - the exit codes, named here too
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -25,45 +30,12 @@ from memer.cli_output import (  # noqa: F401 - the exit codes, named here too
     safe,
     say,
 )
+from memer.cli_output import LANGUAGE_HELP as _LANGUAGE_HELP
 from memer.cli_output import progress as _progress
-from memer.errors import ConfigError, MemerError, SourceError
-
-
-def _choices(module: str, name: str) -> tuple[str, ...] | None:
-    """A step's own list of choices (positions, engines), so the CLI never re-lists them.
-
-    None when a bad ``MEMER_*`` setting stops the step from importing: ``--help`` still works,
-    and the command itself then reports the setting in one line.
-    """
-    import importlib
-
-    try:
-        return tuple(getattr(importlib.import_module(module), name))
-    except ConfigError:
-        return None
-
-
-def _sources_help() -> str:
-    """The --sources help, from the source registry."""
-    from memer.sources import source_choices
-
-    return f"comma-separated: {','.join(source_choices())}"
-
-
-def _engine_choices() -> tuple[str, ...] | None:
-    """The --engine choices, from the engine registry (None when a bad MEMER_* setting stops its import)."""
-    try:
-        from memer.captioning import engines
-    except ConfigError:
-        return None
-    return tuple(engine.name for engine in engines())
-
+from memer.cli_output import warn_undrawn as _warn_undrawn
+from memer.errors import MemerError
 
 # --- memer render ---------------------------------------------------------------
-
-_LANGUAGE_HELP = (
-    "the captions' language: a code (hi, ja, pt-BR) or a name (Hindi); default MEMER_LANGUAGE, else English"
-)
 
 
 def _add_render(sub: argparse._SubParsersAction) -> None:
@@ -122,12 +94,6 @@ def _run_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_undrawn(warnings: list[str]) -> None:
-    """Characters left out of the meme, said on stderr (nothing vanishes silently)."""
-    for line in warnings:
-        say(f"warning: {safe(line, 500)}")
-
-
 # --- memer search ---------------------------------------------------------------
 
 
@@ -162,42 +128,6 @@ def _run_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_drops(result) -> None:
-    """One short line per kind of failure, with a count: why some pictures never reached the list."""
-    for drop in result.drop_reasons:
-        pictures = "picture" if drop.count == 1 else "pictures"
-        say(f"{drop.count} {pictures} dropped: {safe(drop.reason, 120)}")
-
-
-def _searched(query: str, sources: str | None, **options: Any):
-    """pipeline.search, each failed source said on its own line, and a clear error when every source failed."""
-    from memer import pipeline
-
-    try:
-        with _progress() as progress:
-            result = pipeline.search(query, sources=sources, progress=progress, **options)
-    except pipeline.SearchFailed as err:
-        _report_sources(err.sources)
-        raise
-    _report_sources(result.sources)
-    if result.all_failed:
-        names = ", ".join(source_display_name(status.name) for status in result.failed_sources)
-        raise SourceError(
-            f"every picture source failed ({names}), so nothing was searched.",
-            "Check the internet connection and try again, or build the Open Images cache "
-            "(memer cache build) to search offline; see the reasons above.",
-            code="source.all_failed",
-            fix="--sources",
-        )
-    return result
-
-
-def _report_sources(statuses) -> None:
-    for status in statuses:
-        if not status.ok:
-            say(f"{source_display_name(status.name)} failed: {safe(status.message)}")
-
-
 # --- memer caption --------------------------------------------------------------
 
 
@@ -222,6 +152,7 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
 def _run_caption(args: argparse.Namespace) -> int:
     import json
 
+    from memer.caption_rank import rank_batch
     from memer.captioning import check_seed, choose_engine, describe_picture, generate_captions, get_engine
     from memer.images import open_image
     from memer.language import resolve_language
@@ -252,131 +183,26 @@ def _run_caption(args: argparse.Namespace) -> int:
             seed=seed,
             language=language,
         )
+        rank_batch(batch, picture, args.theme, progress=progress)  # best first: --caption N of make is the Nth here
     if args.json:
         print(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
         return 0
     for number, caption in enumerate(batch.captions, 1):
         why = f"  ({safe(', '.join(caption.categories))})" if caption.categories else ""
-        print(f"{number:2d}. [{caption.level} {caption.level_name}] {safe(caption.text, 500)}{why}")
+        shown = f"{caption.level} {caption.level_name}{score_text(caption)}"
+        print(f"{number:2d}. [{shown}] {safe(caption.text, 500)}{why}")
     print(
         f"engine: {batch.engine} ({safe(batch.model, 100)}); safety check: {safe(batch.safety_check)}", file=sys.stderr
     )
+    if batch.ranked_by:
+        print(
+            f"ranked by: {safe(batch.ranked_by)} (how well the words match the picture, not how funny)", file=sys.stderr
+        )
     if description.strip() and not args.description.strip():
         print(f"description: {safe(description)}", file=sys.stderr)
     if batch.note:
         print(f"note: {safe(batch.note)}", file=sys.stderr)
     return 0
-
-
-# --- memer make -----------------------------------------------------------------
-
-
-def _add_make(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("make", help="the whole pass: search, pick, caption, render")
-    p.add_argument("query")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--pick", type=int, default=1, help="use the Nth ranked picture (1 = best)")
-    p.add_argument("--caption", type=int, default=1, help="use the Nth caption that is not unsafe")
-    p.add_argument("--engine", choices=_engine_choices(), default=None)
-    p.add_argument("--style", default=None)
-    p.add_argument("--language", default=None, help=_LANGUAGE_HELP)
-    cli_layout.add_position(p, _choices("memer.rendering", "POSITIONS"))
-    p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
-    p.add_argument("--sources", default=None, help=_sources_help())
-    p.add_argument("--image", metavar="PATH_OR_URL", default=None, help="your own picture instead of a search")
-    p.add_argument("--seed", default=None, help="a whole number: the same seed gives the same local captions")
-    p.set_defaults(run=_run_make)
-
-
-def _run_make(args: argparse.Namespace) -> int:
-
-    from memer import pipeline
-    from memer.captioning import check_seed
-    from memer.errors import CaptionError, RenderError
-    from memer.language import resolve_language
-    from memer.rendering import png_path, save_png
-
-    if args.pick < 1 or args.caption < 1:
-        raise MemerError(
-            "--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.", code="input.invalid", fix="--pick"
-        )
-    seed = check_seed(args.seed)
-    language = resolve_language(args.language).code  # said before minutes of work
-    output = png_path(args.output)  # adds .png, refuses other extensions, before minutes of work
-    if not output.parent.is_dir():  # say so before minutes of work
-        raise RenderError(
-            f"The folder {output.parent} does not exist.",
-            "Create it or write somewhere else.",
-            code="render.cannot_write",
-            fix="--output",
-        )
-
-    if args.image is not None:
-        picture = pipeline.own_picture(args.image)  # no search: the picture is yours
-    else:
-        picture = _search_and_pick(args)
-
-    with _progress() as progress:
-        batch = pipeline.captions(
-            picture,
-            theme=args.query,
-            engine=args.engine,
-            style=args.style,
-            progress=progress,
-            seed=seed,
-            language=language,
-        )
-    usable = batch.usable(allow_unsafe=args.allow_unsafe)
-    if args.caption > len(usable):
-        held_back = len(batch.captions) - len(usable)
-        raise CaptionError(
-            f"--caption {args.caption}: only {len(usable)} usable captions came back"
-            + (f" ({held_back} held back as unsafe)." if held_back else "."),
-            "Pick a smaller number, run again for new captions, or pass --allow-unsafe.",
-            code="caption.none_usable",
-            fix="--caption",
-        )
-    caption = usable[args.caption - 1]
-
-    meme = pipeline.render(
-        picture,
-        caption.text,
-        position=args.position,
-        engine=batch.engine,
-        description=batch.description,
-        language=language,
-    )
-    written = save_png(output, meme.png)
-    print(f"Wrote {written}" + (f" (caption at: {meme.position_used})" if args.position == "auto" else ""))
-    _warn_undrawn(meme.warnings)
-    print(f"Caption: {safe(caption.text, 500)}  [{caption.level_name}; {batch.engine} {safe(batch.model, 100)}]")
-    print(safe(meme.attribution, 500))
-    if picture.restrictions:  # a link's rights, a generator's licence
-        print(f"Note: {safe(picture.restrictions, 500)}")
-    if picture.page_url:
-        print(f"Picture: {safe(picture.page_url, 500)}")
-    return 0
-
-
-def _search_and_pick(args: argparse.Namespace):
-    result = _searched(args.query, args.sources)
-    _print_drops(result)
-    if not result.candidates:
-        some_failed = bool(result.failed_sources)
-        raise SourceError(
-            f"No pictures found for {safe(args.query, 120)!r}.",
-            "Try other words" + (", or fix the failed sources above." if some_failed else "."),
-            code="source.none_found",
-            fix="query",
-        )
-    if args.pick > len(result.candidates):
-        raise SourceError(
-            f"--pick {args.pick}: only {len(result.candidates)} pictures were found.",
-            "Pick a smaller number.",
-            code="input.invalid",
-            fix="--pick",
-        )
-    return result.candidates[args.pick - 1]
 
 
 # --- memer config ---------------------------------------------------------------

@@ -110,3 +110,12 @@ def quiet_libraries() -> None:
     for name in _LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module=r"(huggingface_hub|transformers|open_clip|timm|torch|torchvision)\b")
+
+
+LANGUAGE_HELP = "the captions' language: a code (hi, ja, pt-BR) or a name (Hindi); default MEMER_LANGUAGE, else English"
+
+
+def warn_undrawn(warnings: list[str]) -> None:
+    """Characters left out of the meme, said on stderr (nothing vanishes silently)."""
+    for line in warnings:
+        say(f"warning: {safe(line, 500)}")

@@ -349,7 +349,7 @@ def captions(
     describe_first: bool | None = None,
     language: str | None = None,
 ) -> CaptionBatch:
-    """Caption candidates for the picked picture, each with a safety level.
+    """Caption candidates for the picked picture, each with a safety level, best first (:mod:`memer.caption_rank`).
 
     The picture itself goes along (OpenAI and a local vision-language model look
     at a small copy), with its description in words: ``description``, else the
@@ -357,6 +357,7 @@ def captions(
     writes, else the title. ``batch.description`` is the one used, for the PNG's alt text.
     The engine is chosen once here and used for both, in ``language`` (memer.language.resolve_language).
     """
+    from memer.caption_rank import rank_batch
     from memer.captioning import choose_engine, generate_captions, get_engine
 
     say = progress or silent
@@ -381,6 +382,7 @@ def captions(
         language=chosen_language,
     )
     batch.description = (words or "").strip()
+    rank_batch(batch, picture, theme, progress=say)  # best first by CLIP fit (settings.RANK_CAPTIONS)
     say(f"{len(batch.captions)} captions ready", 1.0)
     return batch
 

@@ -1,7 +1,8 @@
-"""Rank candidates against a query by CLIP similarity, one copy of each file kept.
+"""Rank candidates against a query by CLIP similarity, one copy of each file kept; and captions against a picture.
 
 Pure numpy over vectors any encoder made: the pipeline embeds (``memer.clip``),
-this module only compares. Of duplicates, the better-credited copy stays.
+this module only compares. Of duplicate pictures, the better-credited copy stays;
+a caption that repeats a better one goes down the list (:func:`rank_captions`).
 """
 
 from __future__ import annotations
@@ -145,3 +146,75 @@ def _duplicate_reason(
         if similarity >= threshold:
             return f"{original}, image similarity {similarity:.2f})"
     return ""
+
+
+# --- captions -----------------------------------------------------------------------
+
+CAPTION_WORDS_SAME = 0.8  # difflib ratio of two captions' word lists at which one reads as a copy of the other
+
+
+def _words(text: str) -> list[str]:
+    """A caption's words, lower case, without punctuation: what a reader compares two captions by."""
+    import re
+
+    return re.findall(r"\w+", text.lower())
+
+
+def near_duplicate(a: str, b: str, similarity: float, threshold: float) -> bool:
+    """Two captions a reader would call the same: CLIP text cosine >= ``threshold``, or mostly the same words."""
+    from difflib import SequenceMatcher
+
+    if similarity >= threshold:
+        return True
+    words_a, words_b = _words(a), _words(b)
+    return words_a == words_b or SequenceMatcher(None, words_a, words_b).ratio() >= CAPTION_WORDS_SAME
+
+
+def rank_captions(
+    image_vector: np.ndarray,
+    topic_vector: np.ndarray,
+    caption_vectors: np.ndarray,
+    texts: Sequence[str],
+    *,
+    topic_weight: float | None = None,
+    dedupe_threshold: float | None = None,
+    last: Sequence[bool] | None = None,
+) -> tuple[list[int], list[float], list[int | None]]:
+    """The captions best first: (order, score per caption, which earlier caption each one repeats or None).
+
+    A caption's score is ``(1 - topic_weight) * cos(picture, caption) + topic_weight * cos(topic, caption)``
+    on unit vectors from one CLIP model: how well its words match what the picture shows and what the meme
+    is about, not whether it is funny. A near-duplicate (:func:`near_duplicate`) of a better caption goes
+    below every caption that is not one, so the first few differ; those marked in ``last`` (the unsafe
+    ones) go below all the others. Ties keep the writer's order.
+    """
+    import numpy as np
+
+    weight = settings.CAPTION_TOPIC_WEIGHT if topic_weight is None else topic_weight
+    threshold = settings.CAPTION_DEDUPE_THRESHOLD if dedupe_threshold is None else dedupe_threshold
+    vectors = _unit_rows(np.asarray(caption_vectors, dtype=np.float32))
+    if vectors.shape[0] != len(texts):
+        raise ValueError(f"need one caption vector per caption ({len(texts)}), got {vectors.shape[0]}")
+    if not texts:
+        return [], [], []
+    image = _unit_rows(np.asarray(image_vector, dtype=np.float32).reshape(1, -1))[0]
+    topic = _unit_rows(np.asarray(topic_vector, dtype=np.float32).reshape(1, -1))[0]
+    scores = [float(s) for s in (1.0 - weight) * (vectors @ image) + weight * (vectors @ topic)]
+    held = list(last) if last is not None else [False] * len(texts)
+    by_score = sorted(range(len(texts)), key=lambda i: (-scores[i], i))
+    repeats: list[int | None] = [None] * len(texts)
+    kept: list[int] = []  # the better captions so far, not held back: what a later one may repeat
+    for i in by_score:
+        repeats[i] = next(
+            (j for j in kept if near_duplicate(texts[i], texts[j], float(vectors[i] @ vectors[j]), threshold)), None
+        )
+        if repeats[i] is None and not held[i]:
+            kept.append(i)
+    order = sorted(by_score, key=lambda i: (bool(held[i]), repeats[i] is not None))  # stable: score order within
+    return order, scores, repeats
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

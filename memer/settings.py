@@ -205,6 +205,14 @@ LANGUAGE = _str("LANGUAGE", "", "captions' language: a code (hi, ja, pt-BR) or a
 DESCRIBE = _bool("DESCRIBE", True, "describe a picture that comes without a description (one model call)")
 TEMPERATURE = _float("TEMPERATURE", 0.7, "sampling temperature")
 TOP_P = _float("TOP_P", 0.95, "nucleus sampling")
+# The score is CLIP similarity (caption vs picture and topic), not humour: docs/limits.md says what it misses.
+RANK_CAPTIONS = _bool("RANK_CAPTIONS", True, "show captions best first by CLIP fit (off: in the order written)")
+CAPTION_TOPIC_WEIGHT = _float(
+    "CAPTION_TOPIC_WEIGHT", 0.25, "the topic's share of a caption's score (the picture's: the rest)"
+)
+CAPTION_DEDUPE_THRESHOLD = _float(
+    "CAPTION_DEDUPE_THRESHOLD", 0.95, "CLIP text similarity at which a caption repeats a better one"
+)
 
 # --- captions with OpenAI (memer/captioning/openai_engine.py, memer/openai_client.py) ---
 _step("Captions: OpenAI")

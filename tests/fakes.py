@@ -89,6 +89,8 @@ class FakePipeline:
         self.calls: list[tuple[str, tuple, dict]] = []
         self.fail: dict[str, BaseException] = {}
         self.levels = list(LEVELS)
+        # Set to one score per caption to answer as a ranked batch does (memer.caption_rank); None: as written.
+        self.scores: list[float] | None = None
         self.on_call: Callable[[str], Any] | None = (
             None  # called as on_call(step) while a step runs (to look at the app mid-work)
         )
@@ -200,6 +202,10 @@ class FakePipeline:
         check = language_note(check, chosen_language, multilingual=engine == "openai")
         batch = CaptionBatch(captions, engine, "fake-model", check, note="")
         batch.description = f"a picture of {theme}"
+        if self.scores is not None:
+            for caption, score in zip(captions, self.scores):
+                caption.score = score
+            batch.ranked_by = "CLIP fake-clip fit with the picture and topic"
         return batch
 
     def describe(

@@ -447,7 +447,9 @@ def test_ai_memer_notebook_over_the_stood_in_world(world, tmp_path):
                 button(page, "Write captions").click()
                 captions = page.locator(".memer-caption-button")
                 expect(captions.first).to_be_visible()
-                chosen = captions.nth(1).inner_text().split(" · ", 1)[1].replace("\xa0", " ")
+                label = captions.nth(1).inner_text().replace("\xa0", " ")
+                assert re.match(r"2\. ✅ safe · fit -?\d\.\d\d · ", label), label  # ranked: its score shown
+                chosen = re.sub(r"^\d+\. [^·]+ · fit -?\d\.\d\d · ", "", label)
                 captions.nth(1).click()
                 expect(page.locator(".memer-caption-text textarea")).to_have_value(chosen.replace(" / ", "\n"))
                 words = "-".join(re.findall(r"[a-z0-9]+", chosen.lower())[:3])

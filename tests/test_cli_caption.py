@@ -19,6 +19,11 @@ from memer import cli, settings
 from tests.standins.openai_api import FAKE_KEY
 
 
+@pytest.fixture(autouse=True)
+def _ranked_by_the_tiny_clip(tiny_clip_settings):
+    """Captions are ranked by CLIP (memer.caption_rank): here the tiny random one, as a user's would be."""
+
+
 @pytest.fixture
 def photo(tmp_path) -> Path:
     path = tmp_path / "photo.jpg"
@@ -43,12 +48,14 @@ def test_openai_json_makes_two_requests_and_prints_ten_levelled_captions(openai_
     assert {c["level"] for c in payload["captions"]} == {0, 1}
     assert payload["safety_check"].startswith("OpenAI moderation (omni-moderation-latest)")
     assert payload["engine"] == "openai" and payload["note"] == ""
+    assert payload["ranked_by"].startswith("CLIP ") and all(isinstance(c["score"], float) for c in payload["captions"])
     assert FAKE_KEY not in out + err
     # The picture went along (vision grounding is on by default).
     assert "data:image/jpeg;base64," in openai_api.completion_requests[0].body.decode()
 
 
-def test_plain_output_lists_captions_with_levels(openai_api, photo, capsys):
+def test_plain_output_lists_captions_with_levels(openai_api, photo, capsys, monkeypatch):
+    monkeypatch.setattr(settings, "RANK_CAPTIONS", False)  # in the order written, no score
     openai_api.flag_words = {"grandma": ("harassment", 0.9, True)}
     code = cli.main(
         ["caption", str(photo), "--theme", "apple pie", "--engine", "openai", "--n", "3", "--style", "sarcastic"]
@@ -156,3 +163,16 @@ def test_caption_takes_a_picture_link(openai_api, photo, capsys):
     assert code == 0, err
     assert len(out.splitlines()) == 2
     assert [r.path for r in openai_api.server.requests][:1] == ["/photos/photo.jpg"]
+
+
+def test_plain_output_shows_each_score_best_first_and_what_it_measures(openai_api, photo, capsys):
+    code = cli.main(["caption", str(photo), "--theme", "apple pie", "--engine", "openai", "--json"])
+    ranked = json.loads(capsys.readouterr().out)["captions"]
+    assert code == 0
+    code = cli.main(["caption", str(photo), "--theme", "apple pie", "--engine", "openai"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    lines = out.splitlines()
+    assert [line.split("] ", 1)[1] for line in lines] == [c["text"] for c in ranked]  # the same order as --json
+    assert lines[0] == f" 1. [0 safe · fit {ranked[0]['score']:.3f}] {ranked[0]['text']}"
+    assert "ranked by: CLIP " in err and "not how funny" in err

@@ -49,27 +49,37 @@ def _make(capsys, *args):
     return code, out.out, out.err
 
 
+def _shown(pick: int = 1) -> list[str]:
+    """The captions of the ``pick``-th picture in the order memer shows them (ranked): what --caption counts in."""
+    from memer import pipeline
+
+    candidate = pipeline.search("apple pie").candidates[pick - 1]
+    return [caption.text for caption in pipeline.captions(candidate, theme="apple pie", engine="openai").captions]
+
+
 def test_pick_and_caption_choose_the_nth(world, tmp_path, capsys):
     out = tmp_path / "second.png"
     code, _stdout, _ = _make(
         capsys, "--engine", "openai", "--pick", "2", "--caption", "3", "--position", "top", "-o", str(out)
     )
     assert code == 0
-    assert (
-        Image.open(out).text["Caption"]
-        == clean_caption(world.openai.captions[2])
-        == "Grandma said one slice. Grandma is not here"
-    )
+    shown = _shown(pick=2)
+    written = [clean_caption(c) for c in world.openai.captions[: len(shown)]]
+    assert len(shown) == 10 and sorted(shown) == sorted(written) and shown != written  # reordered, none lost
+    assert Image.open(out).text["Caption"] == shown[2]  # the third shown, not the third the model wrote
 
 
-def test_unsafe_captions_are_skipped_unless_allowed(world, tmp_path, capsys):
+def test_unsafe_captions_are_shown_last_and_picked_only_when_allowed(world, tmp_path, capsys):
     first, _second = world.openai.captions[:2]
     world.openai.flag_words[first.split()[0].lower()] = ("violence", 0.9, True)
+    assert _shown()[-1] == clean_caption(first)  # the unsafe one goes last, whatever its score
     out = tmp_path / "m.png"
-    assert _make(capsys, "--engine", "openai", "-o", str(out))[0] == 0
-    chosen = Image.open(out).text["Caption"]
-    assert chosen != first
-    assert _make(capsys, "--engine", "openai", "--allow-unsafe", "-o", str(out))[0] == 0
+    for caption in range(1, 10):  # the nine usable ones, in the order shown
+        assert _make(capsys, "--engine", "openai", "--caption", str(caption), "-o", str(out))[0] == 0
+        assert Image.open(out).text["Caption"] != clean_caption(first)
+    code, _stdout, stderr = _make(capsys, "--engine", "openai", "--caption", "10", "-o", str(out))
+    assert code == 1 and "only 9 usable captions came back (1 held back as unsafe)" in stderr
+    assert _make(capsys, "--engine", "openai", "--allow-unsafe", "--caption", "10", "-o", str(out))[0] == 0
     assert Image.open(out).text["Caption"] == clean_caption(first)
 
 

@@ -18,6 +18,9 @@ class Caption:
     model: str
     level: int = SAFE  # 0 safe, 1 sensitive, 2 unsafe
     categories: list[str] = field(default_factory=list)  # what put it above level 0
+    score: float | None = (
+        None  # how well it fits the picture and topic (CLIP; memer.rank.rank_captions); None: unranked
+    )
 
     @property
     def level_name(self) -> str:
@@ -36,6 +39,7 @@ class Caption:
             "categories": list(self.categories),
             "engine": self.engine,
             "model": self.model,
+            "score": None if self.score is None else round(self.score, 4),
         }
 
 
@@ -49,6 +53,7 @@ class CaptionBatch:
     safety_check: str  # e.g. "OpenAI moderation (omni-moderation-latest)" or "offline word list (weaker)"
     note: str = ""  # e.g. why fewer than N came back
     description: str = ""  # what the prompt said the picture shows (the source's words or a model's)
+    ranked_by: str = ""  # how the captions were put in order, e.g. "CLIP ViT-B-32 fit"; "": as written
 
     @property
     def texts(self) -> list[str]:
@@ -65,6 +70,7 @@ class CaptionBatch:
             "safety_check": self.safety_check,
             "note": self.note,
             "description": self.description,
+            "ranked_by": self.ranked_by,
             "captions": [caption.to_dict() for caption in self.captions],
         }
 

@@ -2,7 +2,8 @@
 
 Find (:mod:`~memer.ui.search_panel`) -> pick (:mod:`~memer.ui.gallery`) ->
 captions (:mod:`~memer.ui.captions_panel`) -> edit (:mod:`~memer.ui.editor`)
--> preview and download (:mod:`~memer.ui.preview`). Long steps run in the
+-> preview and download (:mod:`~memer.ui.preview`), or several at once
+(:mod:`~memer.ui.several_panel`). Long steps run in the
 background (:mod:`~memer.ui.jobs`), so the app answers while they work; what
 the user made is kept per picture (:mod:`~memer.ui.work`).
 """
@@ -22,6 +23,7 @@ from memer.ui.jobs import Debounced, Runner
 from memer.ui.own_panel import OwnPicturePanel
 from memer.ui.preview import Preview
 from memer.ui.search_panel import SearchPanel
+from memer.ui.several_panel import SeveralPanel
 from memer.ui.style import CSS, heading
 from memer.ui.work import PictureWork, WorkStore
 
@@ -56,6 +58,7 @@ class App:
         self.captions = CaptionsPanel(pipeline, self.runner, self._current, self._use_caption)
         self.editor = Editor(self._edited)
         self.preview = Preview(pipeline, self.runner)
+        self.several = SeveralPanel(pipeline, self.runner, self._current, self.editor.look)
         self._render_later = Debounced(
             self.runner, self._render_now, lambda: settings.UI_PREVIEW_DELAY, name="memer-ui-preview"
         )
@@ -69,6 +72,8 @@ class App:
                 self.captions.widget,
                 w.HTML(value=heading("4. Edit")),
                 self.editor.widget,
+                w.HTML(value=heading("Several at once")),
+                self.several.widget,
             ],
             layout=w.Layout(padding="0 12px 0 0", **column),
         )

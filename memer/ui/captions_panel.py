@@ -66,9 +66,11 @@ def default_language(choices: dict[str, str]) -> str:
 
 
 def caption_label(index: int, caption: Caption) -> str:
-    """A caption as its button reads: number, safety badge, text (its line breaks as " / ")."""
+    """A caption as its button reads: number, safety badge, its fit score when ranked, text (line breaks as " / ")."""
     text = display_safe(caption.text.replace("\n", " / "), 300)
-    return f"{index + 1}. {BADGES.get(caption.level, '?')} · {text}"
+    score = getattr(caption, "score", None)
+    fit = f"fit {score:.2f} · " if score is not None else ""
+    return f"{index + 1}. {BADGES.get(caption.level, '?')} · {fit}{text}"
 
 
 def flag_reason(caption: Caption, safety_check: str) -> str:
@@ -305,6 +307,8 @@ class CaptionsPanel:
         self.list.children = buttons
         checks = list(dict.fromkeys(work.safety_checks)) if work is not None else []
         note = f"Safety check: {', '.join(checks)}." if checks else ""
+        if work is not None and work.ranked_by:
+            note += f" Each batch best first by {work.ranked_by} (how well the words match it, not how funny)."
         if work is not None and work.note:
             note += f" {work.note}"
         self.safety_note.value = note_html(note)

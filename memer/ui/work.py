@@ -20,6 +20,7 @@ class PictureWork:
     engine: str = ""  # of the last batch (goes into the PNG's metadata)
     note: str = ""  # the last batch's note (e.g. fewer came back)
     description: str = ""  # what the caption model saw in the picture (goes into the PNG's alt text)
+    ranked_by: str = ""  # how the last batch was put in order (memer.caption_rank); "": as written
     chosen: int | None = None  # index into captions of the caption in use
     text: str = ""  # the caption as edited
     confirmed_unsafe: set[int] = field(default_factory=set)  # unsafe captions the user chose anyway
@@ -29,9 +30,15 @@ class PictureWork:
         self.safety_checks.append(batch.safety_check)
         self.engine, self.note = batch.engine, batch.note
         self.description = getattr(batch, "description", "") or self.description
+        self.ranked_by = getattr(batch, "ranked_by", "")
 
     def first_safe(self, start: int = 0) -> int | None:
         return next((i for i, c in enumerate(self.captions) if i >= start and c.usable), None)
+
+    def top(self, count: int) -> list[Caption]:
+        """The first ``count`` captions shown that may be used: not unsafe, or unsafe and confirmed by the user."""
+        usable = [c for i, c in enumerate(self.captions) if c.usable or i in self.confirmed_unsafe]
+        return usable[:count]
 
 
 class WorkStore:
