@@ -66,7 +66,9 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="set a caption on a picture, Impact style")
     p.add_argument("image", help="the background picture")
     p.add_argument("text", help="the caption; for --position both, split top|bottom with '|'")
-    p.add_argument("-o", "--output", required=True, help="where to write the PNG")
+    p.add_argument(
+        "-o", "--output", required=True, help="where to write it: .png; a moving picture also .gif, .webp (APNG: .png)"
+    )
     p.add_argument("--position", choices=_choices("memer.rendering", "POSITIONS"), default="bottom")
     p.add_argument("--font-size", default="auto", help="'auto' (fit) or a size in pixels")
     p.add_argument("--keep-case", action="store_true", help="do not upper-case the caption")
@@ -92,8 +94,9 @@ def _parse_font_size(value: str) -> int | None:
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    from memer import images
+    from memer import images, settings
     from memer import rendering as render
+    from memer.cli_animation import render_animated
 
     options = render.RenderOptions(
         position=args.position,
@@ -102,7 +105,9 @@ def _run_render(args: argparse.Namespace) -> int:
         attribution=args.attribution,
     )
     render.check_caption(args.text)  # before the picture is opened
-    picture = images.open_image(args.image)
+    if render_animated(args.image, args.text, options, args.output):
+        return 0
+    picture = images.open_image(args.image, max_side=settings.OUTPUT_SIZE)
     meme = render.render_meme(picture, args.text, options)
     png = render.png_bytes(meme, render.meme_metadata(None, args.text))
     written = render.save_png(args.output, png)
@@ -267,27 +272,20 @@ def _run_make(args: argparse.Namespace) -> int:
 
     from memer import pipeline
     from memer.captioning import check_seed
-    from memer.errors import CaptionError, RenderError
-    from memer.rendering import png_path, save_png
+    from memer.cli_animation import check_output_for, make_output
+    from memer.errors import CaptionError
 
     if args.pick < 1 or args.caption < 1:
         raise MemerError(
             "--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.", code="input.invalid", fix="--pick"
         )
     seed = check_seed(args.seed)
-    output = png_path(args.output)  # adds .png, refuses other extensions, before minutes of work
-    if not output.parent.is_dir():  # say so before minutes of work
-        raise RenderError(
-            f"The folder {output.parent} does not exist.",
-            "Create it or write somewhere else.",
-            code="render.cannot_write",
-            fix="--output",
-        )
-
+    output = make_output(args.output)  # .png, .gif or .webp; other extensions refused before minutes of work
     if args.image is not None:
         picture = pipeline.own_picture(args.image)  # no search: the picture is yours
     else:
         picture = _search_and_pick(args)
+    check_output_for(output, picture)  # a still picture gives a PNG: said before the captions are written
 
     with _progress() as progress:
         batch = pipeline.captions(
@@ -308,8 +306,12 @@ def _run_make(args: argparse.Namespace) -> int:
     meme = pipeline.render(
         picture, caption.text, position=args.position, engine=batch.engine, description=batch.description
     )
-    written = save_png(output, meme.png)
-    print(f"Wrote {written}")
+    written = meme.save(output)
+    print(
+        f"Wrote {written} ({meme.summary(written.suffix.lower().lstrip('.').replace('apng', 'png'))})"
+        if meme.animated
+        else f"Wrote {written}"
+    )
     print(f"Caption: {safe(caption.text, 500)}  [{caption.level_name}; {batch.engine} {safe(batch.model, 100)}]")
     print(safe(meme.attribution, 500))
     if picture.restrictions:  # a link's rights, a generator's licence

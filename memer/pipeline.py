@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,9 @@ from memer import settings
 from memer.candidates import ImageCandidate, source_display_name
 from memer.errors import ImageError, MemerError, ModelError, SourceError
 from memer.progress import Progress, silent
+
+# The finished meme (re-exported: the faces and the contract name pipeline.Meme).
+from memer.rendering.meme import Meme as Meme
 
 # Your own picture, the pass's other way in (re-exported: the CLI and the app call pipeline.own_picture).
 from memer.sources.own import OWN_CREDIT as OWN_CREDIT
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     from memer.captioning import Engine
     from memer.captioning.base import CaptionBatch, PictureDescription
     from memer.clip import ClipModel
+    from memer.rendering.animation import Animation
 
 # The pipeline's name for the one progress mechanism (memer.progress): what every face passes in.
 ProgressHook = Progress
@@ -95,30 +99,6 @@ def drop_reasons(failed: Sequence[tuple[ImageCandidate, str]]) -> list[DropReaso
 
     counts = Counter(reason.split(":", 1)[0].strip() or "unknown" for _, reason in failed)
     return [DropReason(reason, count) for reason, count in counts.most_common()]
-
-
-@dataclass
-class Meme:
-    image: Image.Image
-    caption: str
-    attribution: str
-    filename: str  # a safe suggestion, e.g. "apple-pie-meme.png"
-    metadata: dict[str, str] = field(default_factory=dict)  # PNG text: caption, source, author, licence ...
-    font_size: int | None = None  # the caption's size in pixels on the finished meme (what auto-fit chose)
-
-    @cached_property
-    def png(self) -> bytes:
-        """The PNG with its metadata, encoded on first use: a live preview shows ``image`` and never pays for it."""
-        from memer.rendering import png_bytes
-
-        return png_bytes(self.image, self.metadata)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the meme's PNG (with its credits) to ``path``, atomically; returns the path written (``.png``
-        added when missing). No half-written file is ever left, even when the save fails."""
-        from memer.rendering import save_png
-
-        return save_png(path, self.png)
 
 
 def search(
@@ -446,7 +426,7 @@ def render(
     from memer import rendering
     from memer.rendering.draw import render_placed
 
-    picture = _picture(candidate)
+    path = _picture_file(candidate)
     strip = attribution_strip or settings.ATTRIBUTION_STRIP
     options = rendering.RenderOptions(
         position=position,
@@ -456,12 +436,24 @@ def render(
         text_color=text_color,
         outline_color=outline_color,
     )
-    image, placed = render_placed(picture, text, options)  # laid out once: the size a face shows comes along
-    if candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label):
-        image = rendering.add_ai_label(image)
+    label = candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label)
+    rendering.check_caption(text)  # before an animation's frames are decoded
+    moving = _open_animation_cached(
+        str(path), path.stat().st_mtime_ns, settings.OUTPUT_SIZE, settings.MAX_ANIMATION_PIXELS
+    )
+    animation = None
+    if moving is not None:  # every frame captioned, the text laid out once
+        captioned = rendering.render_animation(moving, text, options, ai_label=label)
+        animation, image, placed = captioned.animation, captioned.frames[0], captioned.placements
+    else:
+        picture = _open_cached(str(path), path.stat().st_mtime_ns).copy()
+        image, placed = render_placed(picture, text, options)  # laid out once: the size a face shows comes along
+        if label:
+            image = rendering.add_ai_label(image)
     metadata = rendering.meme_metadata(candidate, text, engine, description=description)
     size = max((placement.layout.size for placement in placed), default=None)
-    return Meme(image, text, candidate.attribution(), meme_filename(candidate.title or text), metadata, size)
+    name = meme_filename(candidate.title or text).removesuffix(".png") + f".{animation.kind if animation else 'png'}"
+    return Meme(image, text, candidate.attribution(), name, metadata, size, animation)
 
 
 def meme_filename(name: str) -> str:
@@ -470,7 +462,13 @@ def meme_filename(name: str) -> str:
 
 
 def _picture(candidate: ImageCandidate) -> Image.Image:
-    """The candidate's picture, downloading it first if the search did not."""
+    """The candidate's picture (an animation's first frame), downloading it first if the search did not."""
+    path = _picture_file(candidate)
+    return _open_cached(str(path), path.stat().st_mtime_ns).copy()
+
+
+def _picture_file(candidate: ImageCandidate) -> Path:
+    """The candidate's picture file, downloaded first if the search did not."""
     from memer import http
 
     path = candidate.path
@@ -484,12 +482,20 @@ def _picture(candidate: ImageCandidate) -> Image.Image:
                 code="image.download_failed",
                 fix="image",
             ) from err
-    return _open_cached(str(path), Path(path).stat().st_mtime_ns).copy()
+    return Path(path)
 
 
 @lru_cache(maxsize=4)
 def _open_cached(path: str, mtime_ns: int) -> Image.Image:
-    """Re-rendering the same picture (live preview) decodes it once."""
+    """Re-rendering the same picture (live preview) decodes it once, and only as large as a meme needs."""
     from memer.images import open_image
 
-    return open_image(path)
+    return open_image(path, max_side=settings.OUTPUT_SIZE)
+
+
+@lru_cache(maxsize=2)
+def _open_animation_cached(path: str, mtime_ns: int, longest: int, max_pixels: int) -> Animation | None:
+    """An animated picture's frames, decoded once for every re-render (None for a still picture)."""
+    from memer.rendering.animation import open_animation
+
+    return open_animation(path, longest=longest, max_pixels=max_pixels)

@@ -4,12 +4,15 @@ Layout (``layout``: which words go on which line, at what size) is a pure
 function of the text, a font measurer and a box, so it can be tested without
 drawing; ``fonts`` knows which font draws which character, ``draw`` places and
 draws what the layout decided, and ``png`` writes the result with its credits.
+``animation`` captions every frame of a moving picture, ``formats`` writes it
+as GIF, WebP or APNG, and ``meme`` is the finished meme either way.
 Importing this package is cheap: PIL is imported only inside the functions
 that draw or encode.
 """
 
 from __future__ import annotations
 
+from memer.rendering.animation import Animation, open_animation, render_animation
 from memer.rendering.draw import POSITIONS, Placement, RenderOptions, plan_meme, render_meme
 from memer.rendering.label import add_ai_label
 from memer.rendering.layout import check_caption
@@ -18,14 +21,17 @@ from memer.rendering.png import meme_metadata, png_bytes, png_path, save_png
 # What a user calls; the parts inside (fonts, layout, bidi) are imported from their own modules.
 __all__ = [
     "POSITIONS",
+    "Animation",
     "Placement",
     "RenderOptions",
     "add_ai_label",
     "check_caption",
     "meme_metadata",
+    "open_animation",
     "plan_meme",
     "png_bytes",
     "png_path",
+    "render_animation",
     "render_meme",
     "save_png",
 ]
