@@ -106,15 +106,19 @@ def _paletted(frame: Image.Image) -> Image.Image:
 
 def _disposals(animation: Animation, kind: str) -> list[int] | None:
     """The disposal per frame in ``kind``'s numbering: GIF 0-3 (unspecified, none, background, previous),
-    APNG 0-2 (none, background, previous). The frames are whole pictures, so any choice shows the same."""
+    APNG 0-2 (none, background, previous).
+
+    The frames are whole pictures, so "none" and "background" show the same, and are kept as read.
+    "Restore to previous" is written as "none": Pillow's encoder builds each frame as a change from the one
+    before, which "previous" would undo (tests/test_render_animation.py shows it decoding wrongly).
+    """
     read = animation.disposals
     if read is None:
         return None
-    if animation.kind == kind:
-        return list(read)
-    if kind == "png":  # from GIF
-        return [max(0, value - 1) for value in read]
-    return [value + 1 for value in read]  # from APNG
+    if animation.kind == "png":  # to GIF numbering
+        read = [value + 1 for value in read]
+    gif = [1 if value == 3 else value for value in read]
+    return gif if kind == "gif" else [max(0, value - 1) for value in gif]
 
 
 def gif_comment(metadata: dict[str, str] | None) -> bytes:
