@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from memer.captioning import Engine
     from memer.captioning.base import CaptionBatch, PictureDescription
     from memer.clip import ClipModel
-    from memer.rendering.animation import Animation
 
 # The pipeline's name for the one progress mechanism (memer.progress): what every face passes in.
 ProgressHook = Progress
@@ -424,7 +423,6 @@ def render(
     A generated picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL).
     """
     from memer import rendering
-    from memer.rendering.draw import render_placed
 
     path = _picture_file(candidate)
     strip = attribution_strip or settings.ATTRIBUTION_STRIP
@@ -438,16 +436,14 @@ def render(
     )
     label = candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label)
     rendering.check_caption(text)  # before an animation's frames are decoded
-    moving = _open_animation_cached(
-        str(path), path.stat().st_mtime_ns, settings.OUTPUT_SIZE, settings.MAX_ANIMATION_PIXELS
-    )
     animation = None
-    if moving is not None:  # every frame captioned, the text laid out once
+    if moving := rendering.cached_animation(path):  # every frame captioned, the text laid out once
         captioned = rendering.render_animation(moving, text, options, ai_label=label)
         animation, image, placed = captioned.animation, captioned.frames[0], captioned.placements
     else:
         picture = _open_cached(str(path), path.stat().st_mtime_ns).copy()
-        image, placed = render_placed(picture, text, options)  # laid out once: the size a face shows comes along
+        # laid out once: the size a face shows comes along
+        image, placed = rendering.draw.render_placed(picture, text, options)
         if label:
             image = rendering.add_ai_label(image)
     metadata = rendering.meme_metadata(candidate, text, engine, description=description)
@@ -491,11 +487,3 @@ def _open_cached(path: str, mtime_ns: int) -> Image.Image:
     from memer.images import open_image
 
     return open_image(path, max_side=settings.OUTPUT_SIZE)
-
-
-@lru_cache(maxsize=2)
-def _open_animation_cached(path: str, mtime_ns: int, longest: int, max_pixels: int) -> Animation | None:
-    """An animated picture's frames, decoded once for every re-render (None for a still picture)."""
-    from memer.rendering.animation import open_animation
-
-    return open_animation(path, longest=longest, max_pixels=max_pixels)

@@ -124,3 +124,27 @@ def test_output_without_an_extension_gets_png_and_other_extensions_are_refused(t
     assert (tmp_path / "noext.png").read_bytes().startswith(b"\x89PNG") and not (tmp_path / "noext").exists()
     refused = _memer("render", str(picture), "hi", "-o", str(tmp_path / "meme.jpg"))
     assert refused.returncode == 1 and ".png" in refused.stderr and not (tmp_path / "meme.jpg").exists()
+
+
+# --- animated pictures (issue 22) --------------------------------------------------------------------
+
+CHI = ROOT / "tests" / "data" / "animated" / "chi.gif"
+
+
+@pytest.mark.parametrize(("name", "kind"), [("meme.gif", "GIF"), ("meme.webp", "WEBP"), ("meme.png", "PNG")])
+def test_render_keeps_an_animated_gif_moving_in_the_format_asked(tmp_path, name, kind):
+    out = tmp_path / name
+    result = _memer("render", str(CHI), "it still moves", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    assert "frames, 320x240" in result.stderr and result.stderr.count("\n") == 1
+    meme = Image.open(out)
+    assert meme.format == kind and meme.n_frames > 10 and meme.info.get("loop") == 0
+
+
+def test_render_refuses_an_animation_to_jpeg_and_a_still_to_gif_in_one_line(tmp_path, picture):
+    result = _memer("render", str(CHI), "it moves", "-o", str(tmp_path / "meme.jpg"))
+    assert result.returncode == 1 and "GIF, WebP or APNG" in result.stderr and result.stderr.count("\n") == 1
+    result = _memer("render", str(picture), "still", "-o", str(tmp_path / "meme.gif"))
+    assert result.returncode == 1 and ".png" in result.stderr and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == [picture]

@@ -276,7 +276,9 @@ def test_an_animated_upload_is_kept_whole_and_ranking_sees_its_first_frame(tmp_p
 
     class RecordingClip:
         dim = 2
-        seen: list[Image.Image] = []
+
+        def __init__(self) -> None:
+            self.seen: list[Image.Image] = []
 
         def encode_images(self, images):
             self.seen.extend(image.copy() for image in images)

@@ -12,7 +12,7 @@ that draw or encode.
 
 from __future__ import annotations
 
-from memer.rendering.animation import Animation, open_animation, render_animation
+from memer.rendering.animation import Animation, cached_animation, open_animation, render_animation
 from memer.rendering.draw import POSITIONS, Placement, RenderOptions, plan_meme, render_meme
 from memer.rendering.label import add_ai_label
 from memer.rendering.layout import check_caption
@@ -25,6 +25,7 @@ __all__ = [
     "Placement",
     "RenderOptions",
     "add_ai_label",
+    "cached_animation",
     "check_caption",
     "meme_metadata",
     "open_animation",

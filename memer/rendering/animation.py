@@ -15,6 +15,7 @@ before any frame is decoded.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import warnings
@@ -164,6 +165,18 @@ def open_animation(
     )
     kept = None if kind == "webp" or any(d is None for d in disposals) else [int(d or 0) for d in disposals]
     return Animation(frames, durations, kept, _loop(loop, kind), kind, note, count)
+
+
+def cached_animation(path: str | Path) -> Animation | None:
+    """:func:`open_animation` of a file at the current settings, decoded once for every re-render (the live
+    preview); None for a still picture."""
+    path = Path(path)
+    return _cached(str(path), path.stat().st_mtime_ns, settings.OUTPUT_SIZE, settings.MAX_ANIMATION_PIXELS)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached(path: str, mtime_ns: int, longest: int, max_pixels: int) -> Animation | None:
+    return open_animation(path, longest=longest, max_pixels=max_pixels)
 
 
 def _target(size: tuple[int, int], longest: int) -> tuple[int, int]:
