@@ -437,7 +437,7 @@ def render(
     label = candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label)
     rendering.check_caption(text)  # before an animation's frames are decoded
     animation = None
-    if moving := rendering.cached_animation(path):  # every frame captioned, the text laid out once
+    if moving := rendering.animation.cached_animation(path):  # every frame captioned, the text laid out once
         captioned = rendering.render_animation(moving, text, options, ai_label=label)
         animation, image, placed = captioned.animation, captioned.frames[0], captioned.placements
     else:

@@ -12,7 +12,7 @@ that draw or encode.
 
 from __future__ import annotations
 
-from memer.rendering.animation import Animation, cached_animation, open_animation, render_animation
+from memer.rendering.animation import open_animation, render_animation
 from memer.rendering.draw import POSITIONS, Placement, RenderOptions, plan_meme, render_meme
 from memer.rendering.label import add_ai_label
 from memer.rendering.layout import check_caption
@@ -21,11 +21,9 @@ from memer.rendering.png import meme_metadata, png_bytes, png_path, save_png
 # What a user calls; the parts inside (fonts, layout, bidi) are imported from their own modules.
 __all__ = [
     "POSITIONS",
-    "Animation",
     "Placement",
     "RenderOptions",
     "add_ai_label",
-    "cached_animation",
     "check_caption",
     "meme_metadata",
     "open_animation",
