@@ -441,7 +441,7 @@ def render(
         captioned = rendering.render_animation(moving, text, options, ai_label=label)
         animation, image, placed = captioned.animation, captioned.frames[0], captioned.placements
     else:
-        picture = _open_cached(str(path), path.stat().st_mtime_ns).copy()
+        picture = _open_cached(str(path), path.stat().st_mtime_ns, settings.OUTPUT_SIZE).copy()
         # laid out once: the size a face shows comes along
         image, placed = rendering.draw.render_placed(picture, text, options)
         if label:
@@ -458,9 +458,9 @@ def meme_filename(name: str) -> str:
 
 
 def _picture(candidate: ImageCandidate) -> Image.Image:
-    """The candidate's picture (an animation's first frame), downloading it first if the search did not."""
+    """The candidate's picture (an animation's first frame) at the meme's size, downloaded first if need be."""
     path = _picture_file(candidate)
-    return _open_cached(str(path), path.stat().st_mtime_ns).copy()
+    return _open_cached(str(path), path.stat().st_mtime_ns, settings.OUTPUT_SIZE).copy()
 
 
 def _picture_file(candidate: ImageCandidate) -> Path:
@@ -482,8 +482,9 @@ def _picture_file(candidate: ImageCandidate) -> Path:
 
 
 @lru_cache(maxsize=4)
-def _open_cached(path: str, mtime_ns: int) -> Image.Image:
-    """Re-rendering the same picture (live preview) decodes it once, and only as large as a meme needs."""
+def _open_cached(path: str, mtime_ns: int, longest: int) -> Image.Image:
+    """Re-rendering the same picture (live preview) decodes and scales it once, and decodes only what a meme needs."""
     from memer.images import open_image
+    from memer.rendering.draw import fit_picture
 
-    return open_image(path, max_side=settings.OUTPUT_SIZE)
+    return fit_picture(open_image(path, max_side=longest), longest)

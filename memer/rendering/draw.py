@@ -115,6 +115,12 @@ def _scaled(image: Image.Image, target: tuple[int, int]) -> Image.Image:
     return rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=1.0)
 
 
+def fit_picture(image: Image.Image, longest: int) -> Image.Image:
+    """``image`` as the renderer would scale it for a ``longest``-pixel meme: a picture kept at this size (the
+    pipeline's cache) is drawn on again without being scaled again."""
+    return _scaled(image, _target_size(image.size, longest))
+
+
 @dataclass(frozen=True)
 class Placement:
     """A laid-out text block and the y of its top edge on the canvas (it is centred across)."""
