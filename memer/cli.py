@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from memer import __version__, cli_hints
+from memer import __version__, cli_hints, cli_layout
 from memer.candidates import source_display_name
 from memer.cli_cache import add_cache
 from memer.cli_output import (  # noqa: F401 - the exit codes, named here too
@@ -61,18 +61,24 @@ def _engine_choices() -> tuple[str, ...] | None:
 
 # --- memer render ---------------------------------------------------------------
 
+_LANGUAGE_HELP = (
+    "the captions' language: a code (hi, ja, pt-BR) or a name (Hindi); default MEMER_LANGUAGE, else English"
+)
+
 
 def _add_render(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="set a caption on a picture, Impact style")
     p.add_argument("image", help="the background picture")
-    p.add_argument("text", help="the caption; for --position both, split top|bottom with '|'")
+    p.add_argument("text", nargs="?", default="", help="the caption (split top|bottom with '|'); optional with --box")
     p.add_argument(
         "-o", "--output", required=True, help="where to write it: .png; a moving picture also .gif, .webp (APNG: .png)"
     )
-    p.add_argument("--position", choices=_choices("memer.rendering", "POSITIONS"), default="bottom")
+    cli_layout.add_position(p, _choices("memer.rendering", "POSITIONS"))
+    cli_layout.add_boxes(p)
     p.add_argument("--font-size", default="auto", help="'auto' (fit) or a size in pixels")
     p.add_argument("--keep-case", action="store_true", help="do not upper-case the caption")
     p.add_argument("--attribution", default=None, help="burn this credit line into the bottom edge")
+    p.add_argument("--language", default=None, help="the caption's language, for its letter case (tr: İ)")
     p.set_defaults(run=_run_render)
 
 
@@ -97,22 +103,35 @@ def _run_render(args: argparse.Namespace) -> int:
     from memer import images, settings
     from memer import rendering as render
     from memer.cli_animation import render_animated
+    from memer.rendering.coverage import caption_warnings
 
     options = render.RenderOptions(
         position=args.position,
         font_size=_parse_font_size(args.font_size),
         keep_case=args.keep_case,
         attribution=args.attribution,
+        language=args.language,
+        boxes=cli_layout.boxes(args),
     )
-    render.check_caption(args.text)  # before the picture is opened
-    if render_animated(args.image, args.text, options, args.output):
+    if args.text or not options.boxes:
+        render.check_caption(args.text)  # before the picture is opened
+    words = args.text or " / ".join(box.text for box in options.boxes)
+    if render_animated(args.image, args.text, words, options, args.output):
+        _warn_undrawn(caption_warnings(args.text, args.keep_case))
         return 0
     picture = images.open_image(args.image, max_side=settings.OUTPUT_SIZE)
     meme = render.render_meme(picture, args.text, options)
-    png = render.png_bytes(meme, render.meme_metadata(None, args.text))
+    png = render.png_bytes(meme, render.meme_metadata(None, words))
     written = render.save_png(args.output, png)
     print(written)
+    _warn_undrawn(caption_warnings(args.text, args.keep_case))
     return 0
+
+
+def _warn_undrawn(warnings: list[str]) -> None:
+    """Characters left out of the meme, said on stderr (nothing vanishes silently)."""
+    for line in warnings:
+        say(f"warning: {safe(line, 500)}")
 
 
 # --- memer search ---------------------------------------------------------------
@@ -196,6 +215,7 @@ def _add_caption(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=_engine_choices(), default=None)
     p.add_argument("--model", default=None)
     p.add_argument("--style", default=None, help="funny (default), wholesome, sarcastic, poem or haiku")
+    p.add_argument("--language", default=None, help=_LANGUAGE_HELP)
     p.add_argument("--n", type=int, default=None, help="how many captions (default 10)")
     p.add_argument("--json", action="store_true", help="print the captions with their safety levels as JSON")
     p.add_argument("--seed", default=None, help="a whole number: the same seed gives the same local captions")
@@ -210,9 +230,11 @@ def _run_caption(args: argparse.Namespace) -> int:
 
     from memer.captioning import check_seed, choose_engine, describe_picture, generate_captions, get_engine
     from memer.images import open_image
+    from memer.language import resolve_language
     from memer.pipeline import own_picture, should_describe
 
     seed = check_seed(args.seed)  # a bad --seed is said before a model loads
+    language = resolve_language(args.language)  # and a bad --language
     own = own_picture(args.image)  # a file or an http(s) link
     assert own.path is not None  # own_picture keeps every picture on disk
     picture = open_image(own.path)
@@ -221,7 +243,9 @@ def _run_caption(args: argparse.Namespace) -> int:
     with _progress() as progress:
         # `caption` describes only when asked (--describe), `make` by MEMER_DESCRIBE: the pipeline's one rule
         if should_describe(description, describe_first=args.describe):
-            description = describe_picture(picture, engine=engine, model=args.model, progress=progress).text
+            description = describe_picture(
+                picture, engine=engine, model=args.model, progress=progress, language=language
+            ).text
         batch = generate_captions(
             args.theme,
             description=description,
@@ -232,6 +256,7 @@ def _run_caption(args: argparse.Namespace) -> int:
             n=args.n,
             progress=progress,
             seed=seed,
+            language=language,
         )
     if args.json:
         print(json.dumps(batch.to_dict(), indent=2, ensure_ascii=False))
@@ -260,7 +285,8 @@ def _add_make(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--caption", type=int, default=1, help="use the Nth caption that is not unsafe")
     p.add_argument("--engine", choices=_engine_choices(), default=None)
     p.add_argument("--style", default=None)
-    p.add_argument("--position", choices=_choices("memer.rendering", "POSITIONS"), default="bottom")
+    p.add_argument("--language", default=None, help=_LANGUAGE_HELP)
+    cli_layout.add_position(p, _choices("memer.rendering", "POSITIONS"))
     p.add_argument("--allow-unsafe", action="store_true", help="let level-2 captions be picked")
     p.add_argument("--sources", default=None, help=_sources_help())
     p.add_argument("--image", metavar="PATH_OR_URL", default=None, help="your own picture instead of a search")
@@ -274,12 +300,14 @@ def _run_make(args: argparse.Namespace) -> int:
     from memer.captioning import check_seed
     from memer.cli_animation import check_output_for, make_output
     from memer.errors import CaptionError
+    from memer.language import resolve_language
 
     if args.pick < 1 or args.caption < 1:
         raise MemerError(
             "--pick and --caption count from 1.", "Use e.g. --pick 1 --caption 2.", code="input.invalid", fix="--pick"
         )
     seed = check_seed(args.seed)
+    language = resolve_language(args.language).code  # said before minutes of work
     output = make_output(args.output)  # .png, .gif or .webp; other extensions refused before minutes of work
     if args.image is not None:
         picture = pipeline.own_picture(args.image)  # no search: the picture is yours
@@ -289,7 +317,13 @@ def _run_make(args: argparse.Namespace) -> int:
 
     with _progress() as progress:
         batch = pipeline.captions(
-            picture, theme=args.query, engine=args.engine, style=args.style, progress=progress, seed=seed
+            picture,
+            theme=args.query,
+            engine=args.engine,
+            style=args.style,
+            progress=progress,
+            seed=seed,
+            language=language,
         )
     usable = batch.usable(allow_unsafe=args.allow_unsafe)
     if args.caption > len(usable):
@@ -304,14 +338,18 @@ def _run_make(args: argparse.Namespace) -> int:
     caption = usable[args.caption - 1]
 
     meme = pipeline.render(
-        picture, caption.text, position=args.position, engine=batch.engine, description=batch.description
+        picture,
+        caption.text,
+        position=args.position,
+        engine=batch.engine,
+        description=batch.description,
+        language=language,
     )
     written = meme.save(output)
-    print(
-        f"Wrote {written} ({meme.summary(written.suffix.lower().lstrip('.').replace('apng', 'png'))})"
-        if meme.animated
-        else f"Wrote {written}"
-    )
+    notes = [meme.summary(written.suffix.lower().lstrip(".").replace("apng", "png"))] if meme.animated else []
+    notes += [f"caption at: {meme.position_used}"] if args.position == "auto" else []
+    print(f"Wrote {written}" + (f" ({'; '.join(notes)})" if notes else ""))
+    _warn_undrawn(meme.warnings)
     print(f"Caption: {safe(caption.text, 500)}  [{caption.level_name}; {batch.engine} {safe(batch.model, 100)}]")
     print(safe(meme.attribution, 500))
     if picture.restrictions:  # a link's rights, a generator's licence

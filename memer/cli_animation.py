@@ -49,9 +49,10 @@ def check_output_for(output: Path, picture: ImageCandidate) -> None:
             ) from None
 
 
-def render_animated(image: str, text: str, options: RenderOptions, output: str) -> bool:
+def render_animated(image: str, text: str, words: str, options: RenderOptions, output: str) -> bool:
     """``memer render`` for a moving picture: every frame captioned, written in the format ``output`` names,
-    the path printed and what was written said on stderr. False (nothing done) for a still picture."""
+    the path printed and what was written said on stderr. False (nothing done) for a still picture. ``words``:
+    the caption for the credits (the boxes' texts when there is no caption)."""
     from memer.rendering import meme_metadata
     from memer.rendering.animation import is_animated, open_animation, render_animation
     from memer.rendering.formats import meme_path
@@ -65,7 +66,7 @@ def render_animated(image: str, text: str, options: RenderOptions, output: str) 
     target, kind = meme_path(output, animated=True, default=animation.kind)  # before the frames are drawn
     captioned = render_animation(animation, text, options)
     frames = captioned.animation
-    meme = Meme(frames.frames[0], text, "", target.name, meme_metadata(None, text), None, frames)
+    meme = Meme(frames.frames[0], words, "", target.name, meme_metadata(None, words), animation=frames)
     written = meme.save(target)
     print(written)
     print(f"memer: wrote {meme.summary(kind)}", file=sys.stderr)

@@ -21,6 +21,12 @@ def _seed(err: MemerError) -> str:
     return "Use a whole number from 0 to 2**63 - 1, e.g. --seed 42."
 
 
+def _language(err: MemerError) -> str:
+    if err.fix == "MEMER_LANGUAGE":
+        return "Set MEMER_LANGUAGE to a language code such as hi, ja or pt-BR, or a name such as Hindi, or unset it."
+    return "Give --language a code such as hi, ja or pt-BR, or a name such as Hindi."
+
+
 # code -> the hint the CLI prints after the message (a function when it depends on ``fix``).
 HINTS: dict[str, str | Callable[[MemerError], str]] = {
     "openai.no_key": (
@@ -35,6 +41,7 @@ HINTS: dict[str, str | Callable[[MemerError], str]] = {
     "caption.bad_seed": _seed,
     "caption.no_theme": "Say what the meme is about, e.g. --theme 'apple pie'.",
     "caption.bad_count": "Ask for at least one (--n 1 or more).",
+    "language.unknown": _language,
     "caption.unknown_style": lambda err: f"{err.hint.rstrip('.')} (--style).",
     "caption.unknown_engine": lambda err: (
         f"{err.hint.rstrip('.')} (--engine)." if err.fix == "engine" else f"Set MEMER_CAPTION_ENGINE: {err.hint}"

@@ -9,6 +9,7 @@ type error, not a surprise in a notebook.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from memer.captioning.base import CaptionBatch, PictureDescription
     from memer.pipeline import Meme, SearchResult
     from memer.progress import Progress
+    from memer.rendering.boxes import TextBox
 
 
 class Pipeline(Protocol):
@@ -48,6 +50,7 @@ class Pipeline(Protocol):
         seed: int | str | None = None,
         description: str | None = None,
         describe_first: bool | None = None,
+        language: str | None = None,
     ) -> CaptionBatch:
         """Captions for the picture in use, each with its safety level."""
         ...
@@ -60,6 +63,7 @@ class Pipeline(Protocol):
         model: str | None = None,
         api_key: str | None = None,
         progress: Progress | None = None,
+        language: str | None = None,
     ) -> PictureDescription:
         """One sentence that says what the picture shows."""
         ...
@@ -69,7 +73,7 @@ class Pipeline(Protocol):
         candidate: ImageCandidate,
         text: str,
         *,
-        position: str = "bottom",
+        position: str = "auto",
         font_size: int | None = None,
         keep_case: bool = False,
         attribution_strip: bool = False,
@@ -78,6 +82,8 @@ class Pipeline(Protocol):
         outline_color: str = "black",
         ai_label: bool | None = None,
         description: str = "",
+        language: str | None = None,
+        boxes: Sequence[TextBox] = (),
     ) -> Meme:
         """The finished meme: ``text`` set on the picture."""
         ...

@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.candidates import ImageCandidate, source_display_name
+from memer.described import described as _described
+from memer.described import should_describe as should_describe  # the one rule (re-exported: the CLI calls it)
 from memer.errors import ImageError, MemerError, ModelError, SourceError
+from memer.language import resolve_language
 from memer.progress import Progress, silent
 
 # The finished meme (re-exported: the faces and the contract name pipeline.Meme).
@@ -33,9 +36,9 @@ from memer.text import collapse_whitespace, file_words, plain_title
 if TYPE_CHECKING:
     from PIL import Image
 
-    from memer.captioning import Engine
     from memer.captioning.base import CaptionBatch, PictureDescription
     from memer.clip import ClipModel
+    from memer.rendering.boxes import TextBox
 
 # The pipeline's name for the one progress mechanism (memer.progress): what every face passes in.
 ProgressHook = Progress
@@ -321,6 +324,7 @@ def captions(
     seed: int | str | None = None,
     description: str | None = None,
     describe_first: bool | None = None,
+    language: str | None = None,
 ) -> CaptionBatch:
     """Caption candidates for the picked picture, each with a safety level.
 
@@ -328,16 +332,17 @@ def captions(
     at a small copy), with its description in words: ``description``, else the
     source's, else (:func:`should_describe`: ``describe_first``, default settings.DESCRIBE) one the model
     writes, else the title. ``batch.description`` is the one used, for the PNG's alt text.
-    The engine is chosen once here and used for both.
+    The engine is chosen once here and used for both, in ``language`` (memer.language.resolve_language).
     """
     from memer.captioning import choose_engine, generate_captions, get_engine
 
     say = progress or silent
+    chosen_language = resolve_language(language)  # a bad language is said before any model loads
     chosen = get_engine(choose_engine(engine, api_key))
     picture = _picture(candidate)
     words = description if description is not None else candidate.description
     if should_describe(words, describe_first):
-        words = _described(candidate, picture, chosen, model=model, api_key=api_key, progress=say).text
+        words = _described(candidate, picture, chosen, model, api_key, say, chosen_language).text
     say(f"Writing captions ({chosen.name} engine) …", None)
     batch = generate_captions(
         theme,
@@ -350,18 +355,11 @@ def captions(
         api_key=api_key,
         progress=say,
         seed=seed,
+        language=chosen_language,
     )
     batch.description = (words or "").strip()
     say(f"{len(batch.captions)} captions ready", 1.0)
     return batch
-
-
-def should_describe(words: str | None, describe_first: bool | None = None) -> bool:
-    """The one rule for describing the picture: only when it has no words, and ``describe_first`` (an override,
-    e.g. the CLI's --describe) else settings.DESCRIBE says so. One model call more."""
-    if (words or "").strip():
-        return False
-    return settings.DESCRIBE if describe_first is None else describe_first
 
 
 def describe(
@@ -371,44 +369,23 @@ def describe(
     model: str | None = None,
     api_key: str | None = None,
     progress: ProgressHook | None = None,
+    language: str | None = None,
 ) -> PictureDescription:
     """One sentence that says what the picked picture shows, by the caption engine's model (empty when it cannot see).
 
-    Remembered per picture file and model, so the app can show it and the captions reuse it without a second call.
+    Remembered per picture file, model and language, so the app can show it and the captions reuse it at once.
     """
     from memer.captioning import choose_engine, get_engine
 
-    chosen = get_engine(choose_engine(engine, api_key))
-    return _described(candidate, _picture(candidate), chosen, model=model, api_key=api_key, progress=progress)
-
-
-def _described(
-    candidate: ImageCandidate,
-    picture: Image.Image,
-    engine: Engine,
-    *,
-    model: str | None,
-    api_key: str | None,
-    progress: ProgressHook | None,
-) -> PictureDescription:
-    """The picture described by ``engine`` (already chosen), once per picture file and model."""
-    from memer.captioning import describe_picture
-
-    key = (str(candidate.path), engine.name, model or "")
-    if key not in _descriptions:
-        (progress or silent)("Describing the picture …", None)
-        _descriptions[key] = describe_picture(picture, engine=engine, model=model, api_key=api_key, progress=progress)
-    return _descriptions[key]
-
-
-_descriptions: dict[tuple[str, str, str], PictureDescription] = {}
+    chosen, chosen_language = get_engine(choose_engine(engine, api_key)), resolve_language(language)
+    return _described(candidate, _picture(candidate), chosen, model, api_key, progress, chosen_language)
 
 
 def render(
     candidate: ImageCandidate,
     text: str,
     *,
-    position: str = "bottom",
+    position: str = "auto",
     font_size: int | None = None,
     keep_case: bool = False,
     attribution_strip: bool = False,
@@ -417,12 +394,16 @@ def render(
     outline_color: str = "black",
     ai_label: bool | None = None,
     description: str = "",
+    language: str | None = None,
+    boxes: Sequence[TextBox] = (),
 ) -> Meme:
-    """Set ``text`` on the picked picture and return the finished meme.
-
-    A generated picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL).
-    """
+    """Set ``text`` on the picked picture (at ``position``: memer.rendering.POSITIONS; ``Meme.position_used`` says
+    where auto put it), with free text ``boxes`` (then ``text`` may be empty); the finished meme. A generated
+    picture gets a small "AI-generated" tag when ``ai_label`` (default settings.AI_LABEL); ``language`` (default
+    settings.LANGUAGE) sets the letter case's rules (memer.rendering.case)."""
     from memer import rendering
+    from memer.rendering.compose import position_used, render_placed
+    from memer.rendering.coverage import caption_warnings
 
     path = _picture_file(candidate)
     strip = attribution_strip or settings.ATTRIBUTION_STRIP
@@ -433,23 +414,27 @@ def render(
         attribution=candidate.attribution() if strip else None,
         text_color=text_color,
         outline_color=outline_color,
+        language=language,
+        boxes=tuple(boxes),
     )
     label = candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label)
-    rendering.check_caption(text)  # before an animation's frames are decoded
+    words = text.strip() or " / ".join(box.text for box in boxes)  # the caption, else the boxes' texts
+    if text.strip() or not boxes:
+        rendering.check_caption(text)  # before an animation's frames are decoded
     animation = None
-    if moving := rendering.animation.cached_animation(path):  # every frame captioned, the text laid out once
+    if moving := rendering.animation.cached_animation(path):  # every frame captioned, planned on the first
         captioned = rendering.render_animation(moving, text, options, ai_label=label)
         animation, image, placed = captioned.animation, captioned.frames[0], captioned.placements
     else:
         picture = _open_cached(str(path), path.stat().st_mtime_ns, settings.OUTPUT_SIZE).copy()
-        # laid out once: the size a face shows comes along
-        image, placed = rendering.draw.render_placed(picture, text, options)
+        image, placed = render_placed(picture, text, options)  # laid out once: the size a face shows comes along
         if label:
             image = rendering.add_ai_label(image)
-    metadata = rendering.meme_metadata(candidate, text, engine, description=description)
-    size = max((placement.layout.size for placement in placed), default=None)
-    name = meme_filename(candidate.title or text).removesuffix(".png") + f".{animation.kind if animation else 'png'}"
-    return Meme(image, text, candidate.attribution(), name, metadata, size, animation)
+    metadata = rendering.meme_metadata(candidate, words, engine, description=description)
+    size, used = max((p.layout.size for p in placed if p.where != "box"), default=None), position_used(placed)
+    name = meme_filename(candidate.title or words).removesuffix(".png") + f".{animation.kind if animation else 'png'}"
+    warnings = caption_warnings(words, keep_case)
+    return Meme(image, words, candidate.attribution(), name, metadata, size, warnings, used, animation)
 
 
 def meme_filename(name: str) -> str:

@@ -201,6 +201,7 @@ _step("Captions")
 CAPTION_ENGINE = _str("CAPTION_ENGINE", "", "openai or local", "openai when a key is found, else local")
 N_CAPTIONS = _int("N_CAPTIONS", 10, "captions per request")
 CAPTION_STYLE = _str("CAPTION_STYLE", "funny", "funny, wholesome, sarcastic, poem or haiku")
+LANGUAGE = _str("LANGUAGE", "", "captions' language: a code (hi, ja, pt-BR) or a name (Hindi)", "English")
 DESCRIBE = _bool("DESCRIBE", True, "describe a picture that comes without a description (one model call)")
 TEMPERATURE = _float("TEMPERATURE", 0.7, "sampling temperature")
 TOP_P = _float("TOP_P", 0.95, "nucleus sampling")
@@ -243,6 +244,11 @@ DESCRIPTION_MAX_TOKENS = _int("DESCRIPTION_MAX_TOKENS", 60, "tokens for the pict
 # The trained offline classifier (alt-profanity-check's model): probability of offensive language.
 CLASSIFIER_UNSAFE = _float("CLASSIFIER_UNSAFE", 0.8, "the classifier's probability at or above which a caption is 2")
 CLASSIFIER_SENSITIVE = _float("CLASSIFIER_SENSITIVE", 0.5, "... and at or above which it is 1")
+# The local vision-language model also rates each picture+caption pair (captioning/picture_safety.py).
+LOCAL_PICTURE_CHECK = _bool(
+    "LOCAL_PICTURE_CHECK", True, "the local vision model rates each picture+caption pair 0/1/2 (one batched call)"
+)
+LOCAL_PICTURE_CHECK_SECONDS = _float("LOCAL_PICTURE_CHECK_SECONDS", 60.0, "wall-clock limit on that call's answers")
 # Parameter counts (billions) of known models, for the memory estimate when no config is at hand.
 MODEL_PARAMETERS_B = {
     "Qwen/Qwen3-VL-2B-Instruct": 2.13,
@@ -293,10 +299,37 @@ OUTLINE = _float("OUTLINE", 0.08, "outline width, as a fraction of the font size
 LINE_SPACING = _float("LINE_SPACING", 1.12, "baseline to baseline, in font sizes")
 FONT_DIR = _path("FONT_DIR", PACKAGE_DIR / "fonts", "where the fonts are", "the bundled memer/fonts/")
 FONT = _path("FONT", None, "the caption font", "$MEMER_FONT_DIR/Anton-Regular.ttf")
-# The last two bring Korean (Hangul) and monochrome emoji, so no character a caption may hold vanishes.
+# Noto Bold for the scripts of South and South-East Asia, the Caucasus and Ethiopia (first: DejaVu has some of
+# them in part, and one word must not mix fonts); then DejaVu (Greek, Cyrillic, Hebrew, Arabic, symbols), CJK,
+# Korean (Hangul) and monochrome emoji, so no character a caption may hold vanishes.
+_SCRIPT_FONTS = [
+    "NotoSansDevanagari-Bold.ttf",
+    "NotoSansBengali-Bold.ttf",
+    "NotoSansTamil-Bold.ttf",
+    "NotoSansTelugu-Bold.ttf",
+    "NotoSansGujarati-Bold.ttf",
+    "NotoSansGurmukhi-Bold.ttf",
+    "NotoSansKannada-Bold.ttf",
+    "NotoSansMalayalam-Bold.ttf",
+    "NotoSansSinhala-Bold.ttf",
+    "NotoSansThai-Bold.ttf",
+    "NotoSansLao-Bold.ttf",
+    "NotoSansKhmer-Bold.ttf",
+    "NotoSansMyanmar-Bold.ttf",
+    "NotoSerifTibetan-Bold.ttf",
+    "NotoSansGeorgian-Bold.ttf",
+    "NotoSansArmenian-Bold.ttf",
+    "NotoSansEthiopic-Bold.ttf",
+]
 FALLBACK_FONTS = _list(
     "FALLBACK_FONTS",
-    ["DejaVuSansCondensed-Bold.ttf", "DroidSansFallbackFull.ttf", "NanumSquareB.ttf", "NotoEmoji-Bold.ttf"],
+    [
+        *_SCRIPT_FONTS,
+        "DejaVuSansCondensed-Bold.ttf",
+        "DroidSansFallbackFull.ttf",
+        "NanumSquareB.ttf",
+        "NotoEmoji-Bold.ttf",
+    ],
     "fonts for characters the caption font lacks, in order: names in FONT_DIR or paths",
 )
 EMOJI_FONT = _path("EMOJI_FONT", None, "colour emoji font file", "a system colour emoji font, if installed")

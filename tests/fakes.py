@@ -11,7 +11,7 @@ states the stood-in world does not (unsafe captions, failures at each step).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,11 @@ from PIL import Image, ImageDraw
 from memer import pipeline
 from memer.candidates import ImageCandidate
 from memer.captioning.base import Caption, CaptionBatch, PictureDescription
+from memer.captioning.safety import language_note
+from memer.language import resolve_language
 from memer.pipeline import Meme, SearchResult, SourceStatus
 from memer.progress import Progress
+from memer.rendering.boxes import TextBox
 
 COLOURS = [
     (230, 126, 34),
@@ -168,6 +171,7 @@ class FakePipeline:
         seed: int | str | None = None,
         description: str | None = None,
         describe_first: bool | None = None,
+        language: str | None = None,
     ) -> CaptionBatch:
         self._enter(
             "captions",
@@ -181,8 +185,10 @@ class FakePipeline:
                 "api_key": api_key,
                 "progress": progress,
                 "seed": seed,
+                "language": language,
             },
         )
+        chosen_language = resolve_language(language)  # the real check: a bad language fails as in the product
         if progress:
             progress("Writing captions…", 0.5)
         engine = engine or "local"
@@ -191,6 +197,7 @@ class FakePipeline:
             for text, level in zip(CAPTION_TEXTS, self.levels)
         ]
         check = "OpenAI moderation (omni-moderation-latest)" if engine == "openai" else "offline word list (weaker)"
+        check = language_note(check, chosen_language, multilingual=engine == "openai")
         batch = CaptionBatch(captions, engine, "fake-model", check, note="")
         batch.description = f"a picture of {theme}"
         return batch
@@ -203,8 +210,11 @@ class FakePipeline:
         model: str | None = None,
         api_key: str | None = None,
         progress: Progress | None = None,
+        language: str | None = None,
     ) -> PictureDescription:
-        self._enter("describe", (candidate,), {"engine": engine, "model": model, "api_key": api_key})
+        self._enter(
+            "describe", (candidate,), {"engine": engine, "model": model, "api_key": api_key, "language": language}
+        )
         return PictureDescription(f"a picture titled {candidate.title}", engine or "local", "fake-model")
 
     def own_picture(self, source: str | Path | bytes, *, name: str = "") -> ImageCandidate:
@@ -221,7 +231,7 @@ class FakePipeline:
         candidate: ImageCandidate,
         text: str,
         *,
-        position: str = "bottom",
+        position: str = "auto",
         font_size: int | None = None,
         keep_case: bool = False,
         attribution_strip: bool = False,
@@ -230,6 +240,8 @@ class FakePipeline:
         outline_color: str = "black",
         ai_label: bool | None = None,
         description: str = "",
+        language: str | None = None,
+        boxes: Sequence[TextBox] = (),
     ) -> Meme:
         """The real renderer (memer.pipeline.render): only search and captions are faked."""
         self._enter(
@@ -247,6 +259,8 @@ class FakePipeline:
             outline_color=outline_color,
             ai_label=ai_label,
             description=description,
+            language=language,
+            boxes=boxes,
         )
 
     def steps(self) -> list[str]:

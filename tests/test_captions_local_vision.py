@@ -10,7 +10,6 @@ from PIL import Image
 
 from memer import settings
 from memer.captioning import generate_captions, local_engine
-from memer.captioning.classifier import CLASSIFIER_CHECK
 from memer.captioning.local_vision import downscaled
 from memer.captioning.model_kind import TEXT, VISION
 from tests.standins.settings import override
@@ -32,7 +31,8 @@ class Spy:
 
 @pytest.fixture(autouse=True)
 def _cpu_and_short(monkeypatch):
-    override(monkeypatch, DEVICE="cpu", MAX_NEW_TOKENS=8, LOCAL_VISION_SIZE=96)
+    # These tests watch the caption sampling; the picture+caption check (a second generate) has its own file.
+    override(monkeypatch, DEVICE="cpu", MAX_NEW_TOKENS=8, LOCAL_VISION_SIZE=96, LOCAL_PICTURE_CHECK=False)
 
 
 @pytest.fixture
@@ -61,11 +61,13 @@ def test_the_config_says_it_sees(spied):
     assert local.kind == VISION and local.sees_pictures and local.processor is not None
 
 
-def test_ten_captions_from_one_generate_that_encodes_the_picture_once(spied):
+def test_ten_captions_from_one_generate_that_encodes_the_picture_once(spied, monkeypatch):
     local, generate, vision = spied
+    override(monkeypatch, LOCAL_PICTURE_CHECK=True)
     batch = generate_captions("apple pie", image=_noise(1), engine="local", model=local.name, n=10, seed=7)
 
-    assert len(generate.calls) == 1
+    # One generate writes the captions, one more rates each picture+caption pair (test_captions_picture_safety.py).
+    assert len(generate.calls) == 2 and generate.calls[1]["do_sample"] is False
     call = generate.calls[0]
     assert call["do_sample"] is True and call["output"].shape[0] == 10
     # generate continues 10 rows from the one pass over prompt and picture: their shared cache, no pixels again.
@@ -73,10 +75,11 @@ def test_ten_captions_from_one_generate_that_encodes_the_picture_once(spied):
     cache = call.get("cache", call.get("past_key_values"))
     assert cache.get_seq_length() == call["output"].shape[1] - 1  # the prompt once, then every step: one cache
     # The vision tower ran once, on one picture's patches, not ten copies.
-    assert len(vision.calls) == 1
+    assert len(vision.calls) == 2  # the captions' pass, then the rating's (its rows each hold the picture)
     assert vision.calls[0]["first_shape"][0] == int(call["image_grid_thw"].prod())
     assert 8 <= len(batch.captions) <= 10
-    assert batch.safety_check == CLASSIFIER_CHECK and batch.engine == "local"
+    assert batch.safety_check.startswith(f"picture+caption check by {local.name}; trained text classifier")
+    assert batch.engine == "local"
 
 
 def test_the_shared_prefix_samples_what_a_plain_batch_samples(spied):

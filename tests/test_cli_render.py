@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -124,6 +125,52 @@ def test_output_without_an_extension_gets_png_and_other_extensions_are_refused(t
     assert (tmp_path / "noext.png").read_bytes().startswith(b"\x89PNG") and not (tmp_path / "noext").exists()
     refused = _memer("render", str(picture), "hi", "-o", str(tmp_path / "meme.jpg"))
     assert refused.returncode == 1 and ".png" in refused.stderr and not (tmp_path / "meme.jpg").exists()
+
+
+def test_render_places_the_caption_by_itself_by_default(tmp_path, picture):
+    out = tmp_path / "meme.png"
+    result = _memer("render", str(picture), "no position given", "-o", str(out))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert Image.open(out).size == (1024, 768)
+
+
+def test_render_with_a_band_adds_it_outside_the_picture(tmp_path, picture):
+    out = tmp_path / "meme.png"
+    result = _memer("render", str(picture), "me, reacting", "-o", str(out), "--position", "below")
+    assert result.returncode == 0, result.stderr
+    meme = Image.open(out).convert("RGB")
+    assert meme.width == 1024 and meme.height > 768
+    assert np.abs(np.subtract(meme.getpixel((5, 767)), (40, 90, 160))).max() < 4  # the picture's last row
+    assert meme.getpixel((5, meme.height - 3)) == (255, 255, 255)
+
+
+def test_render_boxes_without_a_caption(tmp_path, picture):
+    out = tmp_path / "meme.png"
+    args = ["--box", "0.05,0.1,0.4,0.2=me", "--box", "bottom right=the code I wrote at 2 am"]
+    result = _memer("render", str(picture), "-o", str(out), *args)
+    assert result.returncode == 0, result.stderr
+    meme = Image.open(out)
+    assert meme.text["Caption"] == "me / the code I wrote at 2 am"
+    pixels = np.asarray(meme.convert("RGB"))
+    assert (pixels[77:230, 51:460] != (40, 90, 160)).any(axis=2).sum() > 500  # the first box's text
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("0.1,0.1,0.3=x", "neither four numbers"),
+        ("0.1,0.1,0.3,0.2", "no =TEXT"),
+        ("0.8,0.1,0.3,0.2=x", "past the picture's edge"),
+        ("up there=x", "neither four numbers"),
+    ],
+)
+def test_a_bad_box_is_one_line(tmp_path, picture, spec, words):
+    out = tmp_path / "meme.png"
+    result = _memer("render", str(picture), "-o", str(out), "--box", spec)
+    assert result.returncode == 1 and not out.exists()
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("memer: error: --box") or line.startswith("memer: error: Text box"), line
+    assert words in line
 
 
 # --- animated pictures (issue 22) --------------------------------------------------------------------

@@ -72,8 +72,10 @@ def test_the_step_packages_export_only_what_a_user_calls():
     assert set(memer.ui.__all__) == {"App", "Cancelled", "launch"}
     assert set(memer.rendering.__all__) == {
         "POSITIONS",
+        "PRESETS",
         "Placement",
         "RenderOptions",
+        "TextBox",
         "add_ai_label",
         "check_caption",
         "meme_metadata",
@@ -81,8 +83,10 @@ def test_the_step_packages_export_only_what_a_user_calls():
         "plan_meme",
         "png_bytes",
         "png_path",
+        "position_used",
         "render_animation",
         "render_meme",
+        "render_placed",
         "save_png",
     }
     for module in (memer.rendering, memer.ui):

@@ -30,10 +30,18 @@ def test_requirements_txt_matches_the_all_extra():
     assert _names(lines) == expected
 
 
+def test_the_faces_extra_stays_out_of_all_so_colab_keeps_its_own_dlib():
+    """Colab ships dlib; dlib-bin provides the same module and would replace it (tests/test_colab_install.py)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    assert set(_names(extras["faces"])) == {"dlib-bin"}
+    assert "faces" not in extras["all"][0] and "dlib" not in (ROOT / "requirements.txt").read_text()
+
+
 def test_import_memer_pulls_in_no_heavy_library():
     code = (
-        "import sys, memer, memer.cli, memer.pipeline, memer.settings, memer.captioning;"
-        "heavy = {'torch', 'open_clip', 'transformers', 'openai', 'ipywidgets', 'numpy', 'PIL', 'requests'};"
+        "import sys, memer, memer.cli, memer.pipeline, memer.settings, memer.captioning, memer.rendering;"
+        "heavy = {'torch', 'open_clip', 'transformers', 'openai', 'ipywidgets', 'numpy', 'PIL', 'requests', 'dlib'};"
         "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

@@ -40,7 +40,9 @@ def test_a_picture_without_words_is_described_once_and_the_captions_use_it(monke
     batch = pipeline.captions(candidate, theme="apple pie", engine="local", model=str(tiny_vlm), n=4, seed=1)
 
     assert description.text and batch.description == description.text
-    assert len(calls) == 2  # one to describe (remembered), ONE for all the captions
+    # One to describe (remembered), ONE for all the captions, one that rates each picture+caption pair.
+    assert len(calls) == 3 and calls[2]["do_sample"] is False
+    assert calls[2]["input_ids"].shape[0] == len(batch.captions)
     assert calls[1]["input_ids"].shape[0] == 4  # four rows from one shared pass over prompt and picture
     assert description.text[:20] in local.tokenizer.decode(calls[1]["input_ids"][0])
 
@@ -133,7 +135,9 @@ def test_the_cli_captions_a_photo_with_a_vlm_folder(tmp_path, tiny_vlm, capsys, 
     out, _ = capsys.readouterr()
     payload = json.loads(out)
     assert 8 <= len(payload["captions"]) <= 10
-    assert payload["safety_check"].startswith("trained offline classifier")
+    assert payload["safety_check"].startswith(f"picture+caption check by {tiny_vlm}; trained text classifier")
+    # A random model answers no digit: every caption's level is the text checks', and the note says so.
+    assert "gave no rating (a digit 0, 1 or 2)" in payload["note"]
     assert all(c["level"] in (0, 1, 2) for c in payload["captions"])
     assert described and described[0]["engine"].name == "local"  # the engine chosen once, passed down
     assert payload["description"].startswith("A noisy")  # what the caption prompt was given

@@ -86,7 +86,7 @@ class Echo:
         captions = [Caption(f"{request.theme} {i}", "echo", "echo-1", level) for i, level in enumerate((2, 0, 1))]
         return CaptionBatch(captions, "echo", "echo-1", "none", description=request.description)
 
-    def describe(self, picture, *, model, api_key, progress):
+    def describe(self, picture, *, model, api_key, progress, language=None):
         self.calls.append("describe")
         return PictureDescription("A pie on a table.", "echo", "echo-1")
 
@@ -235,15 +235,15 @@ def test_text_is_cut_with_one_rule():
 
 
 def test_render_lays_the_text_out_once_and_reports_its_size(picture, monkeypatch):
-    from memer.rendering import draw
+    from memer.rendering import compose, draw
 
     plans = []
-    real = draw._plan
-    monkeypatch.setattr(draw, "_plan", lambda *a, **k: plans.append(a) or real(*a, **k))
-    meme = pipeline.render(picture, "hello pie")
+    real = compose._plan  # at a fixed place the text is laid out once (auto tries each place: test_placement.py)
+    monkeypatch.setattr(compose, "_plan", lambda *a, **k: plans.append(a) or real(*a, **k))
+    meme = pipeline.render(picture, "hello pie", position="bottom")
     assert len(plans) == 1
-    [placement] = draw.plan_meme(*meme.image.size, "hello pie", draw.RenderOptions())
-    assert meme.font_size == placement.layout.size
+    [placement] = draw.plan_meme(*meme.image.size, "hello pie", draw.RenderOptions(position="bottom"))
+    assert meme.font_size == placement.layout.size and meme.position_used == "bottom"
 
 
 def test_a_meme_saves_itself_atomically(picture, tmp_path):

@@ -73,7 +73,7 @@ def check_round_trip(captioned, data: bytes, tolerance: float) -> tuple[list[np.
 
 def check_caption_on_every_frame(captioned, frames: list[np.ndarray], options: RenderOptions) -> None:
     """Where the caption is fully opaque, every decoded frame shows its colour: white letters, black outline."""
-    colour, alpha = caption_overlay(captioned.animation.size, captioned.placements, options)
+    colour, alpha = caption_overlay(captioned.composition, options)
     solid = np.asarray(alpha) == 255
     ink = np.asarray(colour, dtype=np.int16)
     white, black = solid & (ink.min(axis=2) > 240), solid & (ink.max(axis=2) < 15)
@@ -115,7 +115,7 @@ def test_the_caption_is_laid_out_once_and_drawn_as_on_a_still():
     assert animation is not None
     options = RenderOptions(position="both")
     captioned = render_animation(animation, "top | bottom", options)
-    from memer.rendering.draw import render_placed
+    from memer.rendering.compose import render_placed
 
     still, placements = render_placed(animation.frames[0], "top | bottom", RenderOptions("both", output_size=320))
     assert captioned.placements == placements

@@ -350,7 +350,7 @@ def test_outside_text_renders_within_a_time_bound(credit, caption):
 @given(word=st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=8).map(lambda w: w * 250))
 def test_a_long_word_at_size_1_lays_out_within_a_time_bound(word):
     stack = font_stack()
-    if not any(text != " " for _, text in stack.clusters(word)):
+    if not any(cluster.text != " " for cluster in stack.clusters(word)):
         return
     layout = layout_text(word, stack, 300, 300, font_size=1)  # narrow: the word is broken into long pieces
     assert layout.width <= 300

@@ -24,7 +24,8 @@ def _grey(width: int = 640, height: int = 480) -> Image.Image:
 def test_bundled_fonts_are_found():
     faces = fonts.font_stack().faces
     names = [Path(face.path).name for face in faces]
-    assert names[:3] == ["Anton-Regular.ttf", "DejaVuSansCondensed-Bold.ttf", "DroidSansFallbackFull.ttf"]
+    assert names[:2] == ["Anton-Regular.ttf", "NotoSansDevanagari-Bold.ttf"]
+    assert {"DejaVuSansCondensed-Bold.ttf", "DroidSansFallbackFull.ttf", "NotoSansThai-Bold.ttf"} <= set(names)
     assert all(Path(face.path).parent == settings.FONT_DIR for face in faces[:3])
 
 
@@ -34,13 +35,14 @@ def test_bundled_fonts_are_found():
 )
 def test_each_character_gets_a_face_that_has_it(char, face_name):
     stack = fonts.font_stack()
-    [(index, text)] = stack.clusters(char)
+    [(index, text, _level)] = stack.clusters(char)
     assert text == char and face_name in Path(stack.faces[index].path).name
 
 
 @pytest.mark.parametrize("char", ["\U0010ffff", "\ue000", "\u0378", "\x00", "\x1b", "\u202e", "\ufeff"])
 def test_undrawable_characters_are_dropped(char):
-    assert fonts.font_stack().clusters(f"A{char}B") == [(0, "A"), (0, "B")]
+    # drawn nothing, though an override (U+202E) still sets the level of what follows it
+    assert [cluster[:2] for cluster in fonts.font_stack().clusters(f"A{char}B")] == [(0, "A"), (0, "B")]
 
 
 def test_caption_with_nothing_drawable_is_a_clear_error():
@@ -52,7 +54,7 @@ def test_emoji_without_colour_font_is_dropped_or_monochrome(monkeypatch):
     monkeypatch.setattr(settings, "EMOJI_FONT", Path("/nonexistent/emoji.ttf"))
     stack = fonts.font_stack()
     assert not any(face.color for face in stack.faces)
-    for index, text in stack.clusters("\U0001f602\U0001f44d\U0001f3fd"):
+    for index, text, _level in stack.clusters("\U0001f602\U0001f44d\U0001f3fd"):
         assert all(ord(ch) in stack.faces[index].codepoints for ch in text)
 
 
@@ -103,14 +105,14 @@ def test_glyph_cache_is_bounded_and_fonts_are_loaded_once():
 def test_hangul_and_emoji_have_bundled_faces(monkeypatch, char, face_name):
     monkeypatch.setattr(settings, "EMOJI_FONT", Path("/nonexistent/emoji.ttf"))  # no colour font
     stack = fonts.font_stack()
-    [(index, text)] = stack.clusters(char)
+    [(index, text, _level)] = stack.clusters(char)
     assert text == char and face_name in Path(stack.faces[index].path).name
 
 
 def test_no_emoji_vanishes_without_a_colour_font(monkeypatch):
     monkeypatch.setattr(settings, "EMOJI_FONT", Path("/nonexistent/emoji.ttf"))
     text = "\U0001f355\U0001f602\U0001f44d\u2764\U0001f680\U0001f970\U0001f9c0"
-    assert "".join(cluster for _, cluster in fonts.font_stack().clusters(text)) == text
+    assert "".join(cluster.text for cluster in fonts.font_stack().clusters(text)) == text
     meme = render_meme(_grey(400, 300), text, RenderOptions(output_size=400))
     ink = np.abs(np.asarray(meme).astype(int) - GREY).max(axis=2) > 20
     assert ink.sum() > 2000
@@ -131,13 +133,19 @@ def test_visual_runs_of_a_mixed_line():
     assert [text for text, _ in hebrew] in (["עולם", "שלום"], ["םלוע", "םולש"])
 
 
-def test_without_a_shaper_right_to_left_runs_are_reversed(monkeypatch):
+def test_without_a_shaper_right_to_left_letters_are_left_out_and_said(monkeypatch):
+    from memer.rendering.coverage import caption_warnings
+
     monkeypatch.setattr(fonts, "has_shaper", lambda: False)
     stack = fonts.font_stack()
-    runs = fonts.visual_runs(stack.clusters("שלום עולם"), rtl=True)
-    assert [text for _, text, _ in runs] == ["םלוע", " ", "םולש"]
-    assert {direction for _, _, direction in runs} == {None}
-    render_meme(_grey(), "שלום עולם", RenderOptions(output_size=300, keep_case=True))  # draws without raqm
+    assert [text for _, text, _ in fonts.visual_runs(stack.clusters("HI שלום"))] == ["HI "]
+    # an override still reverses Latin letters, with no shaper to ask
+    runs = fonts.visual_runs(stack.clusters("\u202eABC\u202c"))
+    assert [(text, direction) for _, text, direction in runs] == [("CBA", None)]
+    [warning] = caption_warnings("HI שלום", keep_case=True, stack=stack)
+    assert "libraqm" in warning and "ש" in warning and "libfribidi" in warning
+    with pytest.raises(RenderError, match="can be drawn"):
+        render_meme(_grey(), "שלום עולם", RenderOptions(output_size=300, keep_case=True))
 
 
 def test_with_a_shaper_right_to_left_runs_keep_typing_order(monkeypatch):

@@ -66,6 +66,8 @@ def test_the_preview_follows_typing_once_it_pauses(app, fake, monkeypatch):
 def test_a_bar_with_position_bottom_switches_to_both_as_the_hint_says(app, fake):
     with_captions(app)
     assert "|" in app.editor.hint.value
+    app.editor.position.value = "bottom"
+    app.wait()
     type_caption(app, "top words | bottom words")
     assert app.editor.position.value == "both"
     assert renders(fake)[-1] == ("top words | bottom words", renders(fake)[-1][1])
@@ -74,9 +76,70 @@ def test_a_bar_with_position_bottom_switches_to_both_as_the_hint_says(app, fake)
     assert renders(fake)[-1][0] == "top words\nbottom words" and "| starts a new line" in app.editor.note.value
 
 
+def test_auto_is_preselected_and_the_note_says_where_it_placed_the_caption(app, fake):
+    with_captions(app)
+    assert app.editor.position.value == "auto" and renders(fake)[-1][1]["position"] == "auto"
+    assert {"auto", "above", "below"} <= set(app.editor.position.options)
+    assert "Auto placed it" in app.editor.placed.value
+    used = app.preview.meme.position_used
+    assert used in ("top", "bottom", "both") and used.split()[0] in app.editor.placed.value
+    type_caption(app, "top words | bottom words")  # with auto, a bar asks for the split: auto stays
+    assert app.editor.position.value == "auto" and app.preview.meme.position_used == "both"
+    assert "at the top and the bottom" in app.editor.placed.value
+    app.editor.position.value = "top"
+    app.wait()
+    assert app.editor.placed.value == ""  # a place the user chose needs no note
+
+
+def test_a_band_from_the_app_adds_height_under_the_picture(app, fake):
+    with_captions(app)
+    plain = app.preview.meme.image.size
+    app.editor.position.value = "below"
+    app.wait()
+    assert renders(fake)[-1][1]["position"] == "below"
+    width, height = app.preview.meme.image.size
+    assert width == plain[0] and height > plain[1] and app.preview.meme.position_used == "below"
+
+
+def test_text_boxes_can_be_added_placed_edited_and_removed(app, fake):
+    from memer.rendering import TextBox
+
+    with_captions(app)
+    panel = app.editor.boxes
+    count = len(renders(fake))
+    row = panel.add_box()
+    assert row.place.value == "top left" and len(renders(fake)) == count  # an empty box draws nothing yet
+    row.text.value = "me"
+    app.wait()
+    assert renders(fake)[-1][1]["boxes"] == (TextBox(0.03, 0.03, 0.44, 0.25, "me"),)
+    row.place.value = "bottom right"
+    app.wait()
+    assert renders(fake)[-1][1]["boxes"][0].x == 0.53
+    row.x.value = 0.7  # a slider makes the place custom, and the box is cut to the picture
+    app.wait()
+    [box] = renders(fake)[-1][1]["boxes"]
+    assert row.place.value == "custom" and box.x == 0.7 and abs(box.w - 0.3) < 1e-9
+    second = panel.add_box(text="the code I wrote at 2 am")
+    app.wait()
+    assert second.place.value == "top left" and len(renders(fake)[-1][1]["boxes"]) == 2
+    row.remove.click()
+    app.wait()
+    assert [b.text for b in renders(fake)[-1][1]["boxes"]] == ["the code I wrote at 2 am"]
+    assert len(panel.list.children) == 1 and app.preview.meme is not None
+
+
+def test_boxes_alone_make_a_meme_without_a_caption(app, fake):
+    with_captions(app)
+    app.editor.boxes.add_box("middle", "just a label")
+    type_caption(app, "")
+    assert renders(fake)[-1][0] == "" and app.preview.meme.caption == "just a label"
+
+
 @pytest.mark.parametrize(
     ("text", "position", "expected"),
     [
+        ("a | b", "auto", "a | b"),
+        ("a | b", "below", "a\nb"),
         ("old pond\nfrog jumps in\nsound of water", "bottom", "old pond\nfrog jumps in\nsound of water"),
         ("a | b", "both", "a | b"),
         ("a | b", "top", "a\nb"),
@@ -115,6 +178,14 @@ def test_the_chosen_position_is_marked(app):
     from memer.ui.style import CSS
 
     assert ".memer-position .widget-toggle-button.mod-active" in CSS
+
+
+def test_characters_no_font_has_are_named_under_the_preview(app, fake):
+    with_captions(app)
+    type_caption(app, "pie \u0378 time")
+    assert "No font can draw" in app.preview.undrawn.value and "U+0378" in app.preview.undrawn.value
+    type_caption(app, "pie time")
+    assert app.preview.undrawn.value == ""
 
 
 def test_emptying_the_text_shows_the_plain_picture_and_nothing_to_download(app, fake):

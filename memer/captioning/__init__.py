@@ -21,6 +21,7 @@ from memer.captioning.engines import LocalEngine, OpenAIEngine
 from memer.captioning.openai_engine import find_openai_key
 from memer.captioning.prompts import STYLES, check_style
 from memer.errors import CaptionError
+from memer.language import Language, resolve_language
 from memer.openai_client import preferred_engine
 from memer.progress import Progress
 
@@ -36,7 +37,13 @@ class Engine(Protocol):
     ) -> CaptionBatch: ...
 
     def describe(
-        self, picture: Any, *, model: str | None, api_key: str | None, progress: Progress | None
+        self,
+        picture: Any,
+        *,
+        model: str | None,
+        api_key: str | None,
+        progress: Progress | None,
+        language: Language | None = None,
     ) -> PictureDescription: ...
 
 
@@ -137,8 +144,9 @@ def caption_request(
     style: str | None = None,
     n: int | None = None,
     seed: int | str | None = None,
+    language: str | Language | None = None,
 ) -> CaptionRequest:
-    """The request checked: a theme, a known style, at least one caption, a usable seed and picture."""
+    """The request checked: a theme, a known style, at least one caption, a usable seed, picture and language."""
     if not theme or not theme.strip():
         raise CaptionError(
             "the meme needs a theme.",
@@ -158,6 +166,7 @@ def caption_request(
         n=count,
         image=_as_picture(image),
         seed=check_seed(seed),
+        language=resolve_language(language),
     )
 
 
@@ -173,6 +182,7 @@ def generate_captions(
     api_key: str | None = None,
     progress: Progress | None = None,
     seed: int | str | None = None,
+    language: str | Language | None = None,
 ) -> CaptionBatch:
     """N captions (default settings.N_CAPTIONS) for a meme about ``theme``, each with a safety level.
 
@@ -180,9 +190,12 @@ def generate_captions(
     vision-language model look at the picture; ``description`` says in words what
     it shows (every engine uses it). ``seed`` (default settings.SEED) makes the
     local engine's samples repeatable. ``engine`` is a name (None: :func:`choose_engine`
-    decides) or the engine already chosen.
+    decides) or the engine already chosen. ``language`` (a code such as "hi" or a name; default
+    settings.LANGUAGE, else English) is what the captions are written in.
     """
-    request = caption_request(theme, description=description, image=image, style=style, n=n, seed=seed)
+    request = caption_request(
+        theme, description=description, image=image, style=style, n=n, seed=seed, language=language
+    )
     chosen = resolve_engine(engine, api_key)
     return chosen.generate(request, model=model, api_key=api_key, progress=progress)
 

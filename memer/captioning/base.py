@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from memer.language import ENGLISH, Language
+
 SAFE, SENSITIVE, UNSAFE = 0, 1, 2
 LEVEL_NAMES = {SAFE: "safe", SENSITIVE: "sensitive", UNSAFE: "unsafe"}
 
@@ -77,6 +79,7 @@ class CaptionRequest:
     n: int = 10
     image: Any = None  # a PIL image, or None
     seed: int | None = None  # the local engine samples the same captions for the same seed
+    language: Language = ENGLISH  # what the captions are written in (memer.language)
 
 
 @dataclass

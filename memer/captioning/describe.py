@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from memer import settings
 from memer.captioning.base import PictureDescription
 from memer.errors import CaptionError
+from memer.language import Language, resolve_language
 from memer.progress import Progress
 from memer.text import collapse_whitespace, display_safe
 from memer.text import first_line as first_error_line
@@ -32,7 +33,8 @@ def one_sentence(text: str | None) -> str:
     """The first sentence of a model's answer: one line, no quotes or list marks, at most MAX_DESCRIPTION_CHARS."""
     line = collapse_whitespace(text or "")
     line = re.sub(r"^(?:[-*•]\s+|\d+[.)]\s+|description:\s*)", "", line, flags=re.IGNORECASE).strip(" \"'“”")
-    match = re.match(r"(.+?[.!?])(?:\s|$)", line)
+    # A sentence ends at ". ! ?" (and "।" "؟" "۔" "።") before a space, or at "。" "！" "？", which need none.
+    match = re.match(r"(.+?(?:[.!?।؟۔።](?=\s|$)|[。！？｡]))", line)
     sentence = match.group(1) if match else line
     return display_safe(sentence, MAX_DESCRIPTION_CHARS)
 
@@ -44,55 +46,69 @@ def describe_picture(
     model: str | None = None,
     api_key: str | None = None,
     progress: Progress | None = None,
+    language: str | Language | None = None,
 ) -> PictureDescription:
     """A one-sentence description of ``image`` (a PIL image, path or bytes) by the chosen engine's model.
 
     ``engine`` is a name (None: :func:`memer.captioning.choose_engine` decides) or the engine already chosen.
+    ``language`` (default settings.LANGUAGE, else English) is what the sentence is written in.
     """
     from memer.captioning import _as_picture, resolve_engine
 
     picture = _as_picture(image)
+    chosen_language = resolve_language(language)
     if picture is None:
         raise CaptionError(
             "there is no picture to describe.", "Pick or upload a picture first.", code="caption.no_picture"
         )
-    return resolve_engine(engine, api_key).describe(picture, model=model, api_key=api_key, progress=progress)
+    return resolve_engine(engine, api_key).describe(
+        picture, model=model, api_key=api_key, progress=progress, language=chosen_language
+    )
 
 
-def describe_locally(picture: Any, model: str | None, progress: Progress | None) -> PictureDescription:
+def describe_locally(
+    picture: Any, model: str | None, progress: Progress | None, language: Language | None = None
+) -> PictureDescription:
     import torch
 
     from memer.captioning import local_engine, local_vision
     from memer.captioning.model_kind import default_caption_model
+    from memer.captioning.precision import guarded, run_safely
 
     local = local_engine.load_model(model or default_caption_model()[0], progress=progress)
     if not local.sees_pictures:
         return PictureDescription(
             "", "local", local.name, f"{local.name} is a text-only model: it cannot see the picture."
         )
-    inputs = local_vision.description_inputs(local, picture, settings.LOCAL_VISION_SIZE)
+    inputs = local_vision.description_inputs(local, picture, settings.LOCAL_VISION_SIZE, language)
     options = dict(
         do_sample=False,
         max_new_tokens=max(settings.DESCRIPTION_MAX_TOKENS, 1),
         pad_token_id=local.tokenizer.pad_token_id,
         eos_token_id=local.tokenizer.eos_token_id,
     )
-    try:
+
+    def run() -> Any:
         with torch.inference_mode():
-            output = local.model.generate(**inputs, **options)
+            return local.model.generate(**inputs, **guarded(options))
+
+    try:
+        output, precision_note = run_safely(local, run, what="describing the picture")
     except (RuntimeError, ValueError) as err:
         raise CaptionError(
             f"the local model failed while describing the picture: {first_error_line(err, 200)}",
             "Free GPU memory, or write the description yourself.",
         ) from err
     text = local.tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-    return PictureDescription(one_sentence(text), "local", local.name)
+    return PictureDescription(one_sentence(text), "local", local.name, precision_note)
 
 
-def describe_with_openai(picture: Any, model: str, api_key: str | None) -> PictureDescription:
+def describe_with_openai(
+    picture: Any, model: str, api_key: str | None, language: Language | None = None
+) -> PictureDescription:
     from memer.captioning import openai_engine
     from memer.captioning.openai_answers import parse_completion, server_text
-    from memer.captioning.prompts import DESCRIBE_REQUEST
+    from memer.captioning.prompts import describe_request
     from memer.openai_client import Budget, BudgetSpent, new_client
 
     key = openai_engine.find_openai_key(api_key)
@@ -109,7 +125,7 @@ def describe_with_openai(picture: Any, model: str, api_key: str | None) -> Pictu
         {
             "role": "user",
             "content": [
-                {"type": "text", "text": DESCRIBE_REQUEST},
+                {"type": "text", "text": describe_request(language)},
                 {"type": "image_url", "image_url": {"url": url, "detail": "low"}},
             ],
         }

@@ -11,6 +11,7 @@ from typing import Any
 
 from memer import settings
 from memer.captioning.base import CaptionBatch, CaptionRequest, PictureDescription
+from memer.language import Language
 from memer.progress import Progress
 
 
@@ -30,11 +31,17 @@ class OpenAIEngine:
         return batch
 
     def describe(
-        self, picture: Any, *, model: str | None, api_key: str | None, progress: Progress | None
+        self,
+        picture: Any,
+        *,
+        model: str | None,
+        api_key: str | None,
+        progress: Progress | None,
+        language: Language | None = None,
     ) -> PictureDescription:
         from memer.captioning.describe import describe_with_openai
 
-        return describe_with_openai(picture, model or settings.OPENAI_MODEL, api_key)
+        return describe_with_openai(picture, model or settings.OPENAI_MODEL, api_key, language)
 
 
 class LocalEngine:
@@ -55,8 +62,14 @@ class LocalEngine:
         return batch
 
     def describe(
-        self, picture: Any, *, model: str | None, api_key: str | None, progress: Progress | None
+        self,
+        picture: Any,
+        *,
+        model: str | None,
+        api_key: str | None,
+        progress: Progress | None,
+        language: Language | None = None,
     ) -> PictureDescription:
         from memer.captioning.describe import describe_locally
 
-        return describe_locally(picture, model, progress)
+        return describe_locally(picture, model, progress, language)

@@ -5,7 +5,10 @@ once per process, as what its own config says it is (captions/model_kind.py):
 a vision-language model sees the downscaled picture (captions/local_vision.py);
 a text-only causal LM reads its description: chat models get their chat
 template, base models (GPT-Neo) a few-shot page. Sampling stops at the first
-newline. Safety is the trained offline classifier (captions/classifier.py).
+newline. Safety is the trained offline classifier (captions/classifier.py)
+and, when the model sees, its own rating of each picture+caption pair
+(captions/picture_safety.py). Every ``generate`` is guarded against float16
+overflow and retried once in float32 (captions/precision.py).
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from typing import Any
 from memer import settings
 from memer.captioning import local_vision
 from memer.captioning.base import Caption, CaptionBatch, CaptionRequest
-from memer.captioning.classifier import local_levels
 from memer.captioning.cleanup import clean_captions, first_line
 from memer.captioning.model_download import model_folder
 from memer.captioning.model_kind import TEXT, VISION, model_kind
+from memer.captioning.picture_safety import checked_levels
+from memer.captioning.precision import guarded, run_safely
 from memer.captioning.prompts import chat_messages, few_shot_prompt
+from memer.captioning.safety import language_note
 from memer.device import current_device, torch_dtype
 from memer.errors import CaptionError, ModelError
 from memer.hub import OFFLINE_HINT, offline_if_unreachable, unreachable_message
@@ -45,6 +50,7 @@ class LocalModel:
     dtype: Any
     kind: str = TEXT  # VISION: sees the picture through ``processor``
     processor: Any = None
+    precision_note: str = ""  # set when float16 overflowed and the model moved to float32 (captions/precision.py)
 
     @property
     def is_chat(self) -> bool:
@@ -178,9 +184,11 @@ def build_prompt(local: LocalModel, request: CaptionRequest) -> str:
     """The chat template when the tokenizer has one, else the few-shot page."""
     if local.is_chat:
         return local.tokenizer.apply_chat_template(
-            chat_messages(request.theme, request.description, request.style), tokenize=False, add_generation_prompt=True
+            chat_messages(request.theme, request.description, request.style, request.language),
+            tokenize=False,
+            add_generation_prompt=True,
         )
-    return few_shot_prompt(request.theme, request.description, request.style)
+    return few_shot_prompt(request.theme, request.description, request.style, request.language)
 
 
 def newline_token_ids(tokenizer: Any) -> list[int]:
@@ -215,7 +223,7 @@ def run_generate(local: LocalModel, inputs: dict[str, Any], options: dict[str, A
     import torch
 
     with torch.inference_mode():
-        output = local.model.generate(**inputs, **options)
+        output = local.model.generate(**inputs, **guarded(options))
     new_tokens = output[:, inputs["input_ids"].shape[1] :]
     return local.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
 
@@ -257,22 +265,29 @@ def seed_sampling(seed: int | None) -> None:
 
 
 def generate(request: CaptionRequest, *, model: str, progress: Progress | None = None) -> CaptionBatch:
-    """N captions from one batched ``generate``, levelled by the trained offline classifier."""
+    """N captions from one batched ``generate``, levelled by the offline classifier and the picture+caption check."""
     local = load_model(model, progress=progress)
-    seed_sampling(request.seed)
-    try:
+
+    def write() -> list[str]:
+        seed_sampling(request.seed)  # again before a retry in float32: the same seed, the same draw
         if local.sees_pictures:
-            raw = sample_vision(local, request, request.n)
-        else:
-            raw = sample(local, build_prompt(local, request), request.n)
+            return sample_vision(local, request, request.n)
+        return sample(local, build_prompt(local, request), request.n)
+
+    try:
+        raw, precision_note = run_safely(local, write, what="writing captions")
     except (RuntimeError, ValueError) as err:  # CUDA out of memory, settings generate refuses
         raise CaptionError(
             f"the local model failed while writing captions: {first_error_line(err, 200)}",
             "Ask for fewer captions (--n), free GPU memory, or use a smaller MEMER_CAPTION_MODEL.",
         ) from err
-    texts, note = clean_captions([first_line(text) for text in raw], request.n)
-    levels, check = local_levels(texts)
+    texts, note = clean_captions([first_line(text) for text in raw], request.n, request.language)
+    levels, check, safety_note = checked_levels(local, request.image, texts)
+    check = language_note(check, request.language, multilingual=False)
     captions = [
         Caption(text, ENGINE, local.name, level, categories) for text, (level, categories) in zip(texts, levels)
     ]
+    # A switch to float32 while describing the picture (whose note no face shows) is said here too.
+    precision_note = precision_note or local.precision_note
+    note = " ".join(part for part in (note, precision_note, safety_note) if part)
     return CaptionBatch(captions, ENGINE, local.name, check, note, request.description)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from memer.captioning.prompts import DESCRIBE_REQUEST, chat_messages, vision_chat_messages
+from memer.captioning.prompts import chat_messages, describe_request, vision_chat_messages
 
 
 def downscaled(image: Any, size: int) -> Any:
@@ -30,16 +30,17 @@ def vision_inputs(processor: Any, messages: list[dict[str, Any]], image: Any, de
 def caption_inputs(local: Any, request: Any, size: int) -> dict[str, Any]:
     """The caption request with the picture; without one, the text-only chat (the model then reads the description)."""
     if request.image is None:
-        messages = chat_messages(request.theme, request.description, request.style)
+        messages = chat_messages(request.theme, request.description, request.style, request.language)
         text = local.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         encoded = local.processor(text=[text], return_tensors="pt")
         return {name: value.to(local.device) for name, value in encoded.items()}
-    vision_messages = vision_chat_messages(request.theme, request.description, request.style)
+    vision_messages = vision_chat_messages(request.theme, request.description, request.style, request.language)
     return vision_inputs(local.processor, vision_messages, downscaled(request.image, size), local.device)
 
 
-def description_inputs(local: Any, image: Any, size: int) -> dict[str, Any]:
-    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": DESCRIBE_REQUEST}]}]
+def description_inputs(local: Any, image: Any, size: int, language: Any = None) -> dict[str, Any]:
+    request = describe_request(language)
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": request}]}]
     return vision_inputs(local.processor, messages, downscaled(image, size), local.device)
 
 

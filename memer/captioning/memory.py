@@ -79,3 +79,13 @@ def estimate(name: str, precision: str) -> MemoryEstimate:
     if billions is not None:
         return MemoryEstimate(name, int(billions * 1e9), per, "table")
     return MemoryEstimate(name, None, per, "unknown")
+
+
+def float32_bytes(parameters: int) -> int:
+    """What a model of ``parameters`` takes in float32, counted as :class:`MemoryEstimate` counts it."""
+    return MemoryEstimate("", parameters, bytes_per_parameter("fp32"), "count").bytes or 0
+
+
+def gpu_room(gpu_bytes: int, clip: MemoryEstimate) -> int:
+    """Bytes left for the caption model on a GPU of ``gpu_bytes``: the set-up report's sum, CLIP and the context taken."""
+    return gpu_bytes - (clip.bytes or 0) - CUDA_CONTEXT_BYTES

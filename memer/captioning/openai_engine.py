@@ -19,7 +19,7 @@ from memer.captioning.base import Caption, CaptionBatch, CaptionRequest
 from memer.captioning.cleanup import clean_captions
 from memer.captioning.openai_answers import parse_completion, parse_moderation, read_json, server_text, too_large
 from memer.captioning.prompts import SYSTEM_PROMPT, batch_instruction
-from memer.captioning.safety import WORD_LIST_CHECK, moderation_level, word_list_level
+from memer.captioning.safety import WORD_LIST_CHECK, language_note, moderation_level, word_list_level
 from memer.errors import CaptionError
 from memer.openai_client import (
     KEY_ENV,
@@ -82,7 +82,9 @@ def _captions_schema() -> dict[str, Any]:
 
 def build_messages(request: CaptionRequest, *, vision: bool) -> list[dict[str, Any]]:
     send_image = vision and request.image is not None
-    text = batch_instruction(request.theme, request.description, request.style, request.n, has_image=send_image)
+    text = batch_instruction(
+        request.theme, request.description, request.style, request.n, has_image=send_image, language=request.language
+    )
     if not send_image:
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": text}]
     picture = {
@@ -348,7 +350,7 @@ def _generate(client: Any, request: CaptionRequest, model: str, key: str) -> Cap
             code="openai.rejected",
         )
     raw, secret = _usable(parse_captions(answer.content), key)
-    texts, note = clean_captions(raw, request.n)
+    texts, note = clean_captions(raw, request.n, request.language)
     if secret:
         note = (note + " " if note else "") + f"{secret} caption(s) quoting a key were dropped."
     if not texts:
@@ -363,12 +365,15 @@ def _generate(client: Any, request: CaptionRequest, model: str, key: str) -> Cap
 
     try:
         levels = _moderate(client, texts, budget)
-        safety_check = f"OpenAI moderation ({settings.MODERATION_MODEL})"
+        safety_check = language_note(
+            f"OpenAI moderation ({settings.MODERATION_MODEL})", request.language, multilingual=True
+        )
     except (openai.OpenAIError, BudgetSpent, CaptionError) as err:
         reason = str(err) if isinstance(err, CaptionError) else str(_caption_error(err, key, model, budget))
         log.warning("moderation failed, falling back to the word list: %s", reason)
         levels = [word_list_level(text) for text in texts]
-        safety_check = f"{WORD_LIST_CHECK}; OpenAI moderation failed: {reason}"
+        check = language_note(WORD_LIST_CHECK, request.language, multilingual=False)
+        safety_check = f"{check}; OpenAI moderation failed: {reason}"
     levels, safety_check = _with_picture_moderation(client, request, levels, safety_check, (key, model, budget))
     captions = [
         Caption(text, ENGINE, used_model, level, categories) for text, (level, categories) in zip(texts, levels)

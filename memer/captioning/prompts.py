@@ -5,6 +5,10 @@ Base models such as GPT-Neo only continue text, so they get a short page of
 Theme / Image description / Caption examples that ends where the next caption
 belongs. Every style asks for ONE line: poems and haikus keep their lines on
 one line, separated by " / ", so every engine can stop at a newline.
+
+Every prompt can ask for another language (memer.language): by its English name
+and its own, e.g. "Write the caption in Hindi (हिन्दी)." Plain English asks
+for nothing, so English prompts read as they always did.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memer.errors import CaptionError
+from memer.language import Language
 from memer.text import collapse_whitespace
 
 STYLES = ("funny", "wholesome", "sarcastic", "poem", "haiku")
@@ -43,6 +48,14 @@ _LENGTH_HINT = {
     "wholesome": "Keep it short: at most 12 words.",
     "sarcastic": "Keep it short: at most 12 words.",
     "poem": "Keep each line short: at most 8 words.",
+    "haiku": "",
+}
+# Where words are not separated by spaces (Chinese, Japanese, Thai ...), a length in characters means something.
+_UNSPACED_LENGTH_HINT = {
+    "funny": "Keep it short: at most 30 characters.",
+    "wholesome": "Keep it short: at most 30 characters.",
+    "sarcastic": "Keep it short: at most 30 characters.",
+    "poem": "Keep each line short: at most 20 characters.",
     "haiku": "",
 }
 
@@ -121,38 +134,69 @@ def _picture_sentence(description: str, has_image: bool) -> str:
     return ""
 
 
-def instruction(theme: str, description: str = "", style: str = "funny", *, has_image: bool = False) -> str:
+def language_sentence(language: Language | None, what: str = "the caption") -> str:
+    """ "Write the caption in Hindi (हिन्दी)." for any language but plain English ("" then)."""
+    if language is None or language.is_default:
+        return ""
+    return f"Write {what} in {language.label}."
+
+
+def instruction(
+    theme: str,
+    description: str = "",
+    style: str = "funny",
+    *,
+    has_image: bool = False,
+    language: Language | None = None,
+) -> str:
     """The zero-shot request for one caption, e.g. "Create a funny caption for a new meme about X. ..."."""
     style = check_style(style)
     parts = [_STYLE_REQUESTS[style].format(theme=collapse_whitespace(theme))]
     picture = _picture_sentence(description, has_image)
     if picture:
         parts.append(picture)
-    if _LENGTH_HINT[style]:
-        parts.append(_LENGTH_HINT[style])
+    length = (_UNSPACED_LENGTH_HINT if language is not None and language.unspaced else _LENGTH_HINT)[style]
+    if length:
+        parts.append(length)
+    asked = language_sentence(language)
+    if asked:
+        parts.append(asked)
     return " ".join(parts)
 
 
-def chat_messages(theme: str, description: str = "", style: str = "funny") -> list[dict[str, str]]:
+def chat_messages(
+    theme: str, description: str = "", style: str = "funny", language: Language | None = None
+) -> list[dict[str, str]]:
     """Messages for a local chat model that writes one caption per sample."""
-    user = instruction(theme, description, style) + " Reply with the caption only, on one line."
+    user = instruction(theme, description, style, language=language) + " Reply with the caption only, on one line."
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
 def batch_instruction(
-    theme: str, description: str = "", style: str = "funny", n: int = 10, *, has_image: bool = False
+    theme: str,
+    description: str = "",
+    style: str = "funny",
+    n: int = 10,
+    *,
+    has_image: bool = False,
+    language: Language | None = None,
 ) -> str:
     """The request for N different captions in one answer (OpenAI structured output)."""
     return (
-        instruction(theme, description, style, has_image=has_image)
+        instruction(theme, description, style, has_image=has_image, language=language)
         + f' Give {n} different captions, each one a new idea, as a JSON object {{"captions": [...]}}.'
     )
 
 
-def few_shot_prompt(theme: str, description: str = "", style: str = "funny") -> str:
-    """A page of examples that a base model continues with one caption (it stops at the newline)."""
+def few_shot_prompt(theme: str, description: str = "", style: str = "funny", language: Language | None = None) -> str:
+    """A page of examples that a base model continues with one caption (it stops at the newline).
+
+    Its examples are English; another language is named in the heading only, which a base model
+    follows far less well than a chat model follows a request (docs/limits.md).
+    """
     style = check_style(style)
-    blocks = [f"Meme captions, {style} style.\n"]
+    wanted = "" if language is None or language.is_default else f" in {language.label}"
+    blocks = [f"Meme captions{wanted}, {style} style.\n"]
     for example in FEW_SHOT_EXAMPLES[style]:
         blocks.append(f"Theme: {example.theme}\nImage description: {example.description}\nCaption: {example.caption}\n")
     description = collapse_whitespace(description) or "a picture about " + collapse_whitespace(theme)
@@ -166,10 +210,18 @@ DESCRIBE_REQUEST = (
 )
 
 
-def vision_chat_messages(theme: str, description: str = "", style: str = "funny") -> list[dict[str, object]]:
+def describe_request(language: Language | None = None) -> str:
+    """The request for a one-sentence description, in ``language`` when it is not plain English."""
+    asked = language_sentence(language, "the sentence")
+    return f"{DESCRIBE_REQUEST} {asked}" if asked else DESCRIBE_REQUEST
+
+
+def vision_chat_messages(
+    theme: str, description: str = "", style: str = "funny", language: Language | None = None
+) -> list[dict[str, object]]:
     """Messages for a local vision-language model: the picture as an image part, then the request about it."""
     user = (
-        instruction(theme, description, style, has_image=True)
+        instruction(theme, description, style, has_image=True, language=language)
         + f" Make the caption about what the picture shows, tied to {collapse_whitespace(theme)}."
         + " Reply with the caption only, on one line."
     )

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from memer.captioning.base import SAFE, SENSITIVE, UNSAFE
+from memer.language import Language
 
 WORD_LIST_CHECK = "offline word list (weaker check: misses context, irony and misspellings)"
 
@@ -77,6 +78,19 @@ def word_list_level(text: str) -> tuple[int, list[str]]:
     if sensitive:
         return SENSITIVE, sensitive
     return SAFE, []
+
+
+def language_note(check: str, language: Language, *, multilingual: bool) -> str:
+    """``check`` with what it means for captions that are not in English (``check`` alone for English).
+
+    OpenAI's moderation reads many languages; the offline classifier and word list learned English words
+    only, so a caption in another language goes almost unchecked by them, and the batch says so.
+    """
+    if language.is_english:
+        return check
+    if multilingual:
+        return f"{check}; multilingual, it reads {language.name} captions too"
+    return f"{check}; it knows English words only, so {language.name} captions go almost unchecked"
 
 
 def moderation_level(

@@ -30,6 +30,7 @@ from memer.images import flatten, open_image, read_picture, sniff_image_type
 if TYPE_CHECKING:
     from PIL import Image
 
+    from memer.rendering.compose import Composition
     from memer.rendering.draw import Placement, RenderOptions
 
 # The formats that can move, by the kind sniff_image_type names.
@@ -61,6 +62,7 @@ class AnimatedMeme:
 
     animation: Animation
     placements: list[Placement] = field(default_factory=list)
+    composition: Composition | None = None  # the plan drawn on every frame (its size: the band's canvas)
 
     @property
     def frames(self) -> list[Image.Image]:
@@ -217,29 +219,39 @@ def _loop(value: object, kind: str) -> int | None:
 def render_animation(
     animation: Animation, text: str, options: RenderOptions | None = None, *, ai_label: bool = False
 ) -> AnimatedMeme:
-    """Every frame with the caption on it: laid out once on the first frame, then pasted on each.
+    """Every frame with the caption (and text boxes) on it: planned once on the real first frame (auto
+    placement looks at it), drawn once as an overlay, then pasted on each frame. With a band above or below,
+    each frame goes where the picture lies inside the taller canvas.
 
     ``options.output_size`` is ignored: the frames are already at the size the cap allows.
     """
-    from memer.rendering.draw import RenderOptions, render_placed
+    from PIL import Image as PILImage
+
+    from memer.rendering.compose import plan_composition
+    from memer.rendering.draw import RenderOptions
 
     options = replace(options or RenderOptions(), output_size=max(animation.size))
-    first, placements = render_placed(animation.frames[0], text, options)
-    colour, alpha = caption_overlay(first.size, placements, options, ai_label=ai_label)
+    plan = plan_composition(animation.frames[0], text, options)
+    colour, alpha = caption_overlay(plan, options, ai_label=ai_label)
     box = alpha.getbbox()
     frames = []
     for frame in animation.frames:
-        canvas = frame.copy()
+        if plan.size == frame.size:
+            canvas = frame.copy()
+        else:  # a band: the frame inside the taller canvas (the overlay covers the band whole)
+            canvas = PILImage.new("RGB", plan.size, "white")
+            canvas.paste(frame, (0, plan.offset))
         if box is not None:
             canvas.paste(colour.crop(box), box[:2], alpha.crop(box))
         frames.append(canvas)
-    return AnimatedMeme(replace(animation, frames=frames), placements)
+    return AnimatedMeme(replace(animation, frames=frames), plan.placements, plan)
 
 
 def caption_overlay(
-    size: tuple[int, int], placements: list[Placement], options: RenderOptions, *, ai_label: bool = False
+    plan: Composition, options: RenderOptions, *, ai_label: bool = False
 ) -> tuple[Image.Image, Image.Image]:
-    """(colour, coverage) of everything drawn on a frame: the planned blocks, the credit strip and the tag.
+    """(colour, coverage) of everything drawn on a frame: the band, the planned blocks, the text boxes, the credit
+    strip and the tag (memer.rendering.compose draws them, as on a still).
 
     Drawn on black and on white: where white shows through, coverage is what the two differ by, and the
     colour is what the black one holds divided by the coverage (exact for any drawing that blends linearly).
@@ -247,13 +259,13 @@ def caption_overlay(
     import numpy as np
     from PIL import Image as PILImage
 
-    from memer.rendering.draw import draw_placements
+    from memer.rendering.compose import draw_composition
     from memer.rendering.label import add_ai_label
 
     canvases = []
     for background in ((0, 0, 0), (255, 255, 255)):
-        canvas = PILImage.new("RGB", size, background)
-        draw_placements(canvas, placements, options)
+        canvas = PILImage.new("RGB", plan.size, background)
+        draw_composition(canvas, plan, options)
         canvases.append(add_ai_label(canvas) if ai_label else canvas)
     on_black = np.asarray(canvases[0], dtype=np.float32)
     on_white = np.asarray(canvases[1], dtype=np.float32)

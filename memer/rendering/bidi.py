@@ -1,142 +1,119 @@
-"""Right-to-left text: the Unicode bidirectional algorithm (UAX #9) for one line of a caption.
+"""Right-to-left text: the whole Unicode Bidirectional Algorithm (UAX #9), from GNU FriBidi.
 
-A line can mix fonts (Anton for Latin, a fallback for Arabic or Hebrew), so it
-cannot be handed to one shaping call as a whole; instead each line is cut into
-runs of one font and one direction, and this module says in which order those
-runs stand from left to right. Captions carry no explicit embeddings (the
-sanitizer and the font stack drop bidi controls), so the rules needed are
-P2-P3 (paragraph direction), W1-W7, N1-N2, I1-I2, L1 and L2. Pure: it reads
-only ``unicodedata``.
+Why FriBidi through ctypes: it is the library Pillow's own text shaper (libraqm)
+loads to lay out a right-to-left run, so wherever memer can shape Arabic or
+Hindi at all, ``libfribidi.so.0`` is already there (Colab ships ``libfribidi0``;
+Debian, Ubuntu, Fedora and Homebrew have it); it implements every rule of the
+algorithm (explicit embeddings, overrides and isolates, paired brackets N0,
+LRM/RLM/ALM) and passes Unicode's conformance files. python-bidi would need a
+new package that Colab lacks, and its API gives display strings, not the levels
+a renderer that mixes fonts needs. Where FriBidi cannot be loaded, Pillow has no
+shaper either, every level is 0 and the font stack leaves right-to-left and
+complex-script letters out, with a warning that says why (``coverage``).
+
+A paragraph (a caption line the writer asked for) is resolved once, before
+wrapping (``paragraph_levels``); each wrapped line is then put in display order
+from those levels (``line_order``: rules L1 and L2).
 """
 
 from __future__ import annotations
 
-import unicodedata
+import ctypes
+import ctypes.util
+import functools
+import sys
 from collections.abc import Sequence
 
-_NUMBERS = ("EN", "AN")
-_TRAILING = ("WS", "S", "B", "BN")
+_PAR_LTR = 0x110  # FRIBIDI_PAR_LTR
+_PAR_RTL = 0x111  # FRIBIDI_PAR_RTL
+_PAR_ON = 0x40  # FRIBIDI_PAR_ON: direction from the first strong character (P2-P3)
+_NAMES = ("libfribidi.so.0", "libfribidi.0.dylib", "libfribidi-0.dll", "fribidi-0.dll", "fribidi.dll")
+_Types = ctypes.c_uint32
+_Level = ctypes.c_int8
 
 
-def char_class(text: str) -> str:
-    """The bidi class of a cluster: that of its first character (marks follow their base)."""
-    return unicodedata.bidirectional(text[0]) if text else "ON"
-
-
-def is_rtl(text: str) -> bool:
-    """P2-P3: a paragraph reads right to left when its first strong character does."""
-    for char in text:
-        kind = unicodedata.bidirectional(char)
-        if kind == "L":
-            return False
-        if kind in ("R", "AL"):
-            return True
-    return False
-
-
-def _strong(kind: str) -> str | None:
-    """How a resolved class counts for neutrals (N1): numbers count as right-to-left."""
-    if kind == "L":
-        return "L"
-    if kind in ("R", *_NUMBERS):
-        return "R"
+@functools.cache
+def _library() -> ctypes.CDLL | None:
+    """libfribidi, loaded once; None when this system has none."""
+    found = ctypes.util.find_library("fribidi")
+    for name in (*((found,) if found else ()), *_NAMES):
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        try:
+            lib.fribidi_get_bidi_types.restype = None
+            lib.fribidi_get_bracket_types.restype = None
+            lib.fribidi_get_par_embedding_levels_ex.restype = _Level
+            lib.fribidi_reorder_line.restype = _Level
+        except AttributeError:  # FriBidi before 1.0 has no brackets (N0): not good enough
+            continue
+        return lib
     return None
 
 
-def _resolve_weak(types: list[str], sos: str) -> None:
-    """W1-W7, in place."""
-    n = len(types)
-    previous = sos
-    for i, kind in enumerate(types):  # W1: a mark takes the class of what it sits on
-        if kind == "NSM":
-            types[i] = previous
-        previous = types[i]
-    last_strong = sos
-    for i, kind in enumerate(types):  # W2: a European digit after Arabic letters is an Arabic number
-        if kind in ("L", "R", "AL"):
-            last_strong = kind
-        elif kind == "EN" and last_strong == "AL":
-            types[i] = "AN"
-    types[:] = ["R" if kind == "AL" else kind for kind in types]  # W3
-    for i in range(1, n - 1):  # W4: one separator between two numbers of a kind joins them
-        before, kind, after = types[i - 1], types[i], types[i + 1]
-        if kind == "ES" and before == after == "EN":
-            types[i] = "EN"
-        elif kind == "CS" and before == after and before in _NUMBERS:
-            types[i] = before
-    i = 0
-    while i < n:  # W5: terminators (%, $, °) next to a European number join it
-        if types[i] != "ET":
-            i += 1
-            continue
-        j = i
-        while j < n and types[j] == "ET":
-            j += 1
-        if (i > 0 and types[i - 1] == "EN") or (j < n and types[j] == "EN"):
-            types[i:j] = ["EN"] * (j - i)
-        i = j
-    types[:] = ["ON" if kind in ("ES", "ET", "CS") else kind for kind in types]  # W6
-    last_strong = sos
-    for i, kind in enumerate(types):  # W7: European numbers in left-to-right text are left-to-right
-        if kind in ("L", "R"):
-            last_strong = kind
-        elif kind == "EN" and last_strong == "L":
-            types[i] = "L"
+def available() -> bool:
+    """Whether the full algorithm is here (libfribidi 1.0 or later could be loaded)."""
+    return _library() is not None
 
 
-def _resolve_neutral(types: list[str], sos: str) -> None:
-    """N1-N2, in place: neutrals between two of one direction take it, others the paragraph's."""
-    n = len(types)
-    i = 0
-    while i < n:
-        if _strong(types[i]) is not None:
-            i += 1
-            continue
-        j = i
-        while j < n and _strong(types[j]) is None:
-            j += 1
-        # The run is bounded by strong classes (or the paragraph's edge), so neither falls back in practice.
-        before = (_strong(types[i - 1]) if i > 0 else None) or sos
-        after = (_strong(types[j]) if j < n else None) or sos
-        types[i:j] = [before if before == after else sos] * (j - i)
-        i = j
+def _codes(text: str) -> ctypes.Array[ctypes.c_uint32]:
+    return (ctypes.c_uint32 * max(1, len(text)))(*map(ord, text))
 
 
-def levels(classes: Sequence[str], rtl: bool) -> list[int]:
-    """The embedding level of each unit of a line (even: left to right, odd: right to left)."""
-    base = 1 if rtl else 0
-    sos = "R" if rtl else "L"
-    types = list(classes)
-    _resolve_weak(types, sos)
-    _resolve_neutral(types, sos)
-    out = []
-    for kind in types:  # I1-I2
-        if base == 0:
-            out.append(1 if kind == "R" else 2 if kind in _NUMBERS else 0)
-        else:
-            out.append(2 if kind in ("L", *_NUMBERS) else 1)
-    for i in range(len(classes) - 1, -1, -1):  # L1: trailing spaces take the paragraph's level
-        if classes[i] not in _TRAILING:
-            break
-        out[i] = base
-    return out
+def _types(lib: ctypes.CDLL, text: str) -> ctypes.Array[ctypes.c_uint32]:
+    types = (_Types * max(1, len(text)))()
+    lib.fribidi_get_bidi_types(_codes(text), len(text), types)
+    return types
 
 
-def visual_order(line_levels: Sequence[int]) -> list[int]:
-    """L2: the logical indices in left-to-right display order."""
-    order = list(range(len(line_levels)))
-    odd = [level for level in line_levels if level % 2]
-    if not odd:
-        return order
-    for level in range(max(line_levels), min(odd) - 1, -1):
-        i = 0
-        while i < len(order):
-            if line_levels[order[i]] < level:
-                i += 1
-                continue
-            j = i
-            while j < len(order) and line_levels[order[j]] >= level:
-                j += 1
-            order[i:j] = order[i:j][::-1]
-            i = j
-    return order
+def paragraph_levels(text: str, rtl: bool | None = None) -> tuple[list[int], bool]:
+    """The embedding level of each character of one paragraph (rules P2-I2, before line breaking), and
+    whether the paragraph reads right to left; ``rtl`` forces its direction (None: from its text, P2-P3).
+
+    Without FriBidi every level is 0 and the paragraph reads left to right.
+    """
+    lib = _library()
+    if lib is None or not text:
+        return [0] * len(text), bool(rtl)
+    n = len(text)
+    codes = _codes(text)
+    types = (_Types * n)()
+    lib.fribidi_get_bidi_types(codes, n, types)
+    brackets = (_Types * n)()
+    lib.fribidi_get_bracket_types(codes, n, types, brackets)
+    base = ctypes.c_uint32(_PAR_ON if rtl is None else _PAR_RTL if rtl else _PAR_LTR)
+    levels = (_Level * n)()
+    if not lib.fribidi_get_par_embedding_levels_ex(types, brackets, n, ctypes.byref(base), levels):
+        return [0] * n, bool(rtl)  # out of memory in FriBidi: draw left to right rather than fail
+    return list(levels), bool(base.value & 1)
+
+
+def is_rtl(text: str) -> bool:
+    """P2-P3: whether a paragraph reads right to left (isolates skipped, as the algorithm says)."""
+    return paragraph_levels(text)[1]
+
+
+def line_order(units: Sequence[str], levels: Sequence[int], rtl: bool) -> tuple[list[int], list[int]]:
+    """One line's units (clusters, each given by its text) in display order: rule L1 (trailing
+    whitespace back to the paragraph's level) then L2 (reversal). Returns the logical indices from left
+    to right and each unit's level after L1."""
+    n = len(units)
+    lib = _library()
+    if lib is None or n == 0 or not any(levels):
+        return list(range(n)), list(levels)
+    firsts = "".join(unit[0] if unit else " " for unit in units)
+    types = _types(lib, firsts)
+    line_levels = (_Level * n)(*levels)
+    order = (ctypes.c_int * n)(*range(n))
+    lib.fribidi_reorder_line(0, types, n, 0, _PAR_RTL if rtl else _PAR_LTR, line_levels, None, order)
+    return list(order), list(line_levels)
+
+
+def platform_hint() -> str:
+    """How to get FriBidi (and with it Pillow's shaper) on this system."""
+    if sys.platform == "darwin":
+        return "brew install fribidi"
+    if sys.platform == "win32":
+        return "put fribidi-0.dll (from MSYS2 or vcpkg) beside python.exe"
+    return "install libfribidi0 (apt-get install libfribidi0)"

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from memer import settings
 from memer.errors import RenderError
 from memer.images import flatten
+from memer.rendering.boxes import TextBox, check_boxes
+from memer.rendering.case import upper_case
 from memer.rendering.fonts import Face, FontStack, font_stack, load_font, visual_runs
 from memer.rendering.layout import (
     Cluster,
@@ -31,20 +33,25 @@ from memer.text import display_safe
 if TYPE_CHECKING:
     from PIL import Image, ImageDraw
 
-POSITIONS = ("top", "bottom", "both")
+# auto: where the caption covers no face and the least detail (memer.rendering.placement); above / below: in a
+# plain band added outside the picture (memer.rendering.band); the others are fixed places on the picture.
+POSITIONS = ("auto", "top", "bottom", "both", "above", "below")
+ON_PICTURE = ("top", "bottom", "both")
 
 
 @dataclass
 class RenderOptions:
     """How to set a caption: where, how big, which case, and an optional credit strip."""
 
-    position: str = "bottom"  # top | bottom | both
+    position: str = "auto"  # one of POSITIONS
     font_size: int | None = None  # None: auto-fit
     keep_case: bool = False
     attribution: str | None = None  # burned into the bottom edge when given
     output_size: int | None = None  # longest side; None: settings.OUTPUT_SIZE
     text_color: str = "white"  # any colour Pillow knows: a name ("yellow") or "#rrggbb"
     outline_color: str = "black"
+    language: str | None = None  # a code or name (None: settings.LANGUAGE): letter case by its rules (rendering.case)
+    boxes: tuple[TextBox, ...] = ()  # free text boxes, each placed by fractions of the picture
 
 
 def _check_options(options: RenderOptions) -> None:
@@ -52,7 +59,7 @@ def _check_options(options: RenderOptions) -> None:
     if options.position not in POSITIONS:
         raise RenderError(
             f"Unknown caption position {options.position!r}.",
-            "Use top, bottom or both.",
+            f"Use {', '.join(POSITIONS)}.",
             code="render.bad_option",
             fix="position",
         )
@@ -71,6 +78,7 @@ def _check_options(options: RenderOptions) -> None:
                 code="render.bad_option",
                 fix="colour",
             )
+    check_boxes(options.boxes)
     size = options.output_size
     if size is not None and (not isinstance(size, int) or size < 16):
         raise RenderError(
@@ -127,24 +135,46 @@ class Placement:
 
     layout: TextLayout
     top: int
+    where: str = ""  # top | bottom | above | below | box
 
 
 def plan_meme(
     width: int, height: int, text: str, options: RenderOptions, fonts: FontStack | None = None
 ) -> list[Placement]:
-    """Where each caption block goes on a ``width`` x ``height`` canvas; no drawing."""
+    """Where each caption block goes on a ``width`` x ``height`` canvas at a fixed place (top, bottom or both); no
+    drawing. Auto placement looks at the picture (:func:`memer.rendering.compose.render_placed`); without one, it
+    is the bottom, where it puts the caption of a plain picture."""
     _check_options(options)
+    if options.position == "auto":
+        from dataclasses import replace
+
+        options = replace(options, position="bottom")
+    if options.position not in ON_PICTURE:
+        raise RenderError(
+            f"Planning without the picture needs a fixed position, not {options.position!r}.",
+            "Use top, bottom, both or auto.",
+            code="render.bad_option",
+            fix="position",
+        )
     return _plan(width, height, text, options, fonts)
 
 
-def _plan(width: int, height: int, text: str, options: RenderOptions, fonts: FontStack | None) -> list[Placement]:
-    """``plan_meme`` for options already checked."""
+def _plan(
+    width: int,
+    height: int,
+    text: str,
+    options: RenderOptions,
+    fonts: FontStack | None,
+    limits: dict[str, float] | None = None,
+) -> list[Placement]:
+    """``plan_meme`` for options already checked; ``limits`` caps a block's height by where it goes (the room
+    auto placement leaves above or below a face), shrinking the text rather than letting it grow past."""
     check_caption(text)
     fonts = fonts or font_stack()
     margin = max(1, round(settings.MARGIN * width))
     edge = max(1, round(settings.MARGIN * min(width, height)))  # above and below the text
     strip = _attribution_strip_height(height) if options.attribution and options.attribution.strip() else 0
-    text = text if options.keep_case else text.upper()
+    text = text if options.keep_case else upper_case(text, options.language)
     box_width = width - 2 * margin
     _check_room(width, height, box_width, height - strip - 2 * edge)
     if options.position == "both":
@@ -157,18 +187,23 @@ def _plan(width: int, height: int, text: str, options: RenderOptions, fonts: Fon
     drawable = [(part, where) for part, where in parts if has_ink(part, fonts)]
     if not drawable:  # "|" alone leaves both halves empty
         check_drawable(" ".join(part for part, _ in parts), fonts)
-    box_height = min(settings.BLOCK_HEIGHT * height, region)
-    layouts = [_checked_layout(part, fonts, box_width, box_height, region, options, height) for part, _ in drawable]
+    limits = limits or {}
+    rooms = [min(region, limits.get(where, region)) for _, where in drawable]
+    boxes = [min(settings.BLOCK_HEIGHT * height, room) for room in rooms]
+    layouts = [
+        _checked_layout(part, fonts, box_width, box, room, options, height)
+        for (part, _), box, room in zip(drawable, boxes, rooms)
+    ]
     if len(layouts) == 2 and options.font_size is None:
         shared = min(layout.size for layout in layouts)  # one size for both halves looks deliberate
         layouts = [
             layout
             if layout.size == shared
-            else _checked_layout(part, fonts, box_width, box_height, region, options, height, shared)
-            for layout, (part, _) in zip(layouts, drawable)
+            else _checked_layout(part, fonts, box_width, box, room, options, height, shared)
+            for layout, (part, _), box, room in zip(layouts, drawable, boxes, rooms)
         ]
     return [
-        Placement(layout, edge if where == "top" else height - strip - edge - layout.height)
+        Placement(layout, edge if where == "top" else height - strip - edge - layout.height, where)
         for layout, (_, where) in zip(layouts, drawable)
     ]
 
@@ -184,44 +219,6 @@ def _check_room(width: int, height: int, box_width: int, box_height: int) -> Non
         code="render.bad_picture",
         fix="image",
     )
-
-
-def render_meme(image: Image.Image, text: str, options: RenderOptions | None = None) -> Image.Image:
-    """The picture, scaled so its longest side is the output size, with the caption drawn on it."""
-    return render_placed(image, text, options)[0]
-
-
-def render_placed(
-    image: Image.Image, text: str, options: RenderOptions | None = None
-) -> tuple[Image.Image, list[Placement]]:
-    """:func:`render_meme`, and where it placed each block at what size: the text is laid out once, and a face
-    that shows the size auto-fit chose reads it here instead of planning again."""
-    options = options or RenderOptions()
-    _check_options(options)
-    fonts = font_stack()
-    target = _target_size(image.size, options.output_size or settings.OUTPUT_SIZE)
-    placements = _plan(*target, text, options, fonts)
-    canvas = _scaled(image, target)
-    draw_placements(canvas, placements, options, fonts)
-    return canvas, placements
-
-
-def draw_placements(
-    canvas: Image.Image, placements: Sequence[Placement], options: RenderOptions, fonts: FontStack | None = None
-) -> None:
-    """Draw planned blocks (and the credit strip, when asked) onto ``canvas`` in place.
-
-    Apart from planning so that an animation lays its caption out once and draws it once more
-    (memer.rendering.animation), whatever each frame holds.
-    """
-    from PIL import ImageDraw
-
-    fonts = fonts or font_stack()
-    draw = ImageDraw.Draw(canvas)
-    for placement in placements:
-        _draw_block(canvas, draw, placement.layout, fonts, placement.top, options)
-    if options.attribution and options.attribution.strip():
-        _draw_attribution(canvas, options.attribution, _attribution_strip_height(canvas.size[1]))
 
 
 def _checked_layout(
@@ -260,16 +257,20 @@ def _draw_block(
     fonts: FontStack,
     top: float,
     options: RenderOptions | None = None,
+    *,
+    left: float = 0.0,
+    span: float | None = None,
 ) -> None:
-    """Each line centred across the canvas, each run in its own face: white with a black outline unless asked."""
+    """Each line centred across the canvas (or across ``span`` pixels from ``left``), each run in its own face:
+    white with a black outline unless asked."""
     options = options or RenderOptions()
-    width = canvas.size[0]
+    width = canvas.size[0] if span is None else span
     baseline = top + layout.ascent
     count = len(layout.lines)
     offsets = layout.offsets or (0.0,) * count
     directions = layout.rtl or (False,) * count
     for line, line_width, offset, rtl in zip(layout.lines, layout.widths, offsets, directions):
-        x = (width - line_width) / 2 + offset
+        x = left + (width - line_width) / 2 + offset
         _draw_line(
             canvas,
             draw,
@@ -346,8 +347,12 @@ def _attribution_strip_height(height: int) -> int:
 
 @functools.lru_cache(maxsize=4)
 def _plain_stack(fonts: FontStack) -> FontStack:
-    """The fallbacks without Anton: a plain sans reads better than Anton at credit-line sizes."""
-    return FontStack(fonts.faces[1:] or fonts.faces)
+    """The fallbacks without Anton: a plain sans reads better than Anton at credit-line sizes. The first
+    fallback with Latin letters leads, so a credit's digits and punctuation come from the same font."""
+    rest = fonts.faces[1:]
+    latin = next((face for face in rest if ord("H") in face.codepoints), None)
+    ordered = [latin, *(face for face in rest if face is not latin)] if latin is not None else list(rest)
+    return FontStack(ordered or fonts.faces)
 
 
 def _credit_clusters(fonts: FontStack, text: str, size: int, room: float) -> list[Cluster]:
@@ -356,7 +361,7 @@ def _credit_clusters(fonts: FontStack, text: str, size: int, room: float) -> lis
     if fonts.real_width(clusters, size) <= room:
         return clusters
     ellipsis_face = fonts.face_for("…")
-    tail = [(ellipsis_face, "…")] if ellipsis_face is not None else []
+    tail = [Cluster(ellipsis_face, "…")] if ellipsis_face is not None else []
     good, bad = 0, len(clusters)  # clusters[:good] + tail fits (or nothing does); clusters[:bad] does not
     while bad - good > 1:
         middle = (good + bad) // 2

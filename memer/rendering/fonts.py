@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import RenderError
-from memer.rendering import bidi
-from memer.rendering.layout import REFERENCE_SIZE, Cluster, Extent
+from memer.rendering import bidi, scripts
+from memer.rendering.layout import ISOLATES, REFERENCE_SIZE, Cluster, Extent
 
 if TYPE_CHECKING:
     from PIL import ImageFont
@@ -41,8 +41,8 @@ SYSTEM_EMOJI_FONTS = (
 _EMOJI_LOAD_SIZES = (109, 160, 136, 128, 96, 64, 48)
 _ATTACHED_CATEGORIES = {"Mn", "Me", "Mc"}  # marks that belong to the character before them
 _DROPPED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
-_JOINERS = {"\u200d"}  # zero width joiner: keeps an emoji sequence together
-_RTL_CLASSES = {"R", "AL", "AN"}
+_JOINERS = {"\u200d"}  # zero width joiner: keeps an emoji sequence (or an Indic half form) together
+_ZWNJ = "\u200c"  # zero width non-joiner: stays with the letter before it, so the shaper sees it
 _EXTENT_CACHE_CLUSTERS = 400_000  # clusters held in all cached keys together, so long words cannot bloat it
 Run = tuple[int, str, str | None]  # (face index, text in typing order, direction to shape it in)
 
@@ -64,19 +64,24 @@ def _font_path(name: str) -> Path:
     return path if path.is_absolute() else settings.FONT_DIR / path
 
 
-@functools.lru_cache(maxsize=16)
+def _tables(data: bytes) -> dict[bytes, int]:
+    """Where each table of a font file starts (a collection: its first font's tables)."""
+    base = 0
+    if data[:4] == b"ttcf":
+        base = struct.unpack_from(">I", data, 12)[0]
+    num_tables = struct.unpack_from(">H", data, base + 4)[0]
+    offsets = {}
+    for i in range(num_tables):
+        tag, _checksum, offset, _length = struct.unpack_from(">4sIII", data, base + 12 + 16 * i)
+        offsets[tag] = offset
+    return offsets
+
+
+@functools.lru_cache(maxsize=64)
 def _codepoints(path: str) -> frozenset[int]:
     """Every character the font maps to a real glyph, read from its ``cmap`` table."""
     data = Path(path).read_bytes()
-    base = 0
-    if data[:4] == b"ttcf":  # a collection: use its first font
-        base = struct.unpack_from(">I", data, 12)[0]
-    num_tables = struct.unpack_from(">H", data, base + 4)[0]
-    cmap = None
-    for i in range(num_tables):
-        tag, _checksum, offset, _length = struct.unpack_from(">4sIII", data, base + 12 + 16 * i)
-        if tag == b"cmap":
-            cmap = offset
+    cmap = _tables(data).get(b"cmap")
     if cmap is None:
         return frozenset()
     found: set[int] = set()
@@ -95,6 +100,22 @@ def _codepoints(path: str) -> frozenset[int]:
                 start, end, glyph = struct.unpack_from(">III", data, table + 16 + 12 * g)
                 found.update(range(start, end + 1) if glyph else range(start + 1, end + 1))
     return frozenset(found)
+
+
+def _declared_cap_height(path: str) -> float | None:
+    """The capital height a font declares (``OS/2`` sCapHeight) as a share of its em; None if it declares none.
+
+    A font for one script (Noto Sans Devanagari) has no "H" to measure, but its
+    designers state the Latin capital height it was drawn to sit beside.
+    """
+    data = Path(path).read_bytes()
+    tables = _tables(data)
+    os2, head = tables.get(b"OS/2"), tables.get(b"head")
+    if os2 is None or head is None or struct.unpack_from(">H", data, os2)[0] < 2:
+        return None
+    cap = struct.unpack_from(">h", data, os2 + 88)[0]
+    units = struct.unpack_from(">H", data, head + 18)[0]
+    return cap / units if cap > 0 and units else None
 
 
 def _cmap_format4(data: bytes, table: int) -> set[int]:
@@ -125,7 +146,8 @@ def _cmap_format4(data: bytes, table: int) -> set[int]:
 def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     from PIL import ImageFont
 
-    return ImageFont.truetype(path, max(1, size))
+    engine = ImageFont.Layout.RAQM if has_shaper() else ImageFont.Layout.BASIC
+    return ImageFont.truetype(path, max(1, size), layout_engine=engine)
 
 
 def _load_emoji_face(path: str) -> Face | None:
@@ -169,41 +191,50 @@ class FontStack:
         return self._face_of[char]
 
     def clusters(self, text: str) -> list[Cluster]:
-        """The drawable characters of ``text`` grouped with their marks and joiners, each with its face.
+        """The drawable characters of one paragraph grouped with their marks and joiners, each with its face
+        and its bidi level (resolved over the whole paragraph, explicit controls and brackets included).
 
         Characters no face can draw are dropped, as are marks and joiners the
-        chosen face does not carry, so nothing ever becomes a tofu box.
+        chosen face does not carry, so nothing ever becomes a tofu box; and
+        without a shaper, right-to-left and complex-script letters, which would
+        come out wrong. ``coverage`` tells the user about both.
         """
+        text = unicodedata.normalize("NFC", text)
+        levels, _rtl = bidi.paragraph_levels(text)
+        shaper = has_shaper()
         out: list[Cluster] = []
         joined = False
-        for char in unicodedata.normalize("NFC", text):
+        for char, level in zip(text, levels):
             if char.isspace() or char == "\u200b":
-                out.append((0, " "))
+                out.append(Cluster(0, " ", level))
+                joined = False
+                continue
+            if char in ISOLATES:
+                out.append(Cluster(0, char, level))
                 joined = False
                 continue
             category = unicodedata.category(char)
             code = ord(char)
             is_modifier = 0x1F3FB <= code <= 0x1F3FF or 0xFE00 <= code <= 0xFE0F or 0xE0020 <= code <= 0xE007F
-            if (
-                out
-                and out[-1][1] != " "
-                and (category in _ATTACHED_CATEGORIES or is_modifier or char in _JOINERS or joined)
-            ):
-                previous_face, previous = out[-1]
-                if code in self.faces[previous_face].codepoints:
-                    out[-1] = (previous_face, previous + char)
+            attached = category in _ATTACHED_CATEGORIES or is_modifier or char in _JOINERS or char == _ZWNJ
+            if out and out[-1][1] != " " and (attached or joined):
+                previous = out[-1]
+                if code in self.faces[previous.face].codepoints:
+                    out[-1] = previous._replace(text=previous.text + char)
                     joined = char in _JOINERS
                     continue
-                if category in _ATTACHED_CATEGORIES or is_modifier or char in _JOINERS:
+                if attached:
                     continue  # a mark the face cannot draw: drop it rather than show a box
             joined = False
-            if category in _DROPPED_CATEGORIES or category in _ATTACHED_CATEGORIES or is_modifier:
+            if category in _DROPPED_CATEGORIES or attached:
                 continue
+            if not shaper and scripts.needs_shaper(char):
+                continue  # drawn letter by letter it would be wrong: coverage says why it is left out
             face_index = self.face_for(char)
             if face_index is not None and self._prefers_colour(char, face_index):
                 face_index = len(self.faces) - 1
             if face_index is not None:
-                out.append((face_index, char))
+                out.append(Cluster(face_index, char, level))
         return out
 
     def _prefers_colour(self, char: str, face_index: int) -> bool:
@@ -273,41 +304,49 @@ def has_shaper() -> bool:
     return bool(features.check("raqm"))
 
 
-def visual_runs(clusters: Sequence[Cluster], rtl: bool | None = None) -> list[Run]:
-    """Runs of one face and one direction, in the left-to-right order they are drawn.
+def visual_runs(clusters: Sequence[Cluster], rtl: bool = False) -> list[Run]:
+    """Runs of one face and one level, in the left-to-right order they are drawn.
 
-    ``rtl`` is the paragraph's direction (None: from the line's first strong
-    character). A right-to-left run keeps its characters in typing order and
-    says "rtl", so the shaper joins and reverses them; without a shaper its
-    clusters are reversed here instead (letters unjoined, order still right).
+    ``rtl`` is the paragraph's direction (for rule L1: trailing spaces take it).
+    The clusters' levels were resolved over the whole paragraph; here the line
+    is reordered (L1-L2). A right-to-left run keeps its characters in typing
+    order and says "rtl", so the shaper joins, mirrors and reverses them;
+    without a shaper (no right-to-left letters reach here then, but an
+    override can still reverse Latin) its clusters are reversed here instead.
     """
-    classes = [bidi.char_class(text) for _, text in clusters]
-    if not rtl and not _RTL_CLASSES.intersection(classes):
-        return [(index, text, None) for index, text in runs(clusters)]  # the common case, as before
-    if rtl is None:
-        rtl = bidi.is_rtl("".join(text for _, text in clusters))
-    logical: list[tuple[int, int, list[str]]] = []  # (face, level, cluster texts)
-    for (index, text), level in zip(clusters, bidi.levels(classes, rtl)):
-        if logical and logical[-1][0] == index and logical[-1][1] == level:
-            logical[-1][2].append(text)
-        else:
-            logical.append((index, level, [text]))
+    levels = [cluster[2] if len(cluster) > 2 else 0 for cluster in clusters]
+    if not any(levels):
+        return [(index, text, None) for index, text in runs(clusters)]  # the common case: no reordering
+    order, line_levels = bidi.line_order([cluster[1] for cluster in clusters], levels, rtl)
     shaper = has_shaper()
     out: list[Run] = []
-    for position in bidi.visual_order([level for _, level, _ in logical]):
-        index, level, texts = logical[position]
+    previous = -2
+    for position in order:
+        index, text = clusters[position][0], clusters[position][1]
+        level = line_levels[position]
+        if text in ISOLATES:  # drawn as nothing, but no run reaches across it
+            previous = -2
+            continue
         backwards = level % 2 == 1
-        if shaper:
-            out.append((index, "".join(texts), "rtl" if backwards else "ltr"))
+        direction = ("rtl" if backwards else "ltr") if shaper else None
+        step = -1 if backwards else 1
+        if out and out[-1][0] == index and previous + step == position and line_levels[previous] == level:
+            last_index, last_text, last_direction = out[-1]
+            joined = text + last_text if backwards and shaper else last_text + text
+            out[-1] = (last_index, joined, last_direction)
         else:
-            out.append((index, "".join(texts[::-1] if backwards else texts), None))
+            out.append((index, text, direction))
+        previous = position
     return out
 
 
 def runs(clusters: Sequence[Cluster]) -> list[tuple[int, str]]:
     """Neighbouring clusters drawn by the same face, joined into one string."""
     out: list[tuple[int, str]] = []
-    for index, text in clusters:
+    for cluster in clusters:
+        index, text = cluster[0], cluster[1]
+        if text in ISOLATES:
+            continue
         if out and out[-1][0] == index:
             out[-1] = (index, out[-1][1] + text)
         else:
@@ -339,8 +378,9 @@ def _font_stack(main: str, fallbacks: tuple[str, ...], emoji: str | None) -> Fon
 
 
 def _matching_scale(path: str, codepoints: frozenset[int], main_caps: float) -> float:
-    """How much a fallback is scaled: its capitals to the main font's, or for a font of emoji alone
-    (no "H"), its smiley to stand a little taller than the main font's capitals, as colour emoji do."""
+    """How much a fallback is scaled: its capitals to the main font's; for a font of emoji alone (no "H"),
+    its smiley to stand a little taller than the main font's capitals, as colour emoji do; for a font of
+    one script, the capital height it declares (so Devanagari sits as it would beside Noto's own Latin)."""
     font = load_font(path, REFERENCE_SIZE)
     if ord("H") in codepoints:
         caps = -font.getbbox("H", anchor="ls")[1]
@@ -348,7 +388,8 @@ def _matching_scale(path: str, codepoints: frozenset[int], main_caps: float) -> 
     if 0x1F600 in codepoints:
         _left, top, _right, bottom = font.getbbox("\U0001f600", anchor="ls")
         return 1.15 * main_caps / (bottom - top) if bottom > top else 1.0
-    return 1.0
+    declared = _declared_cap_height(path)
+    return main_caps / (declared * REFERENCE_SIZE) if declared else 1.0
 
 
 def font_stack() -> FontStack:

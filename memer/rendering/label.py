@@ -34,7 +34,8 @@ def add_ai_label(image: Image.Image, text: str = AI_LABEL_TEXT) -> Image.Image:
     width, height = canvas.size
     size = max(8, round(min(width, height) * 0.028))
     faces = font_stack().faces
-    plain = next((face for face in faces[1:] if not face.color), faces[0])  # a plain sans reads best this small
+    # a plain sans reads best this small: the first fallback with every letter of the tag
+    plain = next((f for f in faces[1:] if not f.color and all(ord(c) in f.codepoints for c in text)), faces[0])
     font = load_font(plain.path, size)
     left, top, right, bottom = label_box(width, height, font.getlength(text), size)
     tag = PILImage.new("RGBA", (max(1, right - left), max(1, bottom - top)), (0, 0, 0, 160))

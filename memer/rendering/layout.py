@@ -11,20 +11,33 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from memer import settings
 from memer.errors import RenderError
 from memer.rendering.bidi import is_rtl
 from memer.text import collapse_whitespace
 
+# Bidi isolate controls (LRI, RLI, FSI, PDI): kept in a line as invisible clusters, since their level parts runs (L2).
+ISOLATES = frozenset("\u2066\u2067\u2068\u2069")
 REFERENCE_SIZE = 200  # words are measured once at this size and scaled linearly
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:–—])\s+")
 # Where a caption asks for a new line: a newline, or " / " as poems and haiku are written on one line.
 _LINE_BREAK = re.compile(r"\r\n?|\n|[ \t\u00a0]+/[ \t\u00a0]+")
 
-Cluster = tuple[int, str]  # (index of the face that draws it, the characters)
+
+class Cluster(NamedTuple):
+    """Characters drawn together (a letter with its marks), the face that draws them, and their bidi
+    embedding level, resolved over the whole paragraph before it is wrapped (odd: right to left)."""
+
+    face: int
+    text: str
+    level: int = 0
+
+
+SPACE = Cluster(0, " ")
+Word = tuple[Cluster, tuple[Cluster, ...]]  # the space before a word, and the word
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,7 @@ def caption_lines(text: str) -> list[str]:
 
 def has_ink(text: str, fonts: Measurer) -> bool:
     """Whether any character of ``text`` can be drawn (spaces and characters no font has cannot)."""
-    return any(cluster[1] != " " for cluster in fonts.clusters(text))
+    return any(cluster[1] != " " and cluster[1] not in ISOLATES for cluster in fonts.clusters(text))
 
 
 def check_drawable(text: str, fonts: Measurer) -> None:
@@ -123,22 +136,26 @@ class TextLayout:
 
     @property
     def text_lines(self) -> list[str]:
-        return ["".join(text for _, text in line) for line in self.lines]
+        return ["".join(cluster[1] for cluster in line) for line in self.lines]
 
 
-def _words(clusters: Sequence[Cluster]) -> list[list[tuple[Cluster, ...]]]:
-    """Paragraphs (split at newlines by the caller) of words (runs of non-space clusters)."""
-    words: list[tuple[Cluster, ...]] = []
+def _words(clusters: Sequence[Cluster]) -> list[list[Word]]:
+    """Paragraphs (split at newlines by the caller) of words (runs of non-space clusters), each with the
+    space before it: a space keeps the level the paragraph gave it (between two Hebrew words in an English
+    line it reads right to left too)."""
+    words: list[Word] = []
     current: list[Cluster] = []
+    gap = SPACE
     for cluster in clusters:
         if cluster[1] == " ":
             if current:
-                words.append(tuple(current))
+                words.append((gap, tuple(current)))
                 current = []
+            gap = cluster
         else:
             current.append(cluster)
     if current:
-        words.append(tuple(current))
+        words.append((gap, tuple(current)))
     return [words]
 
 
@@ -172,7 +189,7 @@ def _break_word(word: tuple[Cluster, ...], fonts: Measurer, max_width: float) ->
 
 
 def _wrap(
-    paragraphs: list[list[tuple[Cluster, ...]]], fonts: Measurer, max_width: float, *, break_words: bool
+    paragraphs: list[list[Word]], fonts: Measurer, max_width: float, *, break_words: bool
 ) -> list[tuple[tuple[Cluster, ...], int]] | None:
     """Greedy word wrap at the reference size: (line, paragraph number) pairs; None when a word is too wide
     and may not be broken."""
@@ -181,7 +198,7 @@ def _wrap(
     for number, words in enumerate(paragraphs):
         line: list[Cluster] = []
         line_width = 0.0
-        for word in words:
+        for gap, word in words:
             word_width = fonts.extent(word).width
             pieces = [word]
             if word_width > max_width:
@@ -191,7 +208,7 @@ def _wrap(
             for piece in pieces:
                 piece_width = fonts.extent(piece).width
                 if line and line_width + space + piece_width <= max_width:
-                    line.extend(((0, " "), *piece))
+                    line.extend((gap, *piece))
                     line_width += space + piece_width
                 else:
                     if line:
@@ -207,7 +224,7 @@ def _stroke(size: float, outline: float) -> int:
 
 
 def _fit(
-    paragraphs: list[list[tuple[Cluster, ...]]],
+    paragraphs: list[list[Word]],
     fonts: Measurer,
     size: int,
     box_width: float,

@@ -25,6 +25,8 @@ class Meme:
     filename: str  # a safe suggestion with the format's extension, e.g. "apple-pie-meme.png" or "cat-meme.gif"
     metadata: dict[str, str] = field(default_factory=dict)  # PNG text: caption, source, author, licence ...
     font_size: int | None = None  # the caption's size in pixels on the finished meme (what auto-fit chose)
+    warnings: list[str] = field(default_factory=list)  # what of the caption could not be drawn, and why
+    position_used: str = ""  # where the caption went: top, bottom, both, above, below ("" for text boxes only)
     animation: Animation | None = None  # every captioned frame, with its timing, when the picture moves
     _encoded: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 

@@ -59,6 +59,7 @@ class App:
         self._render_later = Debounced(
             self.runner, self._render_now, lambda: settings.UI_PREVIEW_DELAY, name="memer-ui-preview"
         )
+        self.captions.language.observe(lambda _: self._render_later(), names="value")  # its letter case
 
         column = {"flex": "1 1 320px", "min_width": "0", "width": "auto"}
         self.pick_section = w.VBox([w.HTML(value=heading("2. Pick a picture")), self.gallery.widget])
@@ -175,9 +176,14 @@ class App:
             look = self.editor.look()
             engine = work.engine if work is not None else ""
             description = work.description if work is not None else ""
-        meme = self.preview.render(candidate, look, engine, description)
+        try:
+            language = self.captions.language_code()  # its letter case (Turkish "i" -> "İ")
+        except Exception:  # noqa: BLE001 - not a language: the captions step says so; the default case here
+            language = None
+        meme = self.preview.render(candidate, look, engine, description, language)
         if meme is not None:
             self.editor.show_auto_size(getattr(meme, "font_size", None))
+            self.editor.show_position(getattr(meme, "position_used", ""))
 
     def _sync(self) -> None:
         show(self.pick_section, bool(self.gallery.buttons))

@@ -1,9 +1,11 @@
-"""Step 3: the caption engine, Write / More captions, Cancel, and the captions to choose from.
+"""Step 3: the caption engine, style and language, Write / More captions, Cancel, and the captions to choose from.
 
 Captions belong to their picture (:mod:`memer.ui.work`): "More captions" adds
 a batch, a failed batch leaves the list as it was, and a click on a caption
 (even the chosen one) puts its original text back in the box. An unsafe
-caption is used only after a confirm that says why it was flagged.
+caption is used only after a confirm that says why it was flagged. The
+language box offers the common languages and takes any other typed as a code
+or a name; its last choice is kept for the session (a new app starts with it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from memer import captioning as captions
 from memer import settings
+from memer.language import COMMON, parse_language
 from memer.text import display_safe
 from memer.ui.compat import set_tooltip, show
 from memer.ui.jobs import Cancelled, Job, Runner
@@ -35,6 +38,31 @@ def openai_key_found() -> bool:
         return bool(captions.find_openai_key())
     except Exception:  # noqa: BLE001 - e.g. Colab secrets refused: the app still opens, with the key box
         return False
+
+
+_last_language: list[str] = []  # the language last chosen in this session (Python process)
+
+
+def language_choices() -> dict[str, str]:
+    """The language box's list: "Hindi (हिन्दी)" -> "hi", the common languages in order."""
+    choices = {}
+    for code in COMMON:
+        try:
+            choices[parse_language(code).label] = code
+        except Exception:  # noqa: BLE001 - babel missing or too old: the box still takes a typed code
+            continue
+    return choices
+
+
+def default_language(choices: dict[str, str]) -> str:
+    """What the box shows first: this session's last choice, else MEMER_LANGUAGE, else English."""
+    if _last_language:
+        return _last_language[-1]
+    try:
+        language = parse_language(settings.LANGUAGE, fix="MEMER_LANGUAGE")
+    except Exception:  # noqa: BLE001 - an unknown MEMER_LANGUAGE shows as typed; writing captions says why
+        return settings.LANGUAGE.strip()
+    return next((label for label, code in choices.items() if code == language.code), language.label)
 
 
 def caption_label(index: int, caption: Caption) -> str:
@@ -82,6 +110,18 @@ class CaptionsPanel:
             value=settings.CAPTION_STYLE if settings.CAPTION_STYLE in styles else styles[0],
             description="Style",
         )
+        self.languages = language_choices()
+        self.language = w.Combobox(
+            options=list(self.languages),
+            value=default_language(self.languages),
+            placeholder="English, or a code such as hi, ja, pt-BR",
+            description="Language",
+            ensure_option=False,
+            continuous_update=False,
+            layout=w.Layout(width="auto", flex="0 1 320px"),
+        )
+        set_tooltip(self.language, "The captions' language: pick one, or type a code (hi, ja, pt-BR) or a name")
+        self.language.observe(self._remember_language, names="value")
         # Synced on Enter or leaving the box, then taken out of it at once: the saved widget state never holds it.
         self.key_box = w.Password(
             placeholder="sk-… (kept in memory only)", description="OpenAI key", continuous_update=False
@@ -117,7 +157,7 @@ class CaptionsPanel:
         self.engine.observe(lambda _: self._sync(), names="value")
         self.widget = w.VBox(
             [
-                w.HBox([self.engine, self.style, self.seed], layout=w.Layout(flex_flow="row wrap")),
+                w.HBox([self.engine, self.style, self.language, self.seed], layout=w.Layout(flex_flow="row wrap")),
                 self.key_box,
                 w.HBox([self.write_button, self.cancel_button], layout=w.Layout(flex_flow="row wrap")),
                 self.status.widget,
@@ -144,6 +184,22 @@ class CaptionsPanel:
     def redact(self, text: str) -> str:
         return text.replace(self._typed_key, "***") if self._typed_key else text
 
+    # --- the language -------------------------------------------------------------------------
+
+    def _remember_language(self, change: dict) -> None:
+        """The session keeps the last choice: a new app (the cell run again) starts with it."""
+        _last_language[:] = [str(change.get("new") or "")]
+
+    def language_code(self) -> str | None:
+        """The language box as a code ("hi"), checked; None when empty (MEMER_LANGUAGE, else English).
+
+        Raises the library's ``language.unknown`` error for a value that names no language.
+        """
+        typed = (self.language.value or "").strip()
+        if not typed:
+            return None
+        return self.languages.get(typed) or parse_language(typed).code
+
     # --- writing captions ---------------------------------------------------------------------
 
     @property
@@ -168,7 +224,8 @@ class CaptionsPanel:
         seed_text = self.seed.value.strip()
         try:
             seed = captions.check_seed(seed_text) if seed_text else None
-        except Exception as err:  # noqa: BLE001 - CaptionError: a one-line message under the button
+            language = self.language_code()
+        except Exception as err:  # noqa: BLE001 - CaptionError, language.unknown: a one-line message under the button
             self.status.fail(None, error_for_app(err))
             return
         job = self.job = Job("captions", theme)
@@ -177,12 +234,14 @@ class CaptionsPanel:
         self._sync()
         engine, style = self.engine.value, self.style.value
         self.runner.spawn(
-            lambda: self._run(job, candidate, theme, work, engine, style, api_key, seed), "memer-ui-captions"
+            lambda: self._run(job, candidate, theme, work, (engine, style, language), api_key, seed),
+            "memer-ui-captions",
         )
 
     def _run(
-        self, job: Job, candidate: ImageCandidate, theme: str, work: PictureWork, engine, style, api_key, seed
+        self, job: Job, candidate: ImageCandidate, theme: str, work: PictureWork, asked: tuple, api_key, seed
     ) -> None:
+        engine, style, language = asked
         try:
             batch = self.pipeline.captions(
                 candidate,
@@ -191,6 +250,7 @@ class CaptionsPanel:
                 style=style,
                 api_key=api_key,
                 progress=job.hook(lambda m, f: self.status.report(job, m, f)),
+                language=language,
                 **({"seed": seed} if seed is not None else {}),
             )
             job.check()

@@ -3,8 +3,10 @@
 The text box is multi-line (a new line stays a new line on the meme); ``|``
 splits the top from the bottom text: typing one with Position top or bottom
 switches to both, and with top or bottom chosen again it breaks the line
-instead, so the hint is always true. The size slider starts from the size
-auto-fit chose, in pixels.
+instead, so the hint is always true (auto keeps it: it splits there). Position
+auto is pre-selected and the note under it says where it put the caption. The
+size slider starts from the size auto-fit chose, in pixels. Free text boxes
+are added below (memer.ui.boxes_panel).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from memer.ui.style import note_html
 
 if TYPE_CHECKING:
     from memer.candidates import ImageCandidate
+    from memer.rendering.boxes import TextBox
 
 
 COLOURS = {"white": "White", "yellow": "Yellow", "black": "Black", "#ff4081": "Pink", "#40c4ff": "Sky blue"}
 OUTLINES = {"black": "Black", "white": "White", "#3e2723": "Brown", "none": "None"}
 HINT = "A new line stays a new line. Type | to put text at the top and the bottom."
+PLACES = {"top": "at the top", "bottom": "at the bottom", "both": "at the top and the bottom"}
 
 
 def credit_needed(candidate: ImageCandidate) -> bool:
@@ -43,12 +47,14 @@ class Look:
     outline_color: str
     credit_on_picture: bool
     ai_label: bool | None = None  # the "AI-generated" tag on a generated picture; None: settings.AI_LABEL
+    boxes: tuple[TextBox, ...] = ()  # free text boxes (memer.ui.boxes_panel)
 
 
 def text_for_position(text: str, position: str) -> str:
-    """With one block (top or bottom), ``|`` is a line break: the text keeps its parts either way."""
+    """With one block (top, bottom or a band), ``|`` is a line break: the text keeps its parts either way (auto
+    keeps it: there it asks for the split)."""
     text = text.replace("\r\n", "\n").strip()
-    if position != "both":
+    if position not in ("both", "auto"):
         text = "\n".join(part.strip() for part in text.split("|"))
     return text
 
@@ -69,7 +75,10 @@ class Editor:
         )
         self.text.add_class("memer-caption-text")
         self.hint = w.HTML(value=note_html(HINT))
-        self.position = w.ToggleButtons(options=list(POSITIONS), value="bottom", description="Position")
+        self.position = w.ToggleButtons(options=list(POSITIONS), value="auto", description="Position")
+        set_tooltip(
+            self.position, "auto: off faces, on the least detail; above/below: a plain band outside the picture"
+        )
         self.position.add_class("memer-position")
         self.keep_case = w.Checkbox(value=False, description="Keep case (not ALL CAPS)", indent=False)
         self.text_color = w.Dropdown(options=[(v, k) for k, v in COLOURS.items()], value="white", description="Text")
@@ -97,11 +106,16 @@ class Editor:
         )
         self.ai_label.layout.display = "none"  # shown for a generated picture only
         self.note = w.HTML(value="")
+        self.placed = w.HTML(value="")  # where auto put the caption
+        from memer.ui.boxes_panel import BoxesPanel
+
+        self.boxes = BoxesPanel(self._changed)
         self.widget = w.VBox(
             [
                 self.text,
                 self.hint,
                 self.position,
+                self.placed,
                 self.note,
                 w.HBox([self.text_color, self.outline_color], layout=w.Layout(flex_flow="row wrap")),
                 self.keep_case,
@@ -109,6 +123,7 @@ class Editor:
                 self.credit,
                 self.credit_note,
                 self.ai_label,
+                self.boxes.widget,
             ]
         )
         self.text.observe(self._on_text, names="value")
@@ -131,14 +146,14 @@ class Editor:
 
     def _on_text(self, change: dict) -> None:
         old, new = change.get("old") or "", change.get("new") or ""
-        if "|" in new and "|" not in old and self.position.value != "both" and not self._quiet:
+        if "|" in new and "|" not in old and self.position.value not in ("both", "auto") and not self._quiet:
             self.position.value = "both"  # the hint's promise; _note_position says so
         self._changed()
 
     def _note_position(self) -> None:
         if "|" not in self.text.value:
             self.note.value = ""
-        elif self.position.value == "both":
+        elif self.position.value in ("both", "auto"):
             self.note.value = note_html("Top and bottom: the text before | goes at the top.")
         else:
             self.note.value = note_html(f"Position {self.position.value}: | starts a new line.")
@@ -186,6 +201,11 @@ class Editor:
         finally:
             self._quiet = False
 
+    def show_position(self, used: str) -> None:
+        """Say where auto placed the caption (nothing for a place the user chose)."""
+        where = PLACES.get(used, "")
+        self.placed.value = note_html(f"Auto placed it {where}.") if self.position.value == "auto" and where else ""
+
     def look(self) -> Look:
         """What the controls say now."""
         outline = self.outline_color.value
@@ -198,4 +218,5 @@ class Editor:
             outline_color=self.text_color.value if outline == "none" else outline,
             credit_on_picture=bool(self.credit.value),
             ai_label=bool(self.ai_label.value),
+            boxes=self.boxes.boxes(),
         )

@@ -57,6 +57,11 @@ LINES: dict[str, Callable[[MemerError], str]] = {
     "openai.timeout": _with(f"Try again later, or {LOCAL}."),
     "openai.unavailable": _with(f"Check the internet connection and try again in a few minutes, or {LOCAL}."),
     "caption.unknown_engine": _with("Choose one in the Engine menu above."),
+    "language.unknown": lambda err: (
+        f"{err.message} Choose one in the Language box above, or type a code such as hi or pt-BR, or a name."
+        if err.fix == "language"
+        else f"{err.message} MEMER_LANGUAGE names no language: fix or unset it, or choose one in the Language box."
+    ),
     "caption.no_theme": _with("Type what the meme is about in the search box above."),
     "caption.bad_seed": lambda err: (
         f"{err.message} Type a whole number, e.g. 42, or leave the box empty." if err.fix == "seed" else str(err)

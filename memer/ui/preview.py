@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from memer import settings
+from memer.files import write_atomic
 from memer.images import jpeg_bytes
 from memer.text import file_words, human_size
 from memer.ui.editor import Look
@@ -55,6 +56,11 @@ def credit_with_restrictions(credit: str, candidate: ImageCandidate) -> str:
     return f'<div class="memer-credit">{esc(credit, 300)}</div>{note}'
 
 
+def undrawn_note(warnings: list[str]) -> str:
+    """What of the caption is not on the meme, under the preview: nothing vanishes without a word."""
+    return "".join(f'<div class="memer-note">⚠️ {esc(line, 400)}</div>' for line in warnings)
+
+
 class Preview:
     def __init__(self, pipeline: Pipeline, runner: Runner) -> None:
         import ipywidgets as w
@@ -64,6 +70,7 @@ class Preview:
         self.image = w.Image(value=b"", format="jpeg", layout=w.Layout(width="100%", height="auto"))
         self.image.add_class("memer-preview")
         self.attribution = w.HTML(value="")
+        self.undrawn = w.HTML(value="")  # characters of the caption no font could draw, and why
         self.status = StepStatus(runner)
         self.download_button = w.Button(description="Download PNG", button_style="success", icon="download")
         self.download_link = w.HTML(value=download_link_html(None, "", DOWNLOAD_LABEL))
@@ -74,6 +81,7 @@ class Preview:
         self.widget = w.VBox(
             [
                 self.image,
+                self.undrawn,
                 self.attribution,
                 self.download_button,
                 self.download_link,
@@ -101,14 +109,22 @@ class Preview:
         self.image.format = "jpeg"
         self.image.value = thumbnail_jpeg(candidate.path, settings.UI_PREVIEW_SIZE) if candidate is not None else b""
         self.attribution.value = credit_with_restrictions(candidate.attribution(), candidate) if candidate else ""
+        self.undrawn.value = ""
         self.status.clear()
         self._sync()
 
-    def render(self, candidate: ImageCandidate | None, look: Look, engine: str, description: str = "") -> Meme | None:
-        """Draw the meme for ``look`` (any thread); shows it, or the error under the preview."""
+    def render(
+        self,
+        candidate: ImageCandidate | None,
+        look: Look,
+        engine: str,
+        description: str = "",
+        language: str | None = None,
+    ) -> Meme | None:
+        """Draw the meme for ``look`` (any thread) in ``language``'s letter case; shows it, or the error under it."""
         if candidate is None:
             return None
-        if not look.text:
+        if not look.text and not look.boxes:
             self.clear(candidate)
             return None
         try:
@@ -124,10 +140,13 @@ class Preview:
                 outline_color=look.outline_color,
                 ai_label=look.ai_label,
                 description=description,
+                language=language,
+                boxes=look.boxes,
             )
         except BaseException as err:  # noqa: BLE001 - shown under the preview, never a traceback
             self.last_error = err
             self.status.fail(None, error_for_app(err))
+            self.undrawn.value = ""
             with self._lock:
                 self.meme = self.look = None
             self._sync()
@@ -139,6 +158,7 @@ class Preview:
             self.image.format = "jpeg"
             self.image.value = jpeg_bytes(meme.image, settings.UI_PREVIEW_SIZE)
         self.attribution.value = credit_with_restrictions(meme.attribution, candidate)
+        self.undrawn.value = undrawn_note(meme.warnings)
         self.status.clear()
         with self._lock:
             self.meme, self.look = meme, look
@@ -169,10 +189,7 @@ class Preview:
             self.status.fail(None, "Nothing to download yet: pick a picture and a caption first.")
             return
         try:
-            folder = Path(settings.MEME_DIR)
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / filename
-            path.write_bytes(meme.data)
+            path = write_atomic(Path(settings.MEME_DIR) / filename, meme.data)  # never half a file
             from google.colab import files
 
             files.download(str(path))

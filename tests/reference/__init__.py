@@ -42,15 +42,20 @@ CASES = [
     Case(
         "long-fitted",
         "when the caption goes on and on about the pie on the windowsill and still has to fit in its box",
-        RenderOptions(output_size=OUTPUT_SIZE),
+        RenderOptions(position="bottom", output_size=OUTPUT_SIZE),
     ),
-    Case("right-to-left", "שלום עולם 2024", RenderOptions(output_size=OUTPUT_SIZE)),
+    Case("right-to-left", "שלום עולם 2024", RenderOptions(position="bottom", output_size=OUTPUT_SIZE)),
     Case(
         "credit-strip",
         "photo of the day",
-        RenderOptions(output_size=OUTPUT_SIZE, attribution="Jane Doe, CC BY-SA 4.0, via Wikimedia Commons"),
+        RenderOptions(
+            position="bottom", output_size=OUTPUT_SIZE, attribution="Jane Doe, CC BY-SA 4.0, via Wikimedia Commons"
+        ),
         size=(480, 640),
     ),
+    # auto placement on this picture (no face; the bright disc in the middle is the detail) and the caption band
+    Case("auto", "auto keeps off the detail", RenderOptions(position="auto", output_size=OUTPUT_SIZE)),
+    Case("band-above", "me explaining the caption band", RenderOptions(position="above", output_size=OUTPUT_SIZE)),
 ]
 
 

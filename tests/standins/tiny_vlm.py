@@ -152,3 +152,74 @@ def build_tiny_vlm(folder: Path, size: str = "tiny") -> Path:
 def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with a tiny random Qwen3-VL: config, weights, tokenizer, image and video processors."""
     return build_tiny_vlm(tmp_path_factory.mktemp("tiny-vlm"))
+
+
+def build_overflowing_vlm(source: Path, folder: Path) -> Path:
+    """A copy of the tiny VLM whose MLP activations pass float16's 65504 but stay finite in float32.
+
+    What Qwen-family models do on a T4 (QwenLM/Qwen3-VL #44, transformers #33294), made certain: every
+    layer's post-attention norm scales its input to ~300 and the MLP's gate and up projections grow 50-fold,
+    so silu(gate) * up reaches ~1e6, inf in float16 (then NaN after the final norm), plain numbers in float32.
+    """
+    import shutil
+
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    shutil.copytree(source, folder)
+    model = AutoModelForImageTextToText.from_pretrained(source, dtype=torch.float32)
+    with torch.no_grad():
+        for layer in model.model.language_model.layers:
+            layer.post_attention_layernorm.weight.fill_(300.0)
+            layer.mlp.gate_proj.weight.mul_(50.0)
+            layer.mlp.up_proj.weight.mul_(50.0)
+    model.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def overflowing_vlm(tiny_vlm: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny VLM made to overflow in float16 only (see :func:`build_overflowing_vlm`)."""
+    return build_overflowing_vlm(tiny_vlm, tmp_path_factory.mktemp("overflowing") / "vlm")
+
+
+class ForcedAnswers:
+    """Makes a loaded tiny VLM answer given texts, one per batch row, by overriding its next-token scores.
+
+    A forward hook on ``lm_head``: while armed, the k-th forward pass gives row i the k-th token of
+    ``answers[i]`` (then the end of the turn), every other token far below. ``answers`` items are strings
+    (tokenized) or lists of strings (one token each); rows past the list answer like the last item.
+    ``delay`` seconds of sleep per forward pass make the model slow. The real generate still runs.
+    """
+
+    def __init__(self, local, answers, delay: float = 0.0) -> None:
+        self.local, self.delay, self.armed, self.step = local, delay, False, 0
+        tokenizer = local.tokenizer
+        self.end = tokenizer.convert_tokens_to_ids(EOS)
+        self.rows = [
+            [tokenizer.convert_tokens_to_ids(tokenizer.tokenize(piece))[0] for piece in answer]
+            if isinstance(answer, list)
+            else tokenizer.encode(answer, add_special_tokens=False)
+            for answer in answers
+        ]
+        self.handle = local.model.lm_head.register_forward_hook(self._hook)
+
+    def arm(self) -> None:
+        self.armed, self.step = True, 0
+
+    def _hook(self, module, inputs, output):
+        if not self.armed:
+            return None
+        import time
+
+        time.sleep(self.delay)
+        forced = output.clone()
+        forced[:, -1, :] = -1e4
+        for row in range(forced.shape[0]):
+            tokens = self.rows[min(row, len(self.rows) - 1)]
+            forced[row, -1, tokens[self.step] if self.step < len(tokens) else self.end] = 1e4
+        self.step += 1
+        return forced
+
+    def remove(self) -> None:
+        self.handle.remove()
