@@ -42,7 +42,9 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="set a caption on a picture, Impact style")
     p.add_argument("image", help="the background picture")
     p.add_argument("text", nargs="?", default="", help="the caption (split top|bottom with '|'); optional with --box")
-    p.add_argument("-o", "--output", required=True, help="where to write the PNG")
+    p.add_argument(
+        "-o", "--output", required=True, help="where to write it: .png; a moving picture also .gif, .webp (APNG: .png)"
+    )
     cli_layout.add_position(p, _choices("memer.rendering", "POSITIONS"))
     cli_layout.add_boxes(p)
     p.add_argument("--font-size", default="auto", help="'auto' (fit) or a size in pixels")
@@ -70,8 +72,9 @@ def _parse_font_size(value: str) -> int | None:
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    from memer import images
+    from memer import images, settings
     from memer import rendering as render
+    from memer.cli_animation import render_animated
     from memer.rendering.coverage import caption_warnings
 
     options = render.RenderOptions(
@@ -84,9 +87,12 @@ def _run_render(args: argparse.Namespace) -> int:
     )
     if args.text or not options.boxes:
         render.check_caption(args.text)  # before the picture is opened
-    picture = images.open_image(args.image)
-    meme = render.render_meme(picture, args.text, options)
     words = args.text or " / ".join(box.text for box in options.boxes)
+    if render_animated(args.image, args.text, words, options, args.output):
+        _warn_undrawn(caption_warnings(args.text, args.keep_case))
+        return 0
+    picture = images.open_image(args.image, max_side=settings.OUTPUT_SIZE)
+    meme = render.render_meme(picture, args.text, options)
     png = render.png_bytes(meme, render.meme_metadata(None, words))
     written = render.save_png(args.output, png)
     print(written)

@@ -120,9 +120,9 @@ def add_make(sub: argparse._SubParsersAction) -> None:
 def run_make(args: argparse.Namespace) -> int:
     from memer import pipeline
     from memer.captioning import check_seed
-    from memer.errors import CaptionError, RenderError
+    from memer.cli_animation import check_output_for, make_output
+    from memer.errors import CaptionError
     from memer.language import resolve_language
-    from memer.rendering import png_path, save_png
 
     if args.pick < 1 or args.caption < 1:
         raise MemerError(
@@ -132,19 +132,12 @@ def run_make(args: argparse.Namespace) -> int:
     args.language = resolve_language(args.language).code  # said before minutes of work
     if args.count is not None:
         return _run_several(args, seed)
-    output = png_path(args.output)  # adds .png, refuses other extensions, before minutes of work
-    if not output.parent.is_dir():  # say so before minutes of work
-        raise RenderError(
-            f"The folder {output.parent} does not exist.",
-            "Create it or write somewhere else.",
-            code="render.cannot_write",
-            fix="--output",
-        )
-
+    output = make_output(args.output)  # .png, .gif or .webp; other extensions refused before minutes of work
     if args.image is not None:
         picture = pipeline.own_picture(args.image)  # no search: the picture is yours
     else:
         picture = _search_and_pick(args)
+    check_output_for(output, picture)  # a still picture gives a PNG: said before the captions are written
 
     with _progress() as progress:
         batch = pipeline.captions(
@@ -176,8 +169,10 @@ def run_make(args: argparse.Namespace) -> int:
         description=batch.description,
         language=args.language,
     )
-    written = save_png(output, meme.png)
-    print(f"Wrote {written}" + (f" (caption at: {meme.position_used})" if args.position == "auto" else ""))
+    written = meme.save(output)
+    notes = [meme.summary(written.suffix.lower().lstrip(".").replace("apng", "png"))] if meme.animated else []
+    notes += [f"caption at: {meme.position_used}"] if args.position == "auto" else []
+    print(f"Wrote {written}" + (f" ({'; '.join(notes)})" if notes else ""))
     warn_undrawn(meme.warnings)
     _print_made(picture, caption, batch, meme)
     return 0

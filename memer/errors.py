@@ -20,6 +20,7 @@ CODES: dict[str, str] = {
     "image.missing": "the picture's file does not exist or is not a file",
     "image.unreadable": "the picture is damaged, empty or not an image",
     "image.too_large": "the picture is too large to use",
+    "image.too_many_frames": "an animation has more frames than memer draws (MEMER_MAX_ANIMATION_PIXELS)",
     "image.bad_link": "the picture's link or path cannot be fetched",
     "image.no_upload": "no picture was uploaded",
     "image.download_failed": "the picture could not be downloaded",

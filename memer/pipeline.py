@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,9 @@ from memer.described import should_describe as should_describe  # the one rule (
 from memer.errors import ImageError, MemerError, ModelError, SourceError
 from memer.language import resolve_language
 from memer.progress import Progress, silent
+
+# The finished meme (re-exported: the faces and the contract name pipeline.Meme).
+from memer.rendering.meme import Meme as Meme
 
 # Your own picture, the pass's other way in (re-exported: the CLI and the app call pipeline.own_picture).
 from memer.sources.own import OWN_CREDIT as OWN_CREDIT
@@ -98,32 +101,6 @@ def drop_reasons(failed: Sequence[tuple[ImageCandidate, str]]) -> list[DropReaso
 
     counts = Counter(reason.split(":", 1)[0].strip() or "unknown" for _, reason in failed)
     return [DropReason(reason, count) for reason, count in counts.most_common()]
-
-
-@dataclass
-class Meme:
-    image: Image.Image
-    caption: str
-    attribution: str
-    filename: str  # a safe suggestion, e.g. "apple-pie-meme.png"
-    metadata: dict[str, str] = field(default_factory=dict)  # PNG text: caption, source, author, licence ...
-    font_size: int | None = None  # the caption's size in pixels on the finished meme (what auto-fit chose)
-    warnings: list[str] = field(default_factory=list)  # what of the caption could not be drawn, and why
-    position_used: str = ""  # where the caption went: top, bottom, both, above, below ("" for text boxes only)
-
-    @cached_property
-    def png(self) -> bytes:
-        """The PNG with its metadata, encoded on first use: a live preview shows ``image`` and never pays for it."""
-        from memer.rendering import png_bytes
-
-        return png_bytes(self.image, self.metadata)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the meme's PNG (with its credits) to ``path``, atomically; returns the path written (``.png``
-        added when missing). No half-written file is ever left, even when the save fails."""
-        from memer.rendering import save_png
-
-        return save_png(path, self.png)
 
 
 def search(
@@ -430,7 +407,7 @@ def render(
     from memer.rendering.compose import position_used, render_placed
     from memer.rendering.coverage import caption_warnings
 
-    picture = _picture(candidate)
+    path = _picture_file(candidate)
     strip = attribution_strip or settings.ATTRIBUTION_STRIP
     options = rendering.RenderOptions(
         position=position,
@@ -442,14 +419,24 @@ def render(
         language=language,
         boxes=tuple(boxes),
     )
-    image, placed = render_placed(picture, text, options)  # laid out once: the size a face shows comes along
-    if candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label):
-        image = rendering.add_ai_label(image)
+    label = candidate.ai_generated and (settings.AI_LABEL if ai_label is None else ai_label)
     words = text.strip() or " / ".join(box.text for box in boxes)  # the caption, else the boxes' texts
+    if text.strip() or not boxes:
+        rendering.check_caption(text)  # before an animation's frames are decoded
+    animation = None
+    if moving := rendering.animation.cached_animation(path):  # every frame captioned, planned on the first
+        captioned = rendering.render_animation(moving, text, options, ai_label=label)
+        animation, image, placed = captioned.animation, captioned.frames[0], captioned.placements
+    else:
+        picture = _open_cached(str(path), path.stat().st_mtime_ns, settings.OUTPUT_SIZE).copy()
+        image, placed = render_placed(picture, text, options)  # laid out once: the size a face shows comes along
+        if label:
+            image = rendering.add_ai_label(image)
     metadata = rendering.meme_metadata(candidate, words, engine, description=description)
     size, used = max((p.layout.size for p in placed if p.where != "box"), default=None), position_used(placed)
-    name, warnings = meme_filename(candidate.title or words), caption_warnings(words, keep_case)
-    return Meme(image, words, candidate.attribution(), name, metadata, size, warnings, used)
+    name = meme_filename(candidate.title or words).removesuffix(".png") + f".{animation.kind if animation else 'png'}"
+    warnings = caption_warnings(words, keep_case)
+    return Meme(image, words, candidate.attribution(), name, metadata, size, warnings, used, animation)
 
 
 def meme_filename(name: str) -> str:
@@ -458,7 +445,13 @@ def meme_filename(name: str) -> str:
 
 
 def _picture(candidate: ImageCandidate) -> Image.Image:
-    """The candidate's picture, downloading it first if the search did not."""
+    """The candidate's picture (an animation's first frame) at the meme's size, downloaded first if need be."""
+    path = _picture_file(candidate)
+    return _open_cached(str(path), path.stat().st_mtime_ns, settings.OUTPUT_SIZE).copy()
+
+
+def _picture_file(candidate: ImageCandidate) -> Path:
+    """The candidate's picture file, downloaded first if the search did not."""
     from memer import http
 
     path = candidate.path
@@ -472,12 +465,13 @@ def _picture(candidate: ImageCandidate) -> Image.Image:
                 code="image.download_failed",
                 fix="image",
             ) from err
-    return _open_cached(str(path), Path(path).stat().st_mtime_ns).copy()
+    return Path(path)
 
 
 @lru_cache(maxsize=4)
-def _open_cached(path: str, mtime_ns: int) -> Image.Image:
-    """Re-rendering the same picture (live preview) decodes it once."""
+def _open_cached(path: str, mtime_ns: int, longest: int) -> Image.Image:
+    """Re-rendering the same picture (live preview) decodes and scales it once, and decodes only what a meme needs."""
     from memer.images import open_image
+    from memer.rendering.draw import fit_picture
 
-    return open_image(path)
+    return fit_picture(open_image(path, max_side=longest), longest)

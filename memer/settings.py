@@ -348,6 +348,11 @@ MAX_METADATA_CHARS = _int("MAX_METADATA_CHARS", 2000, "each PNG text chunk (capt
 MIN_TEXT_WIDTH = _int("MIN_TEXT_WIDTH", 8, "pixels across a caption needs; narrower pictures are refused")
 MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 64_000_000, "larger pictures are refused (decompression bombs)")
 MAX_IMAGE_BYTES = _int("MAX_IMAGE_BYTES", 50 * 1024 * 1024, "larger picture files are refused (50 MB)")
+MAX_ANIMATION_PIXELS = _int(
+    "MAX_ANIMATION_PIXELS",
+    40_000_000,
+    "an animated meme's frames x pixels per frame: frames are drawn smaller to fit (not below 320 px), else refused",
+)
 
 # --- the Open Images cache: build, download, Colab Drive (memer/sources/openimages/, memer/cache_setup.py) ---
 _step("Open Images cache")

@@ -240,3 +240,22 @@ def test_offline_first_contact_is_one_line_per_failure(monkeypatch, tmp_path, ca
     assert len(lines) == 4 and lines[3].startswith("memer: error: Could not load CLIP RN50 (openai)")
     assert "cannot be reached" in lines[3] and "HF_HUB_OFFLINE=1" in lines[3]
     assert not any(word in err for word in ("WARNING", "ERROR:root", "Traceback", "Retrying"))
+
+
+def test_make_with_an_animated_picture_writes_an_animated_webp(world, tmp_path, capsys):
+    chi = Path(__file__).parent / "data" / "animated" / "chi.gif"
+    out = tmp_path / "m.webp"
+    code, stdout, stderr = _make(capsys, "--image", str(chi), "--engine", "openai", "-o", str(out))
+    assert code == 0, stderr
+    meme = Image.open(out)
+    assert meme.format == "WEBP" and meme.n_frames > 10 and "<memer:caption>" in meme.info["xmp"].decode("utf-8")
+    assert f"Wrote {out} (WEBP, 31 frames, 320x240, " in stdout
+
+
+def test_make_with_a_still_picture_refuses_a_gif_before_the_captions(world, tmp_path, capsys):
+    photo = tmp_path / "photo.jpg"
+    Image.new("RGB", (640, 480), (200, 150, 90)).save(photo)
+    code, _, stderr = _make(capsys, "--image", str(photo), "--engine", "openai", "-o", str(tmp_path / "m.gif"))
+    assert code == 1 and "does not move" in stderr and stderr.count("\n") == 1
+    assert world.openai.completion_requests == []  # said before any caption was asked for
+    assert not (tmp_path / "m.gif").exists()

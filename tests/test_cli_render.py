@@ -171,3 +171,27 @@ def test_a_bad_box_is_one_line(tmp_path, picture, spec, words):
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("memer: error: --box") or line.startswith("memer: error: Text box"), line
     assert words in line
+
+
+# --- animated pictures (issue 22) --------------------------------------------------------------------
+
+CHI = ROOT / "tests" / "data" / "animated" / "chi.gif"
+
+
+@pytest.mark.parametrize(("name", "kind"), [("meme.gif", "GIF"), ("meme.webp", "WEBP"), ("meme.png", "PNG")])
+def test_render_keeps_an_animated_gif_moving_in_the_format_asked(tmp_path, name, kind):
+    out = tmp_path / name
+    result = _memer("render", str(CHI), "it still moves", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    assert "frames, 320x240" in result.stderr and result.stderr.count("\n") == 1
+    meme = Image.open(out)
+    assert meme.format == kind and meme.n_frames > 10 and meme.info.get("loop") == 0
+
+
+def test_render_refuses_an_animation_to_jpeg_and_a_still_to_gif_in_one_line(tmp_path, picture):
+    result = _memer("render", str(CHI), "it moves", "-o", str(tmp_path / "meme.jpg"))
+    assert result.returncode == 1 and "GIF, WebP or APNG" in result.stderr and result.stderr.count("\n") == 1
+    result = _memer("render", str(picture), "still", "-o", str(tmp_path / "meme.gif"))
+    assert result.returncode == 1 and ".png" in result.stderr and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == [picture]

@@ -79,10 +79,12 @@ def test_the_step_packages_export_only_what_a_user_calls():
         "add_ai_label",
         "check_caption",
         "meme_metadata",
+        "open_animation",  # issue 22: an animated picture's frames, then every frame captioned
         "plan_meme",
         "png_bytes",
         "png_path",
         "position_used",
+        "render_animation",
         "render_meme",
         "render_placed",
         "save_png",

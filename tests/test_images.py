@@ -6,6 +6,7 @@ import io
 import struct
 import threading
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image
 
 from memer import images, settings
 from memer.errors import ImageError
+from memer.images import open_image
 
 
 def _encode(image: Image.Image, fmt: str, **params) -> bytes:
@@ -464,3 +466,59 @@ def test_sixteen_bit_grey_colour_key_is_applied():
     )
     image = images.open_image(data)
     assert image.info == {} and image.getpixel((0, 0)) == (255, 255, 255) and image.getpixel((3, 0)) == (4, 4, 4)
+
+
+# --- decoding only what a meme needs (issue 22) ------------------------------------------------------
+
+
+def _photo_like(path, size=(4000, 3000)):
+    """A large JPEG with a photo's kind of content: Pillow's real animated test picture blown up, with grain."""
+    import numpy as np
+    from PIL import Image
+
+    base = Image.open(Path(__file__).parent / "data" / "animated" / "chi.gif").convert("RGB").resize(size)
+    grain = np.random.default_rng(0).normal(0, 6, (size[1], size[0], 3))
+    noisy = np.clip(np.asarray(base, dtype=np.float32) + grain, 0, 255).astype(np.uint8)
+    Image.fromarray(noisy).save(path, quality=90)
+    return path
+
+
+def test_a_large_jpeg_is_decoded_only_as_large_as_the_meme_needs_and_looks_the_same(tmp_path):
+    import numpy as np
+
+    from memer.rendering import RenderOptions, render_meme
+
+    path = _photo_like(tmp_path / "photo.jpg")
+    full = open_image(path)
+    small = open_image(path, max_side=1024)
+    assert full.size == (4000, 3000)
+    assert max(small.size) >= 1024 * images.DRAFT_SLACK and small.size[0] * small.size[1] <= 4000 * 3000 // 16
+    caption = "the same look"
+    from_full = np.asarray(render_meme(full, caption, RenderOptions()), dtype=np.int16)
+    from_small = np.asarray(render_meme(small, caption, RenderOptions()), dtype=np.int16)
+    assert from_full.shape == from_small.shape == (768, 1024, 3)
+    difference = np.abs(from_full - from_small)
+    assert difference.mean() < 1.5 and np.percentile(difference, 99) < 12
+
+
+def test_draft_decoding_keeps_the_safety_checks_and_exif_turn(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "tall.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown turned a quarter
+    Image.new("RGB", (3000, 2000), (200, 30, 30)).save(path, exif=exif.tobytes())
+    picture = open_image(path, max_side=500)
+    assert picture.size[1] > picture.size[0] and 450 <= max(picture.size) <= 1000
+    with pytest.raises(ImageError) as caught:
+        open_image(path, max_side=500, max_pixels=1_000_000)
+    assert caught.value.code == "image.too_large"
+
+
+def test_a_large_png_is_reduced_by_a_whole_factor(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "big.png"
+    Image.new("RGB", (3000, 2000), (10, 120, 200)).save(path)
+    picture = open_image(path, max_side=1000)
+    assert picture.size == (1000, 667) and picture.getpixel((10, 10)) == (10, 120, 200)

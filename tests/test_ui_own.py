@@ -68,3 +68,31 @@ def test_use_link_refuses_a_redirect_to_another_local_service_without_describing
     assert "redirected to an address memer does not fetch" in shown and app.candidate is None
     assert SECRET_TYPE not in shown and str(typed_link.inside.port) not in shown
     assert typed_link.inside.requests == []
+
+
+def test_an_uploaded_animated_gif_plays_in_the_preview_and_downloads_as_a_gif(app, fake):
+    """Issue 22: a real animated GIF (Pillow's tests/data/animated/chi.gif) stays animated through the app."""
+    import base64
+    import io
+    import re
+    from pathlib import Path
+
+    from PIL import Image
+
+    chi = (Path(__file__).parent / "data" / "animated" / "chi.gif").read_bytes()
+    choose_file(app.own.upload, upload_value("dancing chi.gif", chi))
+    app.wait()
+    assert app.candidate is not None and app.candidate.path.read_bytes() == chi
+    app.editor.text.value = "it still moves"
+    app.wait()
+    assert app.preview.image.format == "gif"
+    shown = Image.open(io.BytesIO(app.preview.image.value))
+    assert shown.format == "GIF" and shown.n_frames > 10
+    match = re.search(r'<a download="([^"]+)" href="data:image/gif;base64,([^"]+)"', app.preview.download_link.value)
+    assert match, app.preview.download_link.value
+    assert match.group(1).endswith(".gif") and "Download GIF" in app.preview.download_link.value
+    assert base64.b64decode(match.group(2)) == app.preview.image.value
+    assert "frames" in app.preview.download_note.value
+    app.editor.text.value = ""
+    app.wait()
+    assert app.preview.image.format == "jpeg" and app.preview.image.value[:2] == b"\xff\xd8"

@@ -22,7 +22,7 @@ from memer.images import flatten
 from memer.text import redact_secrets
 
 if TYPE_CHECKING:
-    from PIL import Image
+    from PIL import Image, PngImagePlugin
 
     from memer.candidates import ImageCandidate
 
@@ -76,11 +76,10 @@ def _web_address(url: str) -> str:
     return url if url.lower().startswith(("http://", "https://")) else ""
 
 
-def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> bytes:
-    """The meme as PNG bytes with its credits as text chunks (tEXt, or iTXt beyond Latin-1)."""
-    from PIL import PngImagePlugin
-
-    info = PngImagePlugin.PngInfo()
+def checked_metadata(metadata: dict[str, str] | None) -> dict[str, str]:
+    """The metadata memer writes: only ``METADATA_KEYS``, each value cut, redacted of anything like a key and
+    of control characters; empty values dropped. Every format (PNG text, GIF comment, WebP XMP) writes this."""
+    checked = {}
     for key, value in (metadata or {}).items():
         if key not in METADATA_KEYS:
             raise RenderError(
@@ -91,13 +90,28 @@ def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> byt
             )
         text = redact_secrets(str(value)[: 2 * settings.MAX_METADATA_CHARS])[: settings.MAX_METADATA_CHARS]
         text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
-        if not text:
-            continue
+        if text:
+            checked[key] = text
+    return checked
+
+
+def png_info(metadata: dict[str, str] | None) -> PngImagePlugin.PngInfo:
+    """The PNG text chunks for ``metadata`` (tEXt, or iTXt beyond Latin-1): for a PNG and an APNG alike."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, text in checked_metadata(metadata).items():
         try:
             text.encode("latin-1")
             info.add_text(key, text)
         except UnicodeEncodeError:
             info.add_itxt(key, text, lang="", tkey="")
+    return info
+
+
+def png_bytes(image: Image.Image, metadata: dict[str, str] | None = None) -> bytes:
+    """The meme as PNG bytes with its credits as text chunks (tEXt, or iTXt beyond Latin-1)."""
+    info = png_info(metadata)
     out = io.BytesIO()
     flatten(image, colour_key=False).save(out, format="PNG", pnginfo=info, compress_level=6)
     return out.getvalue()
@@ -128,11 +142,16 @@ def save_png(path: str | Path, png: bytes) -> Path:
 
     The file name goes through ``png_path`` (``.png`` added when missing); the path written is returned.
     """
-    target = png_path(path)
+    return save_bytes(png_path(path), png)
+
+
+def save_bytes(target: Path, data: bytes, suffix: str = ".png") -> Path:
+    """Write a meme's bytes to ``target`` atomically (temporary file, then rename); ``suffix`` is what the
+    messages ask for. Returns ``target``."""
     directory = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise RenderError(
-            f"{target} is a folder.", "Give a file name ending in .png.", code="render.cannot_write", fix="output"
+            f"{target} is a folder.", f"Give a file name ending in {suffix}.", code="render.cannot_write", fix="output"
         )
     if not directory.is_dir():
         raise RenderError(
@@ -152,7 +171,7 @@ def save_png(path: str | Path, png: bytes) -> Path:
         ) from None
     try:
         with handle:
-            handle.write(png)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(handle.name, 0o644)

@@ -3,7 +3,7 @@
 The preview is redrawn once typing pauses (the app debounces). Download is one
 click: on Colab the button hands the PNG to ``google.colab.files.download``;
 elsewhere it is a real download link, styled as a button, that always holds
-the meme shown (greyed out while a newer one is being drawn). Each caption
+the meme shown (a GIF, WebP or APNG, playing in the preview, when the picture moves) (greyed out while a newer one is being drawn). Each caption
 gets its own file name, so three memes of one picture are three files.
 """
 
@@ -40,11 +40,13 @@ def in_colab() -> bool:
 
 
 def meme_file_name(base: str, look: Look) -> str:
-    """``apple-pie-meme.png`` + the caption's first words + a short hash of the whole look."""
+    """``apple-pie-meme.png`` + the caption's first words + a short hash of the whole look (the base's
+    extension kept: ``.gif`` or ``.webp`` for a meme that moves)."""
     stem = Path(base or "meme.png").stem
+    suffix = Path(base or "meme.png").suffix or ".png"
     words = file_words(look.text, 5, letters=None)
     digest = hashlib.sha1(repr(look).encode("utf-8")).hexdigest()[:6]
-    return "-".join(part for part in (stem, words, digest) if part) + ".png"
+    return "-".join(part for part in (stem, words, digest) if part) + suffix
 
 
 def credit_with_restrictions(credit: str, candidate: ImageCandidate) -> str:
@@ -104,6 +106,7 @@ class Preview:
 
         with self._lock:
             self.meme = self.look = None
+        self.image.format = "jpeg"
         self.image.value = thumbnail_jpeg(candidate.path, settings.UI_PREVIEW_SIZE) if candidate is not None else b""
         self.attribution.value = credit_with_restrictions(candidate.attribution(), candidate) if candidate else ""
         self.undrawn.value = ""
@@ -148,7 +151,12 @@ class Preview:
                 self.meme = self.look = None
             self._sync()
             return None
-        self.image.value = jpeg_bytes(meme.image, settings.UI_PREVIEW_SIZE)
+        if meme.animated:  # the file itself: the browser plays a GIF, WebP or APNG in the Image widget
+            self.image.format = meme.format
+            self.image.value = meme.data
+        else:
+            self.image.format = "jpeg"
+            self.image.value = jpeg_bytes(meme.image, settings.UI_PREVIEW_SIZE)
         self.attribution.value = credit_with_restrictions(meme.attribution, candidate)
         self.undrawn.value = undrawn_note(meme.warnings)
         self.status.clear()
@@ -162,11 +170,15 @@ class Preview:
         with self._lock:
             meme, filename = self.meme, self.filename
         self.download_button.disabled = meme is None
+        kind = meme.format.upper() if meme is not None else "PNG"
+        self.download_button.description = f"Download {kind}"
         if not self.colab:
-            png = meme.png if meme is not None else None
-            self.download_link.value = download_link_html(png, filename, DOWNLOAD_LABEL)
+            data = meme.data if meme is not None else None
+            mime = meme.mime_type if meme is not None else "image/png"
+            self.download_link.value = download_link_html(data, filename, f"⬇️ Download {kind}", mime)
+            frames = f" · {len(meme.animation.frames)} frames" if meme is not None and meme.animation else ""
             self.download_note.value = (
-                f'<div class="memer-note">{esc(filename)} · {human_size(len(png))}</div>' if png else ""
+                f'<div class="memer-note">{esc(filename)} · {human_size(len(data))}{frames}</div>' if data else ""
             )
 
     def download(self) -> None:
@@ -177,7 +189,7 @@ class Preview:
             self.status.fail(None, "Nothing to download yet: pick a picture and a caption first.")
             return
         try:
-            path = write_atomic(Path(settings.MEME_DIR) / filename, meme.png)  # never half a file
+            path = write_atomic(Path(settings.MEME_DIR) / filename, meme.data)  # never half a file
             from google.colab import files
 
             files.download(str(path))

@@ -142,15 +142,17 @@ def drops_html(reasons: list[DropReason]) -> str:
     return '<div class="memer-note">' + "<br>".join(lines) + "</div>" if lines else ""
 
 
-def download_link_html(png: bytes | None, filename: str, label: str = "⬇️ Download PNG") -> str:
-    """A real link that saves ``png`` as ``filename``, styled as a button; greyed out while there is none."""
+def download_link_html(png: bytes | None, filename: str, label: str = "⬇️ Download PNG", mime: str = "image/png") -> str:
+    """A real link that saves ``png`` (or a GIF / WebP, by ``mime``) as ``filename``, styled as a button;
+    greyed out while there is none."""
     import base64
 
     name = html.escape(filename or "meme.png", quote=True)
     if not png:
         return f'<span class="memer-download memer-disabled">{esc(label)}</span>'
     data = base64.b64encode(png).decode("ascii")
+    kind = html.escape(mime, quote=True)
     return (
-        f'<a download="{name}" href="data:image/png;base64,{data}" class="memer-download" '
+        f'<a download="{name}" href="data:{kind};base64,{data}" class="memer-download" '
         f'title="Save {name}">{esc(label)}</a>'
     )
