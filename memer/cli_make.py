@@ -7,13 +7,23 @@ read from the registries, the search with each failed source said on its own lin
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memer import cli_layout
 from memer.candidates import source_display_name
 from memer.cli_output import LANGUAGE_HELP, safe, say, warn_undrawn
 from memer.cli_output import progress as _progress
 from memer.errors import ConfigError, MemerError, SourceError
+
+if TYPE_CHECKING:
+    from memer.contract import Pipeline
+
+
+def the_pipeline() -> Pipeline:
+    """memer.pipeline, typed as the contract the faces take (memer.contract): a drift is a type error."""
+    from memer import pipeline
+
+    return pipeline
 
 
 def choices(module: str, name: str) -> tuple[str, ...] | None:
@@ -59,7 +69,7 @@ def searched(query: str, sources: str | None, **options: Any):
 
     try:
         with _progress() as progress:
-            result = pipeline.search(query, sources=sources, progress=progress, **options)
+            result = the_pipeline().search(query, sources=sources, progress=progress, **options)
     except pipeline.SearchFailed as err:
         report_sources(err.sources)
         raise
@@ -118,7 +128,6 @@ def add_make(sub: argparse._SubParsersAction) -> None:
 
 
 def run_make(args: argparse.Namespace) -> int:
-    from memer import pipeline
     from memer.captioning import check_seed
     from memer.cli_animation import check_output_for, make_output
     from memer.errors import CaptionError
@@ -134,21 +143,13 @@ def run_make(args: argparse.Namespace) -> int:
         return _run_several(args, seed)
     output = make_output(args.output)  # .png, .gif or .webp; other extensions refused before minutes of work
     if args.image is not None:
-        picture = pipeline.own_picture(args.image)  # no search: the picture is yours
+        picture = the_pipeline().own_picture(args.image)  # no search: the picture is yours
     else:
         picture = _search_and_pick(args)
     check_output_for(output, picture)  # a still picture gives a PNG: said before the captions are written
 
     with _progress() as progress:
-        batch = pipeline.captions(
-            picture,
-            theme=args.query,
-            engine=args.engine,
-            style=args.style,
-            progress=progress,
-            seed=seed,
-            language=args.language,
-        )
+        batch = _captions(picture, args, seed, progress)
     usable = batch.usable(allow_unsafe=args.allow_unsafe)
     if args.caption > len(usable):
         held_back = len(batch.captions) - len(usable)
@@ -161,7 +162,7 @@ def run_make(args: argparse.Namespace) -> int:
         )
     caption = usable[args.caption - 1]
 
-    meme = pipeline.render(
+    meme = the_pipeline().render(
         picture,
         caption.text,
         position=args.position,
@@ -178,6 +179,19 @@ def run_make(args: argparse.Namespace) -> int:
     return 0
 
 
+def _captions(picture, args: argparse.Namespace, seed: int | None, progress) -> Any:
+    """The picture's captions as the command line asked for them (theme, engine, style, seed, language)."""
+    return the_pipeline().captions(
+        picture,
+        theme=args.query,
+        engine=args.engine,
+        style=args.style,
+        progress=progress,
+        seed=seed,
+        language=args.language,
+    )
+
+
 def _print_made(picture, caption, batch, meme) -> None:
     print(
         f"Caption: {safe(caption.text, 500)}  [{caption.level_name}; {batch.engine} {safe(batch.model, 100)}"
@@ -192,7 +206,7 @@ def _print_made(picture, caption, batch, meme) -> None:
 
 def _run_several(args: argparse.Namespace, seed: int | None) -> int:
     """``--count N``: N memes into the folder ``-o``, each file said as it is written, skips said with why."""
-    from memer import pipeline, several
+    from memer import several
     from memer.errors import CaptionError
 
     several.check_count(args.count)
@@ -200,16 +214,8 @@ def _run_several(args: argparse.Namespace, seed: int | None) -> int:
     result = None if args.image is not None else _searched_with_pictures(args)
     with _progress() as progress:
         if result is None:  # your own picture: its top N captions
-            picture = pipeline.own_picture(args.image)
-            batch = pipeline.captions(
-                picture,
-                theme=args.query,
-                engine=args.engine,
-                style=args.style,
-                progress=progress,
-                seed=seed,
-                language=args.language,
-            )
+            picture = the_pipeline().own_picture(args.image)
+            batch = _captions(picture, args, seed, progress)
             done = several.from_captions(
                 picture,
                 batch,

@@ -28,7 +28,7 @@ class Pipeline(Protocol):
         self,
         query: str,
         *,
-        sources: list[str] | None = None,
+        sources: list[str] | str | None = None,
         top_k: int | None = None,
         progress: Progress | None = None,
         download_dir: str | Path | None = None,

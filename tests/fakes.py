@@ -116,7 +116,7 @@ class FakePipeline:
         self,
         query: str,
         *,
-        sources: list[str] | None = None,
+        sources: list[str] | str | None = None,
         top_k: int | None = None,
         progress: Progress | None = None,
         download_dir: str | Path | None = None,
