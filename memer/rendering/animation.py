@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import ImageError
-from memer.images import flatten, open_image, read_picture, sniff_image_type
+from memer.images import flatten, open_image, read_picture, resampled, sniff_image_type
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -188,13 +188,12 @@ def _target(size: tuple[int, int], longest: int) -> tuple[int, int]:
 
 def _frame(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     """The current frame, composed by Pillow, on white, as RGB at ``size``."""
-    from PIL import Image as PILImage
 
     rgba = image.convert("RGBA")  # Pillow's own frame modes (P + key, RGB, RGBA, LA ...) all convert cleanly
     rgb = flatten(rgba, colour_key=False)
     if rgb.size == size:
         return rgb
-    return rgb.resize(size, PILImage.Resampling.LANCZOS, reducing_gap=1.0)
+    return resampled(rgb, size)
 
 
 def _disposal(image: Image.Image, kind: str) -> int | None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import RenderError
-from memer.images import flatten
+from memer.images import flatten, resampled
 from memer.rendering.boxes import TextBox, check_boxes
 from memer.rendering.case import upper_case
 from memer.rendering.fonts import Face, FontStack, font_stack, load_font, visual_runs
@@ -111,16 +111,14 @@ def _target_size(size: tuple[int, int], longest: int) -> tuple[int, int]:
 def _scaled(image: Image.Image, target: tuple[int, int]) -> Image.Image:
     """The picture as opaque RGB at ``target`` size, always a copy with none of the input's info (a
     transparency key or colour profile would travel into the meme): drawing never touches the caller's image."""
-    from PIL import Image
 
     if target != image.size and image.mode == "RGB":
         # Resampled first: flatten copies, and copying the small result is cheaper than a 12-megapixel original.
-        # reducing_gap 1.0: a whole-factor box reduction first, then Lanczos for the last step (at most 2x).
-        image = image.resize(target, Image.Resampling.LANCZOS, reducing_gap=1.0)
+        image = resampled(image, target)
     rgb = flatten(image, colour_key=False)  # open_image already applied any key; this one only drops it
     if target == rgb.size:
         return rgb
-    return rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=1.0)
+    return resampled(rgb, target)
 
 
 def fit_picture(image: Image.Image, longest: int) -> Image.Image:
