@@ -48,7 +48,7 @@ def rank_batch(
 
             clip = load_clip(progress=say)
         say("Ranking captions by how well they fit the picture …", None)
-        image = clip.encode_images([_small(picture)])[0]
+        image = clip.encode_images([picture])[0]
         texts = clip.encode_text([query_prompt(theme), *batch.texts])  # one pass: the topic as the search sees it
         topic, vectors = texts[0], texts[1:]
     except MemerError as err:  # no CLIP to be had: the captions as written, and why
@@ -65,16 +65,6 @@ def rank_batch(
     batch.captions = [batch.captions[i] for i in order]
     batch.ranked_by = f"CLIP {clip_name(clip.model_name)} fit with the picture and topic"
     return batch
-
-
-RANK_PICTURE_SIZE = 448  # CLIP sees 224-384 px: a picture twice this or more is first shrunk by a whole factor
-
-
-def _small(picture: Image.Image) -> Image.Image:
-    """A large picture box-reduced by a whole factor (fast) to no less than RANK_PICTURE_SIZE a side: CLIP's own
-    resize of a full photo costs more than the model's pass."""
-    factor = max(picture.size) // RANK_PICTURE_SIZE
-    return picture.reduce(factor) if factor >= 2 else picture
 
 
 def clip_name(model_name: str) -> str:

@@ -281,6 +281,29 @@ def query_prompt(query: str) -> str:
     return f"{template} {query}".strip()
 
 
+def _input_side(model: Any) -> int:
+    """The shorter side of the pictures the model's vision tower takes (224 for ViT-B-32), 0 when it does not say."""
+    size = getattr(getattr(model, "visual", None), "image_size", None)
+    sides = size if isinstance(size, (tuple, list)) else (size,)
+    return min((int(side) for side in sides if isinstance(side, int) and side > 0), default=0)
+
+
+def reduced_for(image: Image.Image, side: int) -> Image.Image:
+    """``image`` box-reduced by the largest whole factor that keeps its shorter side at least ``2 * side`` (a model
+    input of ``side`` pixels), over a centred box of whole blocks so the picture's geometry is kept.
+
+    The preprocessing's bicubic resize of a full photo costs more than a small model's pass (13 ms of a 4000 px
+    photo for ViT-B-32; 1.3 ms of a 3.7 ms caption ranking with a tiny model). What is left is at least a 2x
+    bicubic step, Pillow's reducing_gap 2: on a grainy 4000x3000 photo the pixels CLIP sees differ by 0.2 grey
+    levels on average (tests/test_clip.py)."""
+    factor = min(image.size) // max(1, 2 * side)
+    if factor < 2:
+        return image
+    width, height = image.size
+    left, top = width % factor // 2, height % factor // 2
+    return image.reduce(factor, (left, top, left + width - width % factor, top + height - height % factor))
+
+
 class ClipModel:
     """A loaded open_clip model; every vector it returns is float32 and unit length."""
 
@@ -302,6 +325,7 @@ class ClipModel:
         self.pretrained = pretrained
         self.device = device
         self.dtype = "float16" if precision == "fp16" else "float32"  # what images are fed in as
+        self.input_side = _input_side(model)
         self.dim = int(self.encode_text([""]).shape[1])
 
     def __repr__(self) -> str:
@@ -319,7 +343,9 @@ class ClipModel:
         dtype = getattr(torch, self.dtype)
 
         def encode(batch: Sequence[Image.Image]) -> Any:
-            pixels = torch.stack([self.preprocess(image.convert("RGB")) for image in batch])
+            pixels = torch.stack(
+                [self.preprocess(reduced_for(image.convert("RGB"), self.input_side)) for image in batch]
+            )
             return self.model.encode_image(pixels.to(self.device, dtype=dtype))
 
         return self._encode(images, encode, batch_size)

@@ -89,6 +89,33 @@ def test_batch_size_setting_is_used(tiny_clip: ClipModel, monkeypatch: pytest.Mo
     assert calls == [3, 3, 1]
 
 
+def test_a_large_picture_is_box_reduced_before_preprocessing(tiny_clip: ClipModel):
+    fed = []
+    preprocess = tiny_clip.preprocess
+    tiny_clip.preprocess = lambda image: fed.append(image.size) or preprocess(image)
+    try:
+        tiny_clip.encode_images([Image.new("RGB", (640, 480)), Image.new("RGB", (40, 33))])
+    finally:
+        tiny_clip.preprocess = preprocess
+    assert tiny_clip.input_side == 32
+    assert fed == [(91, 68), (40, 33)]  # 480 // 64 = 7 (whole blocks: 637x476 of it); small pictures as they are
+
+
+def test_the_reduced_photo_looks_to_clip_as_the_full_one_does(tmp_path):
+    import open_clip
+
+    from tests.test_images import _photo_like
+
+    preprocess = open_clip.image_transform(224, is_train=False)  # ViT-B-32's
+    photo = Image.open(_photo_like(tmp_path / "photo.jpg"))
+    reduced = clip_module.reduced_for(photo, 224)
+    assert reduced.size == (666, 500)  # 3000 // 448 = 6
+    full = preprocess(photo).numpy()
+    difference = np.abs(preprocess(reduced).numpy() - full).mean()
+    nearest = np.abs(preprocess(photo.resize(reduced.size, Image.Resampling.NEAREST)).numpy() - full).mean()
+    assert difference < 0.005 < nearest  # measured 0.0024 (0.2 grey levels) against 0.0098 for nearest-neighbour
+
+
 @pytest.mark.parametrize(
     ("template", "query", "expected"),
     [
