@@ -292,7 +292,7 @@ def reduced_for(image: Image.Image, side: int) -> Image.Image:
     """``image`` box-reduced by the largest whole factor that keeps its shorter side at least ``2 * side`` (a model
     input of ``side`` pixels), over a centred box of whole blocks so the picture's geometry is kept.
 
-    The preprocessing's bicubic resize of a full photo costs more than a small model's pass (13 ms of a 4000 px
+    The preprocessing's bicubic resize of a full photo costs more than a small model's pass (13 ms of a 1600 px
     photo for ViT-B-32; 1.3 ms of a 3.7 ms caption ranking with a tiny model). What is left is at least a 2x
     bicubic step, Pillow's reducing_gap 2: on a grainy 4000x3000 photo the pixels CLIP sees differ by 0.2 grey
     levels on average (tests/test_clip.py)."""
