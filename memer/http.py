@@ -17,9 +17,7 @@ import hashlib
 import itertools
 import json
 import math
-import re
 import threading
-import unicodedata
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +32,7 @@ from memer.errors import ImageError, SourceError
 from memer.files import write_atomic
 from memer.images import open_image, sniff_image_type
 from memer.progress import Progress
-from memer.text import human_size, strip_namespace
+from memer.text import file_words, human_size, plain_title
 from memer.transport import (  # noqa: F401 - the session and the policy are part of this module's face
     Answer,
     DeadlineExceeded,
@@ -50,10 +48,6 @@ from memer.transport import (  # noqa: F401 - the session and the policy are par
 
 API_ADDRESS_HINT = "Check the API address setting (MEMER_COMMONS_API / MEMER_WIKIPEDIA_API)."
 CHUNK_SIZE = transport.CHUNK_SIZE
-# A downloaded file's stem, before the URL hash and extension, is cut to this many characters
-# and to this many UTF-8 bytes (filesystems count bytes, at most 255 a name; CJK is 3 a character).
-MAX_NAME_CHARS = 80
-MAX_NAME_BYTES = 150
 WIKIMEDIA_MEDIA = "wikimedia media hosts"  # the one lane group every Wikimedia media host shares
 
 _host_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
@@ -211,21 +205,12 @@ def url_key(url: str) -> str:
 
 
 def safe_filename(title: str, url: str, extension: str) -> str:
-    """A file name made from ``title`` that cannot leave its folder, unique per URL."""
-    name = title.replace("\x00", "")
-    name = strip_namespace(name)
-    name = re.split(r"[\\/]", name)[-1]  # only the last path part of a hostile title
-    name = unicodedata.normalize("NFKC", name)
-    name = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)  # the extension comes from the bytes
-    name = re.sub(r"[^\w\-]+", "_", name).strip("._-")
-    name = _cut_to_bytes(name[:MAX_NAME_CHARS], MAX_NAME_BYTES).strip("._-")
+    """A downloaded picture's file name: the title's words by the one file-name rule (:func:`memer.text.file_words`:
+    short lower-case ASCII, so nothing in a hostile title can leave the folder), then a digest of the URL that keeps
+    it unique (a title in a script without ASCII letters gives the digest alone)."""
+    words = file_words(plain_title(title))
     digest = url_key(url)[:10]
-    return f"{name}-{digest}.{extension}" if name else f"{digest}.{extension}"
-
-
-def _cut_to_bytes(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character."""
-    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+    return f"{words}-{digest}.{extension}" if words else f"{digest}.{extension}"
 
 
 def _inside(folder: Path, name: str) -> Path:

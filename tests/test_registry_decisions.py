@@ -9,7 +9,7 @@ from PIL import Image
 
 import memer.captioning
 import memer.sources
-from memer import cli, pipeline, settings
+from memer import cli, http, pipeline, settings
 from memer.candidates import ImageCandidate, licence_needs_credit
 from memer.captioning.base import SAFE, SENSITIVE, UNSAFE, Caption, CaptionBatch, PictureDescription
 from memer.errors import CaptionError, SourceError
@@ -216,6 +216,7 @@ def test_file_names_follow_one_rule():
 
     assert pipeline.meme_filename("File:Crème brûlée (2).jpg") == "creme-brulee-2-meme.png"
     assert pipeline.meme_filename("日本") == "meme.png"
+    assert http.safe_filename("File:Crème brûlée (2).jpg", "https://u/x", "jpg").startswith("creme-brulee-2-")
     assert file_words("Ça va? OK!", 5, letters=None) == "ca-va-ok"
     look = Look("Ça va? OK!", "bottom", None, False, "white", "black", False)
     assert meme_file_name("apple-pie-meme.png", look).startswith("apple-pie-meme-ca-va-ok-")
