@@ -182,7 +182,7 @@ def test_attribution_strip_is_off_by_default_and_burned_in_when_asked():
         _grey(), "hello", RenderOptions(position="bottom", attribution="Image: Jane Doe, CC BY-SA 4.0")
     )
     height = credited.size[1]
-    strip = draw._attribution_strip_height(height)
+    strip = draw.credit_strip_height(height)
     pixels = np.asarray(credited).astype(int)
     band = pixels[height - strip :]
     assert band.mean() < GREY - 40  # darkened band
@@ -306,7 +306,7 @@ def test_huge_credit_is_cut_and_measured_a_bounded_number_of_times(monkeypatch):
     override(monkeypatch, MAX_CREDIT_CHARS=300)
     credit = "Image: " + "Jean-Baptiste de la Fontaine " * 450 + "/ Wikimedia Commons, CC BY-SA 4.0"  # 12,600+
     meme = render_meme(_grey(), "hello", RenderOptions(attribution=credit))
-    strip = draw._attribution_strip_height(meme.size[1])
+    strip = draw.credit_strip_height(meme.size[1])
     assert (np.asarray(meme)[-strip:].min(axis=2) > 200).sum() > 50  # the credit is there
     assert len(calls) <= 40 and max(calls) <= 301
 

@@ -17,7 +17,6 @@ from memer.rendering.draw import (
     ON_PICTURE,
     Placement,
     RenderOptions,
-    _attribution_strip_height,
     _check_options,
     _checked_layout,
     _draw_attribution,
@@ -25,6 +24,7 @@ from memer.rendering.draw import (
     _plan,
     _scaled,
     _target_size,
+    credit_strip_height,
 )
 from memer.rendering.fonts import FontStack, font_stack
 from memer.rendering.layout import check_caption
@@ -120,7 +120,7 @@ def draw_composition(canvas: Image.Image, plan: Composition, options: RenderOpti
             left, _, right, _ = next(boxes).pixels(width, plan.picture_height)
             _draw_block(canvas, draw, placement.layout, fonts, placement.top, options, left=left, span=right - left)
     if options.attribution and options.attribution.strip():
-        _draw_attribution(canvas, options.attribution, _attribution_strip_height(total))
+        _draw_attribution(canvas, options.attribution, credit_strip_height(total))
 
 
 def _check(text: str, options: RenderOptions) -> bool:

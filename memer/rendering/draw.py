@@ -171,7 +171,7 @@ def _plan(
     fonts = fonts or font_stack()
     margin = max(1, round(settings.MARGIN * width))
     edge = max(1, round(settings.MARGIN * min(width, height)))  # above and below the text
-    strip = _attribution_strip_height(height) if options.attribution and options.attribution.strip() else 0
+    strip = credit_strip_height(height) if options.attribution and options.attribution.strip() else 0
     text = text if options.keep_case else upper_case(text, options.language)
     box_width = width - 2 * margin
     _check_room(width, height, box_width, height - strip - 2 * edge)
@@ -338,7 +338,7 @@ def _draw_emoji(
     return advance * scale
 
 
-def _attribution_strip_height(height: int) -> int:
+def credit_strip_height(height: int) -> int:
     """The credit band's height: 3 % of the picture, never too small to read."""
     return max(12, round(height * 0.03))
 

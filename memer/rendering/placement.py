@@ -22,7 +22,7 @@ from memer import settings
 from memer.errors import RenderError
 from memer.faces import Face
 from memer.rendering.boxes import TextBox
-from memer.rendering.draw import Placement, RenderOptions, _attribution_strip_height, _plan
+from memer.rendering.draw import Placement, RenderOptions, _plan, credit_strip_height
 from memer.rendering.fonts import FontStack
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def choose(
 ) -> Choice:
     """The best place for ``text`` on a ``width`` x ``height`` picture: covering no obstacle (faces, text boxes)
     if any place can, else covering the least of them; then the least detail."""
-    strip = _attribution_strip_height(height) if options.attribution and options.attribution.strip() else 0
+    strip = credit_strip_height(height) if options.attribution and options.attribution.strip() else 0
     limits = _limits(obstacles, width, height, strip)
     floor = max(settings.MIN_FONT_SIZE, 0.5 * settings.READABLE_SIZE * height)
     candidates = ("both",) if "|" in text else CANDIDATES  # "|" asks for a split: only where is left to decide
