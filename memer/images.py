@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import ImageError
+from memer.scaling import draft, reduce_for
 from memer.text import human_size
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ def open_image(
     images over ``max_pixels`` are refused before decoding.
 
     ``max_side`` says how large the caller will draw the picture (its longest side): only what is needed
-    is decoded (a JPEG at the smallest DCT scale that is still about that large, within ``DRAFT_SLACK``;
+    is decoded (a JPEG at the smallest DCT scale that is still about that large, within :data:`memer.scaling.DRAFT_SLACK`;
     then whole-pixel box reduction), so the picture may come back smaller than stored, down to about
     ``max_side``.
     """
@@ -212,7 +213,7 @@ def open_image(
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
             elif max_side and kind == "jpeg" and max(width, height) > max_side:
-                _draft(image, max_side)
+                draft(image, max_side)
             image.load()
             if image.size != (width, height) and image.size[0] * image.size[1] > max_pixels:
                 raise ImageError(
@@ -258,47 +259,6 @@ def open_image(
             code="image.unreadable",
             fix="image",
         ) from None
-
-
-# A picture may be shrunk cheaply (a JPEG decoded at a DCT scale, any picture box-reduced by a whole factor) to
-# as little as this share of the size it will be drawn at; the renderer's Lanczos step grows the rest. A 4000 px
-# photo for a 1024 px meme decodes or reduces to 1/4 (1000 px, 16x fewer pixels) and grows 2.4 %, invisibly,
-# instead of stopping at 1/3 or 1/2 and resampling two to four times the pixels.
-DRAFT_SLACK = 0.9
-
-
-def _draft(image: Image.Image, max_side: int) -> None:
-    """Ask the JPEG decoder for the smallest DCT scale (1/2, 1/4, 1/8) still at least ``DRAFT_SLACK`` x
-    ``max_side`` across."""
-    import math
-
-    width, height = image.size
-    scale = max_side * DRAFT_SLACK / max(width, height)
-    image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
-
-
-def reduce_for(image: Image.Image, longest: int) -> Image.Image:
-    """``image`` shrunk by the largest whole factor that keeps its longest side at least ``DRAFT_SLACK`` x
-    ``longest``, or ``image`` itself when no factor of 2 or more does.
-
-    Image.reduce averages whole blocks of pixels (a box filter), far cheaper than resampling the full
-    picture; the caller's resampling then does the last, small step. The colour profile goes along.
-    """
-    factor = int(max(image.size) // max(1.0, longest * DRAFT_SLACK))
-    if factor < 2:
-        return image
-    reduced = image.reduce(factor)
-    reduced.info = dict(image.info)
-    return reduced
-
-
-def resampled(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """``image`` at ``size``: reduced by a whole factor to about that size (``reduce_for``, the rule open_image
-    decodes by), then Lanczos for the last step, which may grow it by up to 11 %. Costs a 4000x3000 photo
-    a quarter of Lanczos over the full picture."""
-    from PIL import Image
-
-    return reduce_for(image, max(size)).resize(size, Image.Resampling.LANCZOS)
 
 
 def _apply_exif_orientation(image: Image.Image) -> Image.Image:

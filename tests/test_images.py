@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from memer import images, settings
+from memer import images, scaling, settings
 from memer.errors import ImageError
 from memer.images import open_image
 
@@ -492,7 +492,7 @@ def test_a_large_jpeg_is_decoded_only_as_large_as_the_meme_needs_and_looks_the_s
     full = open_image(path)
     small = open_image(path, max_side=1024)
     assert full.size == (4000, 3000)
-    assert max(small.size) >= 1024 * images.DRAFT_SLACK and small.size[0] * small.size[1] <= 4000 * 3000 // 16
+    assert max(small.size) >= 1024 * scaling.DRAFT_SLACK and small.size[0] * small.size[1] <= 4000 * 3000 // 16
     caption = "the same look"
     from_full = np.asarray(render_meme(full, caption, RenderOptions()), dtype=np.int16)
     from_small = np.asarray(render_meme(small, caption, RenderOptions()), dtype=np.int16)
@@ -507,10 +507,10 @@ def test_a_large_picture_in_memory_is_reduced_then_resampled_and_looks_the_same(
 
     photo = Image.open(_photo_like(tmp_path / "photo.jpg"))
     photo.load()
-    assert images.reduce_for(photo, 1024).size == (1000, 750)  # 1/4: at least DRAFT_SLACK x 1024, then grown
-    assert images.reduce_for(photo, 2000).size == (2000, 1500)
-    assert images.reduce_for(photo, 4000) is photo
-    quick = np.asarray(images.resampled(photo, (1024, 768)), dtype=np.int16)
+    assert scaling.reduce_for(photo, 1024).size == (1000, 750)  # 1/4: at least DRAFT_SLACK x 1024, then grown
+    assert scaling.reduce_for(photo, 2000).size == (2000, 1500)
+    assert scaling.reduce_for(photo, 4000) is photo
+    quick = np.asarray(scaling.resampled(photo, (1024, 768)), dtype=np.int16)
     slow = np.asarray(photo.resize((1024, 768), Image.Resampling.LANCZOS), dtype=np.int16)
     difference = np.abs(quick - slow)
     assert quick.shape == (768, 1024, 3)

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import ImageError
-from memer.images import flatten, open_image, read_picture, resampled, sniff_image_type
+from memer.images import flatten, open_image, read_picture, sniff_image_type
+from memer.scaling import resampled
 
 if TYPE_CHECKING:
     from PIL import Image

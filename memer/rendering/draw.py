@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from memer import settings
 from memer.errors import RenderError
-from memer.images import flatten, resampled
+from memer.images import flatten
 from memer.rendering.boxes import TextBox, check_boxes
 from memer.rendering.case import upper_case
 from memer.rendering.fonts import Face, FontStack, font_stack, load_font, visual_runs
@@ -28,6 +28,7 @@ from memer.rendering.layout import (
     layout_text,
     split_both,
 )
+from memer.scaling import resampled
 from memer.text import display_safe
 
 if TYPE_CHECKING:
