@@ -296,7 +296,7 @@ def reduced_for(image: Image.Image, side: int) -> Image.Image:
     photo for ViT-B-32; 1.3 ms of a 3.7 ms caption ranking with a tiny model). What is left is at least a 2x
     bicubic step, Pillow's reducing_gap 2: on a grainy 4000x3000 photo the pixels CLIP sees differ by 0.2 grey
     levels on average (tests/test_clip.py)."""
-    factor = min(image.size) // max(1, 2 * side)
+    factor = min(image.size) // (2 * side) if side > 0 else 1  # a model that does not say its input: as is
     if factor < 2:
         return image
     width, height = image.size

@@ -110,6 +110,7 @@ def test_the_reduced_photo_looks_to_clip_as_the_full_one_does(tmp_path):
     photo = Image.open(_photo_like(tmp_path / "photo.jpg"))
     reduced = clip_module.reduced_for(photo, 224)
     assert reduced.size == (666, 500)  # 3000 // 448 = 6
+    assert clip_module.reduced_for(photo, 0) is photo  # a model that does not say its input size: left as it is
     full = preprocess(photo).numpy()
     difference = np.abs(preprocess(reduced).numpy() - full).mean()
     nearest = np.abs(preprocess(photo.resize(reduced.size, Image.Resampling.NEAREST)).numpy() - full).mean()
