@@ -162,12 +162,20 @@ def _words(text: str) -> list[str]:
 
 def near_duplicate(a: str, b: str, similarity: float, threshold: float) -> bool:
     """Two captions a reader would call the same: CLIP text cosine >= ``threshold``, or mostly the same words."""
+    return similarity >= threshold or _same_words(_words(a), _words(b))
+
+
+def _same_words(words_a: list[str], words_b: list[str]) -> bool:
+    """Whether two word lists are mostly the same (difflib ratio >= CAPTION_WORDS_SAME). The matcher's quick
+    ratios are upper bounds of the full one, so most pairs are told apart before the full (slow) match."""
     from difflib import SequenceMatcher
 
-    if similarity >= threshold:
+    if words_a == words_b:
         return True
-    words_a, words_b = _words(a), _words(b)
-    return words_a == words_b or SequenceMatcher(None, words_a, words_b).ratio() >= CAPTION_WORDS_SAME
+    matcher = SequenceMatcher(None, words_a, words_b)
+    return all(
+        ratio() >= CAPTION_WORDS_SAME for ratio in (matcher.real_quick_ratio, matcher.quick_ratio, matcher.ratio)
+    )
 
 
 def rank_captions(
@@ -203,11 +211,11 @@ def rank_captions(
     held = list(last) if last is not None else [False] * len(texts)
     by_score = sorted(range(len(texts)), key=lambda i: (-scores[i], i))
     repeats: list[int | None] = [None] * len(texts)
+    similar = vectors @ vectors.T >= threshold
+    words = [_words(text) for text in texts]
     kept: list[int] = []  # the better captions so far, not held back: what a later one may repeat
     for i in by_score:
-        repeats[i] = next(
-            (j for j in kept if near_duplicate(texts[i], texts[j], float(vectors[i] @ vectors[j]), threshold)), None
-        )
+        repeats[i] = next((j for j in kept if similar[i, j] or _same_words(words[i], words[j])), None)
         if repeats[i] is None and not held[i]:
             kept.append(i)
     order = sorted(by_score, key=lambda i: (bool(held[i]), repeats[i] is not None))  # stable: score order within

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from PIL import Image
 
 from memer import settings
 from memer.caption_rank import rank_batch
 from memer.captioning.base import SAFE, UNSAFE, Caption, CaptionBatch
-from memer.rank import near_duplicate, rank_captions
+from memer.rank import CAPTION_WORDS_SAME, near_duplicate, rank_captions
 
 TEXTS = [
     "When the pie is done but the oven timer says five more minutes",
@@ -107,6 +109,21 @@ def test_a_clip_near_duplicate_counts_too():
 )
 def test_near_duplicate_by_words(a, b, same):
     assert near_duplicate(a, b, similarity=0.0, threshold=0.95) is same
+
+
+WORDS = st.lists(st.sampled_from(["pie", "crust", "goals", "when", "the", "is", "done"]), min_size=1, max_size=9)
+
+
+@given(
+    st.one_of(st.tuples(WORDS, WORDS), WORDS.flatmap(lambda words: st.tuples(st.just(words), st.permutations(words))))
+)
+@example((["pie", "crust", "when", "done"], ["done", "when", "crust", "pie"]))  # same words, another order: not a copy
+def test_the_quick_word_check_decides_as_the_full_match_does(pair):
+    words_a, words_b = pair
+    from difflib import SequenceMatcher
+
+    full = words_a == words_b or SequenceMatcher(None, words_a, words_b).ratio() >= CAPTION_WORDS_SAME
+    assert near_duplicate(" ".join(words_a), " ".join(words_b), similarity=0.0, threshold=0.95) is full
 
 
 def test_unsafe_captions_go_last_whatever_their_score(tiny_clip, picture, monkeypatch):
