@@ -181,10 +181,16 @@ def local_only(route) -> None:
         route.abort()
 
 
+CONSOLE: list[str] = []
+
+
 def open_app(pw, url: str, front_end: FrontEnd, width: int = 1366, height: int = 900):
     browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
     page = browser.new_page(viewport={"width": width, "height": height}, accept_downloads=True)
     page.route("**/*", local_only)
+    CONSOLE.clear()  # what the page said, printed with a failure's screenshot
+    page.on("console", lambda message: CONSOLE.append(f"{message.type}: {message.text}"[:500]))
+    page.on("pageerror", lambda error: CONSOLE.append(f"page error: {error}"[:500]))
     page.set_default_timeout(40_000)
     page.goto(url)
     if front_end.name == "notebook6":  # the classic notebook shows code; Run all, as a user would
@@ -386,6 +392,7 @@ def test_the_app_from_the_users_side(front_end, tmp_path):
             except BaseException:
                 page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)
                 print(f"screenshot of the failure: {tmp_path / 'failed.png'}; calls: {calls(log, 'search')}")
+                print("the page said:", *CONSOLE[-30:], sep="\n  ")
                 raise
             finally:
                 browser.close()
@@ -426,6 +433,7 @@ def test_your_own_picture_by_upload_and_by_link(front_end, tmp_path, server):
             except BaseException:
                 page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)
                 print(f"screenshot of the failure: {tmp_path / 'failed.png'}")
+                print("the page said:", *CONSOLE[-30:], sep="\n  ")
                 raise
             finally:
                 browser.close()

@@ -116,6 +116,40 @@ def test_cancel_while_writing_keeps_the_captions_there_were(app, fake):
     assert len(app.captions.buttons) == 10
 
 
+def test_controls_set_while_writing_cannot_land_after_the_batch_is_done(app, fake, monkeypatch):
+    """The kernel's thread (the engine changed) and the caption worker (done) both settle the controls. The one
+    that read "writing" must not write after the one that read "done": Write captions would stay disabled."""
+    import threading
+    import time
+
+    from memer.ui import captions_panel
+
+    with_captions(app)
+    gate = Gate(fake, "captions")
+    app.captions.write_button.click()
+    assert gate.entered.wait(5)
+    read_busy, go_on = threading.Event(), threading.Event()
+    plain_show = captions_panel.show
+
+    def slow_show(widget, shown):  # the kernel thread's settle pauses between reading "busy" and writing it
+        if threading.current_thread().name == "kernel" and widget is app.captions.cancel_button and shown:
+            read_busy.set()
+            assert go_on.wait(10)
+        plain_show(widget, shown)
+
+    monkeypatch.setattr(captions_panel, "show", slow_show)
+    kernel = threading.Thread(target=lambda: setattr(app.captions.engine, "value", "openai"), name="kernel")
+    kernel.start()
+    assert read_busy.wait(5)
+    gate.release.set()  # the batch finishes; the worker settles the controls as "done"
+    time.sleep(0.3)
+    go_on.set()
+    kernel.join(5)
+    app.wait()
+    assert not app.captions.write_button.disabled and not visible(app.captions.cancel_button)
+    assert len(app.captions.buttons) == 20 and visible(app.captions.list)
+
+
 def test_with_a_key_found_there_is_no_key_box_and_openai_is_the_default(fake, with_key):
     app = ui.App(pipeline=fake)
     assert app.captions.engine.value == "openai" and not visible(app.captions.key_box)

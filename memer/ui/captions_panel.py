@@ -171,6 +171,7 @@ class CaptionsPanel:
         )
         self.job: Job | None = None
         self._lock = threading.RLock()
+        self._sync_lock = threading.Lock()
         self._sync()
 
     # --- the OpenAI key -----------------------------------------------------------------------
@@ -354,10 +355,13 @@ class CaptionsPanel:
         show(self.confirm, False)
 
     def _sync(self) -> None:
-        _candidate, _theme, work = self.current()
-        busy = self.busy
-        show(self.key_box, self.engine.value == "openai" and not self.key_found)
-        show(self.cancel_button, busy)
-        self.write_button.disabled = busy or work is None
-        self.write_button.description = "More captions" if work is not None and work.captions else "Write captions"
-        show(self.list, bool(self.buttons))
+        """The controls as the state is now. Called from the kernel's thread and the caption worker alike, so each
+        call reads and writes under one lock (a call that read "busy" must not write it after a later call wrote
+        "done": the button would stay disabled). The list is always shown; empty, it takes no room."""
+        _candidate, _theme, work = self.current()  # the app's lock: taken before this panel's, never inside it
+        with self._sync_lock:
+            busy = self.busy
+            show(self.key_box, self.engine.value == "openai" and not self.key_found)
+            show(self.cancel_button, busy)
+            self.write_button.disabled = busy or work is None
+            self.write_button.description = "More captions" if work is not None and work.captions else "Write captions"

@@ -93,6 +93,7 @@ class Preview:
         self.look: Look | None = None
         self.filename = ""
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
         self._sync()
 
     def stale(self) -> None:
@@ -167,19 +168,20 @@ class Preview:
         return meme
 
     def _sync(self) -> None:
-        with self._lock:
-            meme, filename = self.meme, self.filename
-        self.download_button.disabled = meme is None
-        kind = meme.format.upper() if meme is not None else "PNG"
-        self.download_button.description = f"Download {kind}"
-        if not self.colab:
-            data = meme.data if meme is not None else None
-            mime = meme.mime_type if meme is not None else "image/png"
-            self.download_link.value = download_link_html(data, filename, f"⬇️ Download {kind}", mime)
-            frames = f" · {len(meme.animation.frames)} frames" if meme is not None and meme.animation else ""
-            self.download_note.value = (
-                f'<div class="memer-note">{esc(filename)} · {human_size(len(data))}{frames}</div>' if data else ""
-            )
+        with self._sync_lock:  # read and written as one step: renders finish on worker threads
+            with self._lock:
+                meme, filename = self.meme, self.filename
+            self.download_button.disabled = meme is None
+            kind = meme.format.upper() if meme is not None else "PNG"
+            self.download_button.description = f"Download {kind}"
+            if not self.colab:
+                data = meme.data if meme is not None else None
+                mime = meme.mime_type if meme is not None else "image/png"
+                self.download_link.value = download_link_html(data, filename, f"⬇️ Download {kind}", mime)
+                frames = f" · {len(meme.animation.frames)} frames" if meme is not None and meme.animation else ""
+                self.download_note.value = (
+                    f'<div class="memer-note">{esc(filename)} · {human_size(len(data))}{frames}</div>' if data else ""
+                )
 
     def download(self) -> None:
         """Colab's button (the kernel's own thread: files.download needs the cell's output)."""

@@ -83,6 +83,7 @@ class SearchPanel:
         self.query.observe(self._late_letters, names="value")
         self.job: Job | None = None
         self._lock = threading.RLock()
+        self._sync_lock = threading.Lock()
         self._requested = False
         self._answered: tuple[str, tuple[str, ...] | None] | None = None  # the search whose pictures are shown
         self.searches = 0  # how many searches were started (the browser test counts them)
@@ -204,9 +205,10 @@ class SearchPanel:
         self._sync()
 
     def _sync(self) -> None:
-        busy = self.busy
-        show(self.cancel_button, busy)
-        self.search_button.description = "Searching…" if busy else "Search"
+        with self._sync_lock:  # read and written as one step: the kernel's thread and the search worker both call it
+            busy = self.busy
+            show(self.cancel_button, busy)
+            self.search_button.description = "Searching…" if busy else "Search"
 
 
 def generator_note() -> str:
