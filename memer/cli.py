@@ -202,7 +202,8 @@ def _run_caption(args: argparse.Namespace) -> int:
     )
     if batch.ranked_by:
         print(
-            f"ranked by: {safe(batch.ranked_by)} (how well the words match the picture, not how funny)", file=sys.stderr
+            f"ranked by: {safe(batch.ranked_by)} (the score: how well the words match the picture, not how funny)",
+            file=sys.stderr,
         )
     if description.strip() and not args.description.strip():
         print(f"description: {safe(description)}", file=sys.stderr)

@@ -335,7 +335,7 @@ def captions(
     The engine is chosen once here and used for both, in ``language`` (memer.language.resolve_language).
     """
     from memer.caption_rank import rank_batch
-    from memer.captioning import choose_engine, generate_captions, get_engine
+    from memer.captioning import choose_engine, generate_captions, get_engine, judge_humour
 
     say = progress or silent
     chosen_language = resolve_language(language)  # a bad language is said before any model loads
@@ -360,6 +360,7 @@ def captions(
     )
     batch.description = (words or "").strip()
     rank_batch(batch, picture, theme, progress=say)  # best first by CLIP fit (settings.RANK_CAPTIONS)
+    judge_humour(batch, picture, model=model, progress=say)  # then the top few by humour (settings.HUMOUR_JUDGE)
     say(f"{len(batch.captions)} captions ready", 1.0)
     return batch
 

@@ -257,6 +257,12 @@ LOCAL_PICTURE_CHECK = _bool(
     "LOCAL_PICTURE_CHECK", True, "the local vision model rates each picture+caption pair 0/1/2 (one batched call)"
 )
 LOCAL_PICTURE_CHECK_SECONDS = _float("LOCAL_PICTURE_CHECK_SECONDS", 60.0, "wall-clock limit on that call's answers")
+# ... and may judge the best-fitting captions pairwise for humour (captioning/humour.py).
+HUMOUR_JUDGE = _str(
+    "HUMOUR_JUDGE", "auto", "the local vision model judges the top captions pairwise for humour: auto (GPU only), 1, 0"
+)
+HUMOUR_JUDGE_TOP = _int("HUMOUR_JUDGE_TOP", 3, "how many of the best-fitting captions it compares, each pair both ways")
+HUMOUR_JUDGE_SECONDS = _float("HUMOUR_JUDGE_SECONDS", 60.0, "wall-clock limit on the humour judge's answers")
 # Parameter counts (billions) of known models, for the memory estimate when no config is at hand.
 MODEL_PARAMETERS_B = {
     "Qwen/Qwen3-VL-2B-Instruct": 2.13,

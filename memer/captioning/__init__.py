@@ -18,6 +18,7 @@ from memer import settings
 from memer.captioning.base import SAFE, SENSITIVE, UNSAFE, Caption, CaptionBatch, CaptionRequest, PictureDescription
 from memer.captioning.describe import describe_picture
 from memer.captioning.engines import LocalEngine, OpenAIEngine
+from memer.captioning.humour import judge_humour
 from memer.captioning.openai_engine import find_openai_key
 from memer.captioning.prompts import STYLES, check_style
 from memer.errors import CaptionError
@@ -93,6 +94,7 @@ __all__ = [
     "find_openai_key",
     "generate_captions",
     "get_engine",
+    "judge_humour",
     "register_engine",
     "resolve_engine",
 ]

@@ -47,12 +47,6 @@ def pair_check(name: str) -> str:
     return f"picture+caption check by {name}"
 
 
-def rating_messages(caption: str) -> list[dict[str, Any]]:
-    """One chat turn: the picture, then the request with the caption."""
-    text = RATING_REQUEST.format(caption=caption)
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
-
-
 def parse_rating(answer: str) -> int | None:
     """0, 1 or 2 when the answer is exactly that digit (spaces aside); None for anything else."""
     match = _RATING.fullmatch(answer)
@@ -61,11 +55,21 @@ def parse_rating(answer: str) -> int | None:
 
 def rating_inputs(local: Any, image: Any, captions: Sequence[str]) -> dict[str, Any]:
     """One left-padded row per caption, each with the picture, as the processor encodes them, on the model's device."""
+    return picture_rows(local, image, [RATING_REQUEST.format(caption=caption) for caption in captions])
+
+
+def picture_rows(local: Any, image: Any, requests: Sequence[str]) -> dict[str, Any]:
+    """One left-padded chat row per request, each with the same small copy of the picture, on the model's device:
+    the shape of every short question memer asks the loaded vision-language model about a picture."""
     picture = downscaled(image, settings.LOCAL_VISION_SIZE)
     processor = local.processor
     texts = [
-        processor.apply_chat_template(rating_messages(caption), tokenize=False, add_generation_prompt=True)
-        for caption in captions
+        processor.apply_chat_template(
+            [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": request}]}],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        for request in requests
     ]
     encoded = processor(
         text=texts, images=[picture] * len(texts), padding=True, padding_side="left", return_tensors="pt"
@@ -73,17 +77,17 @@ def rating_inputs(local: Any, image: Any, captions: Sequence[str]) -> dict[str, 
     return {name: value.to(local.device) for name, value in encoded.items()}
 
 
-def rate_pairs(local: Any, image: Any, captions: Sequence[str]) -> tuple[list[str], str]:
-    """The model's answer for each picture+caption pair from ONE bounded, guarded ``generate``; and a precision note."""
+def short_answers(local: Any, inputs: dict[str, Any], seconds: float, what: str) -> tuple[list[str], str]:
+    """Each row's answer from ONE greedy ``generate`` of at most RATING_TOKENS tokens within ``seconds``, guarded
+    against float16 overflow (:mod:`memer.captioning.precision`); and a precision note."""
     import torch
 
-    inputs = rating_inputs(local, image, captions)
     tokenizer = local.tokenizer
     options = guarded(
         dict(
             do_sample=False,
             max_new_tokens=RATING_TOKENS,
-            max_time=max(settings.LOCAL_PICTURE_CHECK_SECONDS, 0.1),
+            max_time=max(seconds, 0.1),
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
         )
@@ -94,7 +98,13 @@ def rate_pairs(local: Any, image: Any, captions: Sequence[str]) -> tuple[list[st
             output = local.model.generate(**inputs, **options)
         return list(tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True))
 
-    return run_safely(local, run, what="rating the picture with each caption")
+    return run_safely(local, run, what=what)
+
+
+def rate_pairs(local: Any, image: Any, captions: Sequence[str]) -> tuple[list[str], str]:
+    """The model's answer for each picture+caption pair from ONE bounded, guarded ``generate``; and a precision note."""
+    inputs = rating_inputs(local, image, captions)
+    return short_answers(local, inputs, settings.LOCAL_PICTURE_CHECK_SECONDS, "rating the picture with each caption")
 
 
 def combine(text_levels: Sequence[Level], ratings: Sequence[int | None]) -> list[Level]:

@@ -309,7 +309,9 @@ class CaptionsPanel:
         checks = list(dict.fromkeys(work.safety_checks)) if work is not None else []
         note = f"Safety check: {', '.join(checks)}." if checks else ""
         if work is not None and work.ranked_by:
-            note += f" Each batch best first by {work.ranked_by} (how well the words match it, not how funny)."
+            note += (
+                f" Each batch best first by {work.ranked_by} (the score: how well the words match it, not how funny)."
+            )
         if work is not None and work.note:
             note += f" {work.note}"
         self.safety_note.value = note_html(note)
