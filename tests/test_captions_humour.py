@@ -9,7 +9,7 @@ from memer.captioning import humour, judge_humour, local_engine
 from memer.captioning.base import SAFE, UNSAFE, Caption, CaptionBatch
 from memer.captioning.picture_safety import RATING_TOKENS
 from tests.standins.settings import override
-from tests.standins.tiny_vlm import ForcedAnswers
+from tests.standins.tiny_vlm import ForcedAnswers, forced_at
 from tests.test_captions_local_vision import Spy
 
 PICTURE = Image.new("RGB", (160, 120), (40, 90, 200))
@@ -36,15 +36,7 @@ def spy(monkeypatch, vlm):
 
 def forced(monkeypatch, local, answers) -> ForcedAnswers:
     """The model answers ``answers`` (one per row) in the judge's generate only."""
-    forcing = ForcedAnswers(local, answers)
-    build = humour.picture_rows
-
-    def arming(*args, **kwargs):
-        forcing.arm()
-        return build(*args, **kwargs)
-
-    monkeypatch.setattr(humour, "picture_rows", arming)
-    return forcing
+    return forced_at(monkeypatch, local, humour, "picture_rows", answers)
 
 
 def batch(engine: str = "local", levels=(SAFE,) * 4) -> CaptionBatch:

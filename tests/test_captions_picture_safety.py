@@ -10,7 +10,7 @@ from memer.captioning.base import SAFE, SENSITIVE, UNSAFE
 from memer.captioning.classifier import CLASSIFIER_CHECK
 from memer.captioning.picture_safety import PAIR_CATEGORY, RATING_TOKENS, TEXT_CHECKS, checked_levels, parse_rating
 from tests.standins.settings import override
-from tests.standins.tiny_vlm import ForcedAnswers
+from tests.standins.tiny_vlm import ForcedAnswers, forced_at
 from tests.test_captions_local_vision import Spy
 
 
@@ -33,15 +33,7 @@ def vlm(tiny_vlm):
 
 def forced(monkeypatch, local, answers, delay=0.0) -> ForcedAnswers:
     """The model answers ``answers`` (one per row) in the rating's generate only: the captions are its own."""
-    forcing = ForcedAnswers(local, answers, delay)
-    build = picture_safety.rating_inputs
-
-    def arming(*args, **kwargs):
-        forcing.arm()
-        return build(*args, **kwargs)
-
-    monkeypatch.setattr(picture_safety, "rating_inputs", arming)
-    return forcing
+    return forced_at(monkeypatch, local, picture_safety, "rating_inputs", answers, delay)
 
 
 @pytest.fixture

@@ -223,3 +223,17 @@ class ForcedAnswers:
 
     def remove(self) -> None:
         self.handle.remove()
+
+
+def forced_at(monkeypatch, local, module, builder: str, answers, delay: float = 0.0) -> ForcedAnswers:
+    """The model answers ``answers`` (one per row) only in the generate whose inputs ``module.builder`` builds: the
+    forcing is armed when that function runs, so the captions before it stay the model's own."""
+    forcing = ForcedAnswers(local, answers, delay)
+    build = getattr(module, builder)
+
+    def arming(*args, **kwargs):
+        forcing.arm()
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(module, builder, arming)
+    return forcing
