@@ -43,14 +43,16 @@ def parse_verdict(answer: str) -> int | None:
     return "AB".index(match.group(1)) if match else None
 
 
+def _choice() -> bool | None:
+    """settings.HUMOUR_JUDGE read once: None for ``auto`` (the device decides), True for a yes, else False."""
+    choice = settings.HUMOUR_JUDGE.strip().lower()
+    return None if choice in ("auto", "") else choice in ("1", "true", "yes", "on")
+
+
 def judge_wanted(device: str) -> bool:
     """The setting for a model on ``device``: ``auto`` judges on a GPU only."""
-    choice = settings.HUMOUR_JUDGE.strip().lower()
-    if choice in ("1", "true", "yes", "on"):
-        return True
-    if choice in ("auto", ""):
-        return device.startswith("cuda")
-    return False
+    choice = _choice()
+    return device.startswith("cuda") if choice is None else choice
 
 
 def judge_top(local: Any, image: Any, captions: Sequence[str]) -> tuple[list[int], int, int, str]:
@@ -78,7 +80,7 @@ def judge_humour(
     captions are never lost to it."""
     from memer.captioning.local_engine import ENGINE, load_model
 
-    if batch.engine != ENGINE or image is None or settings.HUMOUR_JUDGE.strip().lower() in ("0", "false", "no", "off"):
+    if batch.engine != ENGINE or image is None or _choice() is False:
         return batch
     top = 0
     while top < min(settings.HUMOUR_JUDGE_TOP, len(batch.captions)) and batch.captions[top].usable:
