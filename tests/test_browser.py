@@ -321,12 +321,13 @@ def front_end(request) -> FrontEnd:
 def test_the_app_from_the_users_side(front_end, tmp_path):
     try:
         _walk_through(front_end, tmp_path / "first")
-    except AssertionError as err:
+    except (AssertionError, playwright_api.TimeoutError) as err:
         if front_end.name != "notebook6":
             raise
         # Open defect: in the classic notebook with ipywidgets 7 a widget message now and then never shows on the
-        # page (a click's error, a new preview), in 1 or 2 runs of 6 here, with no error on either side; the root
-        # cause is not found. A second walk-through on a fresh server must pass; the first failure is printed.
+        # page (a click's error, a new preview, once the app itself: a wait that times out), in 1 or 2 runs of 6
+        # here, with no error on either side; the root cause is not found. A second walk-through on a fresh
+        # server must pass; the first failure is printed.
         print(f"notebook 6 walk-through failed once, walking through again: {str(err).splitlines()[0]}")
         _walk_through(front_end, tmp_path / "again")
 
